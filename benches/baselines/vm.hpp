@@ -1,0 +1,68 @@
+// The VM baseline's host side: is KVM there, does a guest actually boot under it, and booting
+// a guest under qemu -M microvm until it reports that it reached user space.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "benches/baselines/guest_image.hpp"
+#include "common/feature.hpp"
+
+namespace ctb::vm {
+
+// /dev/kvm as the kernel reports it. `present` means it opened and speaks KVM API 12; whether a
+// guest really runs is only known by booting one (nested hosts often fail at the first
+// instruction KVM must emulate).
+struct KvmDevice {
+    bool present = false;
+    int api_version = 0;
+    std::string detail;  // evidence or reason, never empty
+};
+KvmDevice probe_kvm_device(const std::string& path = "/dev/kvm");
+
+enum class Accel { kvm, tcg };
+std::string to_string(Accel accel);
+
+struct BootResult {
+    Accel accel = Accel::tcg;
+    // yes: the ready marker's line; no: why not ("KVM internal error: emulation failure ...",
+    // "timed out after 60 s without reaching userspace", "qemu exited with code 1: ...").
+    Feature reached_userspace;
+    double seconds = 0;          // qemu start to marker (or to the end of the attempt)
+    std::string console_tail;    // last lines of qemu's serial console and stderr
+    std::string guest_release;   // `uname -r` in the guest, when it reported one
+};
+
+// One guest boot. The state dir (named on qemu's command line, so leftover guests are
+// recognisable as ctbench's) must exist; qemu writes its pidfile there.
+struct BootSpec {
+    Accel accel = Accel::tcg;
+    std::string kernel;
+    std::string initrd;
+    std::string state_dir;
+    std::chrono::milliseconds deadline{60'000};
+    std::string ready_marker = guest_ready_marker;
+    int memory_mib = 256;
+};
+
+std::vector<std::string> qemu_command(const BootSpec& spec);
+// Runs qemu until the marker's line is printed (success), qemu reports a fatal KVM error,
+// qemu exits, or the deadline passes; qemu is then stopped by its pid.
+BootResult boot_guest(const BootSpec& spec);
+
+// The probe guest (busybox initramfs printing guest_ready_marker) booted from a private state
+// dir /run/ctbench/vm-probe-<pid>, which is removed afterwards on every path. Not for
+// concurrent use from several threads of one process (they would share the state dir).
+BootResult boot_probe_guest(Accel accel, std::chrono::milliseconds deadline);
+
+struct AccelProbe {
+    KvmDevice device;
+    Feature kvm;        // a guest reached userspace under KVM, or why KVM is unusable
+    BootResult chosen;  // KVM's boot when it worked, else TCG's; chosen.accel says which ran
+};
+// KVM when the device is present and a guest boots under it, else TCG. Each boot gets
+// `deadline_per_boot`.
+AccelProbe probe_best_accel(std::chrono::milliseconds deadline_per_boot);
+
+}  // namespace ctb::vm

@@ -1,0 +1,41 @@
+// The benchmark registry: each bench declares its area, what the host must offer, and a body that
+// measures its own baseline in the same run and returns results with ratios against it.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "conformance/harness/registry.hpp"
+#include "reports/model.hpp"
+
+namespace ctb::bench {
+
+struct BenchContext {
+    const report::HostProbe& host;
+    std::string runtime;  // runtime under test
+    int repetitions = 0;  // 0: the bench's own default
+};
+
+struct Bench {
+    std::string name;  // "start.lifecycle"; the area is the first component
+    std::string description;
+    std::vector<conformance::Requirement> needs;
+    // Returns every measured series (the subject and its baselines) or the reason it could not run.
+    std::function<Result<std::vector<report::BenchResult>>(const BenchContext&)> body;
+
+    std::string area() const { return name.substr(0, name.find('.')); }
+};
+
+std::vector<Bench>& registry();
+// Bench areas, in report order, whether or not any bench is registered yet.
+const std::vector<std::string>& areas();
+
+struct Registrar {
+    explicit Registrar(Bench b) { registry().push_back(std::move(b)); }
+};
+
+}  // namespace ctb::bench
+
+#define CTB_BENCH(...) \
+    static ::ctb::bench::Registrar CTB_CONCAT(ctb_bench_, __LINE__){::ctb::bench::Bench{__VA_ARGS__}}

@@ -1,0 +1,206 @@
+#include "cli/cleanup.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <fmt/format.h>
+#include <sstream>
+
+#include "common/deadline.hpp"
+#include "common/files.hpp"
+#include "runtime/cgroups/detect.hpp"
+#include "runtime/network/nft.hpp"
+#include "runtime/network/rtnl.hpp"
+
+namespace ctb::cli {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr const char* kStateRoot = "/run/ctbench";
+
+bool is_ours(const std::string& text) { return text.find("ctbench") != std::string::npos; }
+
+// Processes whose command line names our state directory (guests, agents) are ours by naming rule.
+std::vector<pid_t> leftover_processes() {
+    std::vector<pid_t> pids;
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+        std::string name = entry.path().filename();
+        if (!std::all_of(name.begin(), name.end(), ::isdigit)) continue;
+        pid_t pid = std::stoi(name);
+        if (pid == ::getpid()) continue;
+        auto cmdline = read_file(entry.path().string() + "/cmdline");
+        if (!cmdline) continue;
+        std::replace(cmdline->begin(), cmdline->end(), '\0', ' ');
+        bool guest = cmdline->find("qemu-system") != std::string::npos && cmdline->find(kStateRoot) != std::string::npos;
+        bool agent = cmdline->find("ctbench-agent") != std::string::npos || cmdline->find("ctbench-guest") != std::string::npos;
+        if (guest || agent) pids.push_back(pid);
+    }
+    return pids;
+}
+
+// Every process inside a ctbench cgroup was started by ctbench.
+void collect_cgroup_pids(const fs::path& dir, std::vector<pid_t>& pids) {
+    if (auto procs = read_file((dir / "cgroup.procs").string())) {
+        std::stringstream in(*procs);
+        for (pid_t pid; in >> pid;) pids.push_back(pid);
+    }
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+        if (e.is_directory()) collect_cgroup_pids(e.path(), pids);
+}
+
+void kill_processes(std::vector<pid_t> pids, std::vector<Removal>& out) {
+    std::sort(pids.begin(), pids.end());
+    pids.erase(std::unique(pids.begin(), pids.end()), pids.end());
+    for (pid_t pid : pids) {
+        if (::kill(pid, SIGKILL) == 0 || errno == ESRCH) out.push_back({"process", std::to_string(pid), ""});
+        else out.push_back({"process", std::to_string(pid), errno_name(errno)});
+    }
+    // Wait (bounded) until they are gone, so their mounts and cgroups can be released.
+    retry_until(Deadline(std::chrono::seconds(5)), [&] {
+        return std::all_of(pids.begin(), pids.end(), [](pid_t p) { return ::kill(p, 0) != 0; });
+    });
+}
+
+std::vector<std::string> leftover_mounts() {
+    std::vector<std::string> points;
+    auto info = read_file("/proc/self/mountinfo");
+    if (!info) return points;
+    std::stringstream lines(*info);
+    for (std::string line; std::getline(lines, line);) {
+        std::stringstream fields(line);
+        std::string f, point;
+        for (int i = 0; i < 5 && fields >> f; ++i) point = f;
+        bool overlay_of_ours = line.find(" - overlay ") != std::string::npos && is_ours(line.substr(line.find(" - ")));
+        if (is_ours(point) || overlay_of_ours) points.push_back(point);
+    }
+    // Deepest first, so children go before their parents.
+    std::sort(points.begin(), points.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+    points.erase(std::unique(points.begin(), points.end()), points.end());
+    return points;
+}
+
+void remove_mounts(std::vector<Removal>& out) {
+    for (const auto& point : leftover_mounts()) {
+        if (::umount2(point.c_str(), MNT_DETACH) == 0) out.push_back({"mount", point, ""});
+        else out.push_back({"mount", point, errno_name(errno)});
+    }
+}
+
+void remove_links(std::vector<Removal>& out) {
+    auto rtnl = net::Rtnl::open();
+    if (!rtnl) {
+        out.push_back({"link", "(rtnetlink)", rtnl.error().message()});
+        return;
+    }
+    auto links = rtnl->list_links();
+    if (!links) return;
+    for (const auto& name : *links) {
+        if (!name.starts_with("ctb")) continue;
+        auto s = rtnl->delete_link(name);
+        out.push_back({"link", name, s ? "" : s.error().message()});
+    }
+}
+
+void remove_nft_tables(std::vector<Removal>& out) {
+    auto nft = net::Nft::open();
+    if (!nft) return;  // no nftables here: nothing of ours can be in it
+    auto tables = nft->run("list tables");
+    if (!tables) return;
+    std::stringstream lines(*tables);
+    for (std::string line; std::getline(lines, line);) {
+        // "table inet ctbench"
+        std::stringstream words(line);
+        std::string table, family, name;
+        words >> table >> family >> name;
+        if (table != "table" || name != "ctbench") continue;
+        auto r = nft->run(fmt::format("delete table {} {}", family, name));
+        out.push_back({"nft", family + " " + name, r ? "" : r.error().message()});
+    }
+}
+
+// rmdir depth-first below <hierarchy>/ctbench; the empty ctbench parent itself stays.
+void remove_cgroup_children(const fs::path& dir, std::vector<Removal>& out) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        if (!e.is_directory()) continue;
+        remove_cgroup_children(e.path(), out);
+        bool gone = retry_until(Deadline(std::chrono::seconds(2)),
+                                [&] { return ::rmdir(e.path().c_str()) == 0 || errno == ENOENT; });
+        out.push_back({"cgroup", e.path(), gone ? "" : errno_name(errno)});
+    }
+}
+
+std::vector<fs::path> ctbench_cgroup_parents() {
+    std::vector<fs::path> out;
+    auto layout = cgroup::detect();
+    if (!layout) return out;
+    for (const auto& h : layout->hierarchies) {
+        fs::path parent = fs::path(h.mount) / cgroup::kParentName;
+        if (fs::is_directory(parent)) out.push_back(parent);
+    }
+    return out;
+}
+
+void remove_loop_devices(std::vector<Removal>& out) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator("/sys/block", ec)) {
+        std::string name = e.path().filename();
+        if (!name.starts_with("loop")) continue;
+        auto backing = read_file(e.path().string() + "/loop/backing_file");
+        if (!backing || !is_ours(*backing)) continue;
+        std::string dev = "/dev/" + name;
+        UniqueFd fd(::open(dev.c_str(), O_RDWR | O_CLOEXEC));
+        bool ok = fd && ::ioctl(fd.get(), LOOP_CLR_FD, 0) == 0;
+        out.push_back({"loop", dev + " (" + trim(*backing) + ")", ok ? "" : errno_name(errno)});
+    }
+}
+
+void remove_state(std::vector<Removal>& out) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(kStateRoot, ec)) {
+        std::error_code rm;
+        fs::remove_all(e.path(), rm);
+        out.push_back({"state", e.path(), rm ? rm.message() : ""});
+    }
+}
+
+}  // namespace
+
+std::vector<Removal> remove_leftovers() {
+    std::vector<Removal> out;
+    std::vector<pid_t> pids = leftover_processes();
+    for (const auto& parent : ctbench_cgroup_parents()) collect_cgroup_pids(parent, pids);
+    kill_processes(pids, out);
+    remove_mounts(out);
+    remove_links(out);
+    remove_nft_tables(out);
+    for (const auto& parent : ctbench_cgroup_parents()) remove_cgroup_children(parent, out);
+    remove_loop_devices(out);
+    remove_state(out);
+    return out;
+}
+
+Result<UniqueFd> take_run_lock() {
+    const char* path = "/run/ctbench.lock";
+    UniqueFd fd(::open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!fd) return fail(sys_error("open lock", path));
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            return fail(plain_error("lock", path, "another ctbench run or cleanup is in progress"));
+        return fail(sys_error("flock", path));
+    }
+    return fd;
+}
+
+}  // namespace ctb::cli

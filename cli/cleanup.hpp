@@ -1,0 +1,26 @@
+// Removal of everything an interrupted ctbench run may have left, found by the naming rules of
+// DESIGN.md (links "ctb*", cgroups below "ctbench", state and netns pins under /run/ctbench,
+// nft table "ctbench"). Never touches anything outside those names.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/fd.hpp"
+
+namespace ctb::cli {
+
+struct Removal {
+    std::string kind;    // process, mount, link, nft, cgroup, loop, state
+    std::string object;  // what was removed
+    std::string error;   // "" when removed, the reason otherwise
+};
+
+std::vector<Removal> remove_leftovers();
+
+// Exclusive lock that keeps two runs (or a run and a cleanup) from working on the same objects.
+// Held for the life of the returned fd. The lock file lives beside, not inside, /run/ctbench.
+Result<UniqueFd> take_run_lock();
+
+}  // namespace ctb::cli

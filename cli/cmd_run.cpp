@@ -1,0 +1,185 @@
+// `ctbench run`: probe the host, plan (skips decided up front), execute, report, exit code.
+#include <fmt/format.h>
+
+#include "benches/registry.hpp"
+#include "cli/cleanup.hpp"
+#include "cli/commands.hpp"
+#include "cli/exit_codes.hpp"
+#include "cli/host_probe.hpp"
+#include "cli/options.hpp"
+#include "conformance/harness/runner.hpp"
+#include "version.hpp"
+
+namespace ctb::cli {
+namespace {
+
+struct RunArgs {
+    std::string suite = "all";
+    std::string filter, skip;
+    bool list = false;
+    std::string runtime = "ctbench";
+    std::vector<std::string> formats;
+    std::string output;
+    double timeout_seconds = 0;
+    int repetitions = 0;
+};
+
+struct Plan {
+    SuiteChoice suite;
+    conformance::Selection selection;
+    std::vector<const conformance::Case*> cases;
+    std::vector<const bench::Bench*> benches;
+    std::vector<const report::Format*> formats;
+    report::RuntimeUnderTest runtime;
+};
+
+bool bench_selected(const bench::Bench& b, const Plan& plan) {
+    const auto& areas = plan.suite.bench_areas;
+    if (!areas.empty() && std::find(areas.begin(), areas.end(), b.area()) == areas.end()) return false;
+    if (plan.selection.filter && !std::regex_search(b.name, *plan.selection.filter)) return false;
+    if (plan.selection.skip && std::regex_search(b.name, *plan.selection.skip)) return false;
+    return true;
+}
+
+Result<Plan> make_plan(const RunArgs& a) {
+    Plan p;
+    auto suite = parse_suite(a.suite);
+    if (!suite) return fail(suite.error());
+    p.suite = *suite;
+    auto filter = parse_regex("--filter", a.filter);
+    if (!filter) return fail(filter.error());
+    auto skip = parse_regex("--skip", a.skip);
+    if (!skip) return fail(skip.error());
+    p.selection = {p.suite.conformance_areas, *filter, *skip};
+    auto formats = parse_formats(a.formats.empty() ? std::vector<std::string>{"text"} : a.formats);
+    if (!formats) return fail(formats.error());
+    p.formats = *formats;
+    auto runtime = resolve_runtime(a.runtime);
+    if (!runtime) return fail(runtime.error());
+    p.runtime = *runtime;
+    if (p.suite.conformance) p.cases = conformance::select(p.selection);
+    if (p.suite.bench)
+        for (const auto& b : bench::registry())
+            if (bench_selected(b, p)) p.benches.push_back(&b);
+    return p;
+}
+
+void print_plan(const Plan& p, const report::HostProbe& host) {
+    for (const auto* c : p.cases) {
+        std::string why = conformance::skip_reason(*c, host);
+        fmt::print("{:<48} {}\n", c->id, why.empty() ? "run" : "skip: " + why);
+    }
+    for (const auto* b : p.benches) {
+        std::string why;
+        for (const auto& r : b->needs)
+            if (why.empty()) why = conformance::unmet_requirement(r, host);
+        fmt::print("{:<48} {}\n", "bench " + b->name, why.empty() ? "run" : "skip: " + why);
+    }
+    fmt::print("{} cases, {} benchmarks selected\n", p.cases.size(), p.benches.size());
+}
+
+void run_benches(const Plan& p, const RunArgs& a, report::Report& r) {
+    bench::BenchContext ctx{r.run.host, p.runtime.name, a.repetitions};
+    for (const auto* b : p.benches) {
+        std::string why;
+        for (const auto& req : b->needs)
+            if (why.empty()) why = conformance::unmet_requirement(req, r.run.host);
+        if (!why.empty()) {
+            r.benchmarks_not_run.push_back({b->name, why, false});
+            continue;
+        }
+        auto results = b->body(ctx);
+        if (!results) r.benchmarks_not_run.push_back({b->name, results.error().message(), true});
+        else for (auto& res : *results) r.benchmarks.push_back(std::move(res));
+    }
+}
+
+int exit_code_for(const report::Report& r) {
+    auto s = r.summary();
+    bool bench_errors = std::any_of(r.benchmarks_not_run.begin(), r.benchmarks_not_run.end(),
+                                    [](const report::BenchSkip& b) { return b.error; });
+    if (s.fail > 0 || s.error > 0 || bench_errors) return kExitFailed;
+    if (s.pass == 0 && r.benchmarks.empty()) return kExitAllSkipped;
+    return kExitOk;
+}
+
+report::RunMetadata metadata(const Plan& p, const RunArgs& a, report::HostProbe host) {
+    report::RunMetadata m;
+    m.ctbench_version = kVersion;
+    m.git_revision = kGitRevision;
+    m.hostname = host.hostname;
+    m.kernel = host.kernel;
+    m.cgroup_mode = host.cgroups.mode;
+    m.runtime = p.runtime;
+    m.suite = a.suite;
+    m.started_at = report::utc_timestamp();
+    m.command_line = command_line();
+    m.host = std::move(host);
+    return m;
+}
+
+// An interrupted earlier run is cleaned up by this one (we hold the run lock, so it is not live).
+void clean_earlier_run() {
+    for (const auto& r : remove_leftovers())
+        fmt::print(stderr, "ctbench: {} leftover {} {}{}\n", r.error.empty() ? "removed" : "could not remove", r.kind,
+                   r.object, r.error.empty() ? "" : ": " + r.error);
+}
+
+int run(const RunArgs& a) {
+    if (a.timeout_seconds < 0) return usage_error(plain_error("--timeout", "", "must be a positive number of seconds"));
+    if (a.repetitions < 0) return usage_error(plain_error("--repetitions", "", "must be at least 1"));
+    auto plan = make_plan(a);
+    if (!plan) return usage_error(plan.error());
+    UniqueFd lock;
+    if (!a.list) {
+        auto taken = take_run_lock();
+        if (!taken) return usage_error(taken.error());
+        lock = std::move(*taken);
+        clean_earlier_run();
+    }
+    auto host = probe_host();
+    if (a.list) {
+        print_plan(*plan, host);
+        return kExitOk;
+    }
+    report::Report r;
+    r.run = metadata(*plan, a, std::move(host));
+    conformance::RunSettings settings{std::nullopt, plan->runtime.name};
+    if (a.timeout_seconds > 0)
+        settings.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout_seconds * 1000));
+    r.conformance = conformance::run_cases(plan->cases, r.run.host, settings);
+    run_benches(*plan, a, r);
+    r.run.finished_at = report::utc_timestamp();
+    if (auto s = write_outputs(r, plan->formats, a.output); !s) return usage_error(s.error());
+    bool text_shown = a.output.empty() && std::find(plan->formats.begin(), plan->formats.end(),
+                                                    report::find_format("text")) != plan->formats.end();
+    // Machine formats on stdout keep stdout clean: the human summary then goes to stderr.
+    if (!text_shown) fmt::print(a.output.empty() ? stderr : stdout, "{}", report::render_text(r));
+    if (r.conformance.empty() && r.benchmarks.empty())
+        fmt::print(stderr, "ctbench: nothing ran: no case or benchmark of suite '{}' matched\n", a.suite);
+    return exit_code_for(r);
+}
+
+}  // namespace
+
+void register_run(CLI::App& app, int& exit_code) {
+    auto args = std::make_shared<RunArgs>();
+    auto* cmd = app.add_subcommand("run", "Run conformance cases and benchmarks, write a report");
+    cmd->add_option("--suite", args->suite, "all | conformance | bench | an area (see `ctbench list`)")
+        ->capture_default_str();
+    cmd->add_option("--filter", args->filter, "Only cases/benches whose id matches this regex");
+    cmd->add_option("--skip", args->skip, "Leave out cases/benches whose id matches this regex");
+    cmd->add_flag("--list", args->list, "Print the plan (what would run, what would skip and why) and exit");
+    cmd->add_option("--runtime", args->runtime, "ctbench (built-in), runc, crun, or a path to an OCI runtime")
+        ->capture_default_str();
+    cmd->add_option("--format", args->formats,
+                    "Output format(s), repeatable or comma separated: " + join(report::format_names()) +
+                        " (default text)");
+    cmd->add_option("--output", args->output,
+                    "Write the report here (a file for one format, a directory for several); default stdout");
+    cmd->add_option("--timeout", args->timeout_seconds, "Per-case deadline in seconds (default: each case's own)");
+    cmd->add_option("--repetitions", args->repetitions, "Benchmark repetitions (default: each bench's own)");
+    cmd->callback([args, &exit_code] { exit_code = run(*args); });
+}
+
+}  // namespace ctb::cli

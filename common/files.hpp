@@ -1,0 +1,17 @@
+// Small file helpers used by probes and the runtime: whole-file reads and writes with ctb errors.
+#pragma once
+
+#include <string>
+
+#include "common/error.hpp"
+
+namespace ctb {
+
+Result<std::string> read_file(const std::string& path);
+Status write_file(const std::string& path, const std::string& content);
+// Strip one trailing newline (sysfs/procfs values end with one).
+std::string trim(std::string s);
+// mkdir -p with mode 0755 (0700 for state dirs is the caller's business).
+Status make_dirs(const std::string& path, unsigned mode = 0755);
+
+}  // namespace ctb

@@ -1,0 +1,68 @@
+#include "conformance/harness/runner.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+#include "common/child.hpp"
+
+namespace ctb::conformance {
+namespace {
+
+bool in_areas(const Case& c, const std::vector<std::string>& areas) {
+    return areas.empty() || std::find(areas.begin(), areas.end(), c.area()) != areas.end();
+}
+
+report::CaseResult result_from(const Case& c, const Verdict& v, double seconds) {
+    return {c.id, c.area(), v.outcome, v.reason, seconds, v.evidence, c.reference};
+}
+
+// The body runs in a child; its verdict crosses back as JSON.
+Verdict run_body(const Case& c, const CaseContext& ctx, std::chrono::milliseconds timeout) {
+    auto out = run_in_child(
+        [&] {
+            Verdict v = c.body(ctx);
+            return nlohmann::json{{"outcome", report::to_string(v.outcome)}, {"reason", v.reason},
+                                  {"evidence", v.evidence}}
+                .dump();
+        },
+        timeout);
+    if (!out) return Verdict::error(out.error().message());
+    auto j = nlohmann::json::parse(*out, nullptr, false);
+    if (j.is_discarded()) return Verdict::error("case returned malformed JSON");
+    auto outcome = report::outcome_from_string(j.value("outcome", ""));
+    if (!outcome) return Verdict::error(outcome.error().message());
+    return {*outcome, j.value("reason", ""), j.value("evidence", nlohmann::json::object())};
+}
+
+}  // namespace
+
+std::vector<const Case*> select(const Selection& selection) {
+    std::vector<const Case*> out;
+    for (const auto& c : registry()) {
+        if (!in_areas(c, selection.areas)) continue;
+        if (selection.filter && !std::regex_search(c.id, *selection.filter)) continue;
+        if (selection.skip && std::regex_search(c.id, *selection.skip)) continue;
+        out.push_back(&c);
+    }
+    std::sort(out.begin(), out.end(), [](const Case* a, const Case* b) { return a->id < b->id; });
+    return out;
+}
+
+report::CaseResult run_case(const Case& c, const report::HostProbe& host, const RunSettings& settings) {
+    if (auto why = skip_reason(c, host); !why.empty()) return result_from(c, Verdict::skip(why), 0);
+    CaseContext ctx{host, settings.runtime};
+    auto start = std::chrono::steady_clock::now();
+    Verdict v = run_body(c, ctx, settings.timeout.value_or(c.timeout));
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (v.outcome != report::Outcome::pass && v.reason.empty()) v.reason = "case gave no reason";
+    return result_from(c, v, seconds);
+}
+
+std::vector<report::CaseResult> run_cases(const std::vector<const Case*>& cases, const report::HostProbe& host,
+                                          const RunSettings& settings) {
+    std::vector<report::CaseResult> results;
+    for (const Case* c : cases) results.push_back(run_case(*c, host, settings));
+    return results;
+}
+
+}  // namespace ctb::conformance

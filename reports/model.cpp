@@ -1,0 +1,203 @@
+#include "reports/model.hpp"
+
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include "reports/stats.hpp"
+
+namespace ctb::report {
+namespace {
+
+using json = nlohmann::json;
+
+json runtime_json(const RuntimeUnderTest& r) {
+    return {{"name", r.name}, {"path", r.path}, {"version", r.version}};
+}
+
+json run_json(const RunMetadata& m) {
+    return {{"ctbench_version", m.ctbench_version}, {"git_revision", m.git_revision},
+            {"hostname", m.hostname},               {"kernel", m.kernel},
+            {"cgroup_mode", m.cgroup_mode},         {"runtime", runtime_json(m.runtime)},
+            {"suite", m.suite},                     {"started_at", m.started_at},
+            {"finished_at", m.finished_at},         {"command_line", m.command_line},
+            {"host", m.host}};
+}
+
+json case_json(const CaseResult& c) {
+    return {{"id", c.id},
+            {"area", c.area},
+            {"outcome", to_string(c.outcome)},
+            {"reason", c.reason},
+            {"duration_seconds", c.duration_seconds},
+            {"evidence", c.evidence},
+            {"reference", c.reference}};
+}
+
+json bench_json(const BenchResult& b) {
+    return {{"name", b.name},
+            {"unit", b.unit},
+            {"samples", b.samples},
+            {"median", b.median},
+            {"min", b.min},
+            {"max", b.max},
+            {"ci", {{"low", b.ci.low}, {"high", b.ci.high}, {"level", b.ci.level}}},
+            {"baseline", b.baseline ? json(*b.baseline) : json(nullptr)},
+            {"ratio", b.ratio ? json(*b.ratio) : json(nullptr)},
+            {"context", b.context}};
+}
+
+RunMetadata run_from_json(const json& j) {
+    RunMetadata m;
+    j.at("ctbench_version").get_to(m.ctbench_version);
+    j.at("git_revision").get_to(m.git_revision);
+    j.at("hostname").get_to(m.hostname);
+    j.at("kernel").get_to(m.kernel);
+    j.at("cgroup_mode").get_to(m.cgroup_mode);
+    const json& r = j.at("runtime");
+    m.runtime = {r.at("name").get<std::string>(), r.at("path").get<std::string>(), r.at("version").get<std::string>()};
+    j.at("suite").get_to(m.suite);
+    j.at("started_at").get_to(m.started_at);
+    j.at("finished_at").get_to(m.finished_at);
+    j.at("command_line").get_to(m.command_line);
+    j.at("host").get_to(m.host);
+    return m;
+}
+
+Result<CaseResult> case_from_json(const json& j) {
+    CaseResult c;
+    j.at("id").get_to(c.id);
+    j.at("area").get_to(c.area);
+    auto outcome = outcome_from_string(j.at("outcome").get<std::string>());
+    if (!outcome) return fail(outcome.error());
+    c.outcome = *outcome;
+    j.at("reason").get_to(c.reason);
+    j.at("duration_seconds").get_to(c.duration_seconds);
+    c.evidence = j.at("evidence");
+    j.at("reference").get_to(c.reference);
+    return c;
+}
+
+BenchResult bench_from_json(const json& j) {
+    BenchResult b;
+    j.at("name").get_to(b.name);
+    j.at("unit").get_to(b.unit);
+    j.at("samples").get_to(b.samples);
+    j.at("median").get_to(b.median);
+    j.at("min").get_to(b.min);
+    j.at("max").get_to(b.max);
+    const json& ci = j.at("ci");
+    b.ci = {ci.at("low").get<double>(), ci.at("high").get<double>(), ci.at("level").get<double>()};
+    if (!j.at("baseline").is_null()) b.baseline = j.at("baseline").get<std::string>();
+    if (!j.at("ratio").is_null()) b.ratio = j.at("ratio").get<double>();
+    b.context = j.at("context");
+    return b;
+}
+
+}  // namespace
+
+std::string to_string(Outcome o) {
+    switch (o) {
+        case Outcome::pass: return "pass";
+        case Outcome::fail: return "fail";
+        case Outcome::skip: return "skip";
+        case Outcome::error: break;
+    }
+    return "error";
+}
+
+Result<Outcome> outcome_from_string(const std::string& s) {
+    if (s == "pass") return Outcome::pass;
+    if (s == "fail") return Outcome::fail;
+    if (s == "skip") return Outcome::skip;
+    if (s == "error") return Outcome::error;
+    return fail(plain_error("parse", "outcome", "expected pass|fail|skip|error, got \"" + s + "\""));
+}
+
+Summary Report::summary() const {
+    Summary s;
+    for (const auto& c : conformance) {
+        switch (c.outcome) {
+            case Outcome::pass: ++s.pass; break;
+            case Outcome::fail: ++s.fail; break;
+            case Outcome::skip: ++s.skip; break;
+            case Outcome::error: ++s.error; break;
+        }
+    }
+    return s;
+}
+
+void finalize(BenchResult& bench) {
+    if (bench.samples.empty()) return;
+    bench.median = stats::median(bench.samples);
+    auto [lo, hi] = std::minmax_element(bench.samples.begin(), bench.samples.end());
+    bench.min = *lo;
+    bench.max = *hi;
+    auto ci = stats::median_interval(bench.samples, 0.95);
+    bench.ci = {ci.low, ci.high, ci.coverage};
+}
+
+nlohmann::json to_json(const Report& report) {
+    json cases = json::array(), benches = json::array();
+    for (const auto& c : report.conformance) cases.push_back(case_json(c));
+    for (const auto& b : report.benchmarks) benches.push_back(bench_json(b));
+    json not_run = json::array();
+    for (const auto& b : report.benchmarks_not_run)
+        not_run.push_back({{"name", b.name}, {"reason", b.reason}, {"error", b.error}});
+    Summary s = report.summary();
+    return {{"kind", kReportKind},
+            {"schema_version", report.schema_version},
+            {"run", run_json(report.run)},
+            {"summary", {{"pass", s.pass}, {"fail", s.fail}, {"skip", s.skip}, {"error", s.error}}},
+            {"conformance", cases},
+            {"benchmarks", benches},
+            {"benchmarks_not_run", not_run},
+            {"traces", report.traces}};
+}
+
+Result<Report> report_from_json(const nlohmann::json& j) {
+    try {
+        if (j.value("kind", "") != kReportKind)
+            return fail(plain_error("read report", "kind", std::string("expected \"") + kReportKind + "\""));
+        Report r;
+        j.at("schema_version").get_to(r.schema_version);
+        if (r.schema_version != kSchemaVersion)
+            return fail(plain_error("read report", "schema_version",
+                                    "unsupported version " + std::to_string(r.schema_version)));
+        r.run = run_from_json(j.at("run"));
+        for (const auto& c : j.at("conformance")) {
+            auto parsed = case_from_json(c);
+            if (!parsed) return fail(parsed.error());
+            r.conformance.push_back(*parsed);
+        }
+        for (const auto& b : j.at("benchmarks")) r.benchmarks.push_back(bench_from_json(b));
+        for (const auto& b : j.at("benchmarks_not_run"))
+            r.benchmarks_not_run.push_back(
+                {b.at("name").get<std::string>(), b.at("reason").get<std::string>(), b.at("error").get<bool>()});
+        r.traces = j.at("traces");
+        return r;
+    } catch (const nlohmann::json::exception& e) {
+        return fail(plain_error("read report", "json", e.what()));
+    }
+}
+
+Result<Report> load_report(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) return fail(sys_error("open report", path));
+    try {
+        return report_from_json(json::parse(in));
+    } catch (const nlohmann::json::parse_error& e) {
+        return fail(plain_error("parse report", path, e.what()));
+    }
+}
+
+std::string utc_timestamp() {
+    std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    ::gmtime_r(&now, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+}  // namespace ctb::report

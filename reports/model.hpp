@@ -1,0 +1,101 @@
+// The report model: one versioned JSON document per run (reports/schema/report.schema.json).
+// Every writer (json, junit, tap, markdown, ...) renders this model; compare and gating read it.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "reports/host_probe.hpp"
+
+namespace ctb::report {
+
+inline constexpr int kSchemaVersion = 1;
+inline constexpr const char* kReportKind = "ctbench-report";
+
+enum class Outcome { pass, fail, skip, error };
+std::string to_string(Outcome o);
+Result<Outcome> outcome_from_string(const std::string& s);
+
+struct RuntimeUnderTest {
+    std::string name;     // "ctbench", "runc", "crun" or a path
+    std::string path;     // resolved executable ("" for the built-in library)
+    std::string version;  // first line of --version
+};
+
+struct RunMetadata {
+    std::string ctbench_version;
+    std::string git_revision;
+    std::string hostname;
+    std::string kernel;
+    std::string cgroup_mode;
+    RuntimeUnderTest runtime;
+    std::string suite;
+    std::string started_at;   // RFC 3339, UTC
+    std::string finished_at;  // RFC 3339, UTC
+    std::vector<std::string> command_line;
+    HostProbe host;
+};
+
+struct CaseResult {
+    std::string id;     // "ns.pid.init_is_1"
+    std::string area;   // "ns"
+    Outcome outcome = Outcome::error;
+    std::string reason;     // why it failed, was skipped or errored ("" on pass)
+    double duration_seconds = 0;
+    nlohmann::json evidence = nlohmann::json::object();  // what the case observed
+    std::string reference;  // man page, kernel doc or OCI spec section it checks
+};
+
+struct ConfidenceInterval {
+    double low = 0, high = 0;
+    double level = 0.95;  // achieved coverage of the order-statistic interval
+};
+
+struct BenchResult {
+    std::string name;  // "start.lifecycle/ctbench-runtime"
+    std::string unit;  // "ns", "MiB/s", ...
+    std::vector<double> samples;
+    double median = 0, min = 0, max = 0;
+    ConfidenceInterval ci;
+    std::optional<std::string> baseline;  // name of the bench it is compared with
+    std::optional<double> ratio;          // median / baseline median
+    nlohmann::json context = nlohmann::json::object();  // what actually ran: accel, runtime ...
+};
+
+// A benchmark that did not run, and why (the host lacks something, or its setup broke).
+struct BenchSkip {
+    std::string name;
+    std::string reason;
+    bool error = false;  // true: the bench's own setup broke (counts as a failure of the run)
+};
+
+struct Summary {
+    int pass = 0, fail = 0, skip = 0, error = 0;
+};
+
+struct Report {
+    int schema_version = kSchemaVersion;
+    RunMetadata run;
+    std::vector<CaseResult> conformance;
+    std::vector<BenchResult> benchmarks;
+    std::vector<BenchSkip> benchmarks_not_run;
+    nlohmann::json traces = nlohmann::json::array();  // eBPF attributions, one entry per traced bench
+
+    Summary summary() const;
+};
+
+// Fill median, min, max and the confidence interval from the samples.
+void finalize(BenchResult& bench);
+
+nlohmann::json to_json(const Report& report);
+Result<Report> report_from_json(const nlohmann::json& j);
+Result<Report> load_report(const std::string& path);
+
+// "2026-11-28T08:30:16Z"
+std::string utc_timestamp();
+
+}  // namespace ctb::report

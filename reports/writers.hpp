@@ -1,0 +1,31 @@
+// Output formats of a report. Each writer renders the whole model to text; the CLI decides where
+// the text goes (a file per format, or stdout).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "reports/model.hpp"
+
+namespace ctb::report {
+
+struct Format {
+    std::string name;       // what --format takes
+    std::string extension;  // file name suffix when several formats go to a directory
+    std::string description;
+    std::function<std::string(const Report&)> render;
+};
+
+const std::vector<Format>& formats();
+const Format* find_format(const std::string& name);
+std::vector<std::string> format_names();
+
+std::string render_json(const Report& r);
+std::string render_junit(const Report& r);
+std::string render_tap(const Report& r);
+std::string render_markdown(const Report& r);
+// The human summary printed at the end of `ctbench run`: counts per area, then every non-pass.
+std::string render_text(const Report& r);
+
+}  // namespace ctb::report

@@ -1,0 +1,74 @@
+// Human-readable outputs: the terminal summary (text) and the Markdown page.
+#include <fmt/format.h>
+
+#include <map>
+
+#include "reports/writers.hpp"
+
+namespace ctb::report {
+namespace {
+
+std::map<std::string, Summary> per_area(const Report& r) {
+    std::map<std::string, Summary> areas;
+    for (const auto& c : r.conformance) {
+        Summary& s = areas[c.area];
+        switch (c.outcome) {
+            case Outcome::pass: ++s.pass; break;
+            case Outcome::fail: ++s.fail; break;
+            case Outcome::skip: ++s.skip; break;
+            case Outcome::error: ++s.error; break;
+        }
+    }
+    return areas;
+}
+
+std::string bench_line(const BenchResult& b) {
+    std::string ratio = b.ratio ? fmt::format("  {:.2f}x {}", *b.ratio, b.baseline.value_or("")) : "";
+    return fmt::format("{:<44} median {:>12.1f} {:<6} [{:.1f}, {:.1f}] n={}{}", b.name, b.median, b.unit,
+                       b.ci.low, b.ci.high, b.samples.size(), ratio);
+}
+
+}  // namespace
+
+std::string render_text(const Report& r) {
+    std::string out = fmt::format("ctbench {} on {} ({}), runtime {}, cgroups {}\n", r.run.ctbench_version,
+                                  r.run.hostname, r.run.kernel, r.run.runtime.name, r.run.cgroup_mode);
+    if (!r.conformance.empty()) {
+        out += fmt::format("\n{:<12} {:>5} {:>5} {:>5} {:>5}\n", "area", "pass", "fail", "skip", "error");
+        for (const auto& [area, s] : per_area(r))
+            out += fmt::format("{:<12} {:>5} {:>5} {:>5} {:>5}\n", area, s.pass, s.fail, s.skip, s.error);
+        for (const auto& c : r.conformance)
+            if (c.outcome != Outcome::pass)
+                out += fmt::format("  {:<5} {}: {}\n", to_string(c.outcome), c.id, c.reason);
+    }
+    if (!r.benchmarks.empty()) {
+        out += "\n";
+        for (const auto& b : r.benchmarks) out += bench_line(b) + "\n";
+    }
+    Summary s = r.summary();
+    out += fmt::format("\n{} passed, {} failed, {} skipped, {} errors, {} benchmarks\n", s.pass, s.fail, s.skip,
+                       s.error, r.benchmarks.size());
+    return out;
+}
+
+std::string render_markdown(const Report& r) {
+    Summary s = r.summary();
+    std::string out = fmt::format("# ctbench report\n\n{} on `{}`, kernel `{}`, runtime `{}`, cgroups {}.\n\n",
+                                  r.run.started_at, r.run.hostname, r.run.kernel, r.run.runtime.name,
+                                  r.run.cgroup_mode);
+    out += fmt::format("**{} passed, {} failed, {} skipped, {} errors**\n\n", s.pass, s.fail, s.skip, s.error);
+    if (!r.conformance.empty()) {
+        out += "| case | outcome | reason |\n|---|---|---|\n";
+        for (const auto& c : r.conformance)
+            out += fmt::format("| `{}` | {} | {} |\n", c.id, to_string(c.outcome), c.reason);
+    }
+    if (!r.benchmarks.empty()) {
+        out += "\n| benchmark | median | 95% CI | ratio |\n|---|---|---|---|\n";
+        for (const auto& b : r.benchmarks)
+            out += fmt::format("| `{}` | {:.1f} {} | [{:.1f}, {:.1f}] | {} |\n", b.name, b.median, b.unit, b.ci.low,
+                               b.ci.high, b.ratio ? fmt::format("{:.2f}x {}", *b.ratio, *b.baseline) : "");
+    }
+    return out;
+}
+
+}  // namespace ctb::report

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# setup.sh: install every Debian package ctbench needs, build into build/, install ctbench on PATH.
+# Idempotent and quiet: re-running it only rebuilds what changed. Nothing but Debian packages is
+# downloaded. Usage (as root): scripts/setup.sh [--no-install] [--werror]
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+do_install=1
+werror=false
+for arg in "$@"; do
+  case "$arg" in
+    --no-install) do_install=0 ;;
+    --werror) werror=true ;;
+    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown argument '$arg' (valid: --no-install, --werror)" >&2; exit 2 ;;
+  esac
+done
+
+if [ "$(id -u)" != 0 ]; then
+  echo "setup.sh: must run as root (it installs Debian packages)" >&2
+  exit 2
+fi
+
+packages=(
+  # build
+  meson ninja-build pkg-config g++ clang llvm bpftool git
+  # libraries
+  libbpf-dev libelf-dev zlib1g-dev libfmt-dev libcli11-dev nlohmann-json3-dev
+  googletest libgtest-dev libgmock-dev libbenchmark-dev
+  libmnl-dev libnftables-dev libseccomp-dev libcap-dev libarchive-dev
+  # what the suites drive and compare with
+  busybox-static qemu-system-x86 linux-image-cloud-amd64 nftables iproute2
+  runc crun iperf3 fio sockperf util-linux kmod
+  # report validation in the tests
+  python3 python3-jsonschema
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log="$(mktemp)"
+  trap 'rm -f "$log"' EXIT
+  export DEBIAN_FRONTEND=noninteractive
+  if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "setup.sh: apt-get failed installing: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+cd "$here"
+if [ ! -f build/build.ninja ]; then
+  meson setup build --buildtype=debugoptimized --prefix=/usr/local -Dwerror="$werror" >/dev/null
+else
+  meson configure build -Dwerror="$werror" >/dev/null
+fi
+ninja -C build >/dev/null || { ninja -C build; exit 1; }
+if [ "$do_install" = 1 ]; then
+  meson install -C build --quiet >/dev/null
+fi
