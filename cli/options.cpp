@@ -34,7 +34,8 @@ std::vector<std::string> valid_suites() {
 }
 
 Result<SuiteChoice> parse_suite(const std::string& suite) {
-    SuiteChoice c{suite};
+    SuiteChoice c;
+    c.name = suite;
     if (suite == "all" || suite == "conformance") c.conformance = true;
     if (suite == "all" || suite == "bench") c.bench = true;
     if (contains(conformance::areas(), suite)) {

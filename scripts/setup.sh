@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # setup.sh: install every Debian package ctbench needs, build into build/, install ctbench on PATH.
 # Idempotent and quiet: re-running it only rebuilds what changed. Nothing but Debian packages is
-# downloaded. Usage (as root): scripts/setup.sh [--no-install] [--werror]
+# downloaded. Usage (as root): scripts/setup.sh [--no-install] [--no-werror]
+# Warnings are errors by default: the project targets Debian 12's g++ 12 exactly.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 do_install=1
-werror=false
+werror=true
 for arg in "$@"; do
   case "$arg" in
     --no-install) do_install=0 ;;
-    --werror) werror=true ;;
+    --no-werror) werror=false ;;
     -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
-    *) echo "setup.sh: unknown argument '$arg' (valid: --no-install, --werror)" >&2; exit 2 ;;
+    *) echo "setup.sh: unknown argument '$arg' (valid: --no-install, --no-werror)" >&2; exit 2 ;;
   esac
 done
 

@@ -51,7 +51,7 @@ TEST(Requirements, ExplainWhyTheHostCannotRunACase) {
     EXPECT_EQ(unmet_requirement({K::bpf_program_type, "kprobe"}, h), "BPF program type kprobe unavailable: no kprobe PMU");
     EXPECT_EQ(unmet_requirement({K::tool, "crun"}, h), "crun was not probed");
     h.root = false;
-    EXPECT_EQ(unmet_requirement({K::root}, h), "needs root");
+    EXPECT_EQ(unmet_requirement({K::root, ""}, h), "needs root");
 }
 
 TEST(Selection, ByAreaFilterAndSkip) {

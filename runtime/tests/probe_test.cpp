@@ -18,8 +18,12 @@ TEST(NamespaceProbe, AvailableExactlyWhenProcNsEntryExists) {
         auto f = ctb::ns::probe(type);
         bool has_entry = fs::exists(fs::path("/proc/self/ns") / std::string(type.proc_name));
         EXPECT_FALSE(f.detail.empty()) << type.name;
-        if (!has_entry) EXPECT_FALSE(f.available) << type.name;
-        if (f.available) EXPECT_NE(f.detail.find("inode"), std::string::npos) << f.detail;
+        if (!has_entry) {
+            EXPECT_FALSE(f.available) << type.name;
+        }
+        if (f.available) {
+            EXPECT_NE(f.detail.find("inode"), std::string::npos) << f.detail;
+        }
     }
 }
 
@@ -35,10 +39,13 @@ TEST(CgroupProbe, ModeMatchesTheFilesystemAtTheRoot) {
     auto root = ctb::cgroup::parse_mountinfo(*ctb::read_file("/proc/self/mountinfo"));
     bool v2_at_root = false;
     for (const auto& h : root) v2_at_root |= (h.version == 2 && h.mount == "/sys/fs/cgroup");
-    if (v2_at_root) EXPECT_EQ(layout->mode, ctb::cgroup::Mode::v2);
+    if (v2_at_root) {
+        EXPECT_EQ(layout->mode, ctb::cgroup::Mode::v2);
+    }
     for (const auto& c : layout->known_controllers) {
-        const auto* h = layout->find(c);
-        if (h) EXPECT_TRUE(fs::exists(h->mount)) << c;
+        if (const auto* h = layout->find(c)) {
+            EXPECT_TRUE(fs::exists(h->mount)) << c;
+        }
     }
 }
 
