@@ -146,8 +146,9 @@ Result<std::string> find_guest_kernel(const std::string& boot_dir) {
     auto kernels = list_kernels(boot_dir);
     if (!kernels) return fail(kernels.error());
     if (kernels->empty())
-        return fail(plain_error("find guest kernel", boot_dir + "/vmlinuz-*",
-                                "no readable kernel image; scripts/setup.sh installs linux-image-cloud-amd64"));
+        return fail(plain_error(
+            "find guest kernel", boot_dir + "/vmlinuz-*",
+            "no readable kernel image; scripts/setup.sh installs linux-image-cloud-amd64"));
     return std::min_element(kernels->begin(), kernels->end(), better_kernel)->path;
 }
 

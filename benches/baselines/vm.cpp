@@ -218,7 +218,8 @@ Feature outcome(const BootSpec& spec, const Watched& w) {
         return Feature::no(fmt::format("timed out after {:g} s without reaching userspace; last line: {}",
                                        static_cast<double>(spec.deadline.count()) / 1000, last_line(out)));
     if (w.process.term_signal != 0)
-        return Feature::no(fmt::format("qemu killed by signal {}: {}", w.process.term_signal, last_line(out)));
+        return Feature::no(
+            fmt::format("qemu killed by signal {}: {}", w.process.term_signal, last_line(out)));
     return Feature::no(fmt::format("qemu exited with code {}: {}", w.process.exit_code, last_line(out)));
 }
 
@@ -258,7 +259,8 @@ KvmDevice probe_kvm_device(const std::string& path) {
     int version = ::ioctl(fd.get(), KVM_GET_API_VERSION, 0);
     if (version < 0) return {false, 0, sys_error("ioctl KVM_GET_API_VERSION", path).message()};
     if (version != KVM_API_VERSION)
-        return {false, version, fmt::format("{}: KVM API version {}, qemu needs {}", path, version, KVM_API_VERSION)};
+        return {false, version,
+                fmt::format("{}: KVM API version {}, qemu needs {}", path, version, KVM_API_VERSION)};
     int user_memory = ::ioctl(fd.get(), KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY);
     int max_vcpus = ::ioctl(fd.get(), KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
     return {true, version,
@@ -271,8 +273,15 @@ std::string to_string(Accel accel) { return accel == Accel::kvm ? "kvm" : "tcg";
 std::vector<std::string> qemu_command(const BootSpec& spec) {
     std::vector<std::string> argv{"qemu-system-x86_64", "-name", "ctbench-guest", "-M", "microvm",
                                   "-accel", to_string(spec.accel)};
-    // KVM guests see the host CPU; TCG keeps qemu's default model, which it emulates fully.
-    if (spec.accel == Accel::kvm) argv.insert(argv.end(), {"-cpu", "host"});
+    if (spec.accel == Accel::kvm) {
+        argv.insert(argv.end(), {"-cpu", "host"});
+    } else {
+        // Under host load a TCG guest fails to calibrate its TSC against the PIT and hangs in
+        // calibrate_delay (seen here: 6 boots of 6 with three busy loops on two CPUs). With
+        // icount, guest time follows executed instructions, so calibration cannot be starved;
+        // sleep=off lets idle waits finish without sleeping in real time.
+        argv.insert(argv.end(), {"-icount", "shift=auto,sleep=off"});
+    }
     argv.insert(argv.end(), {"-m", std::to_string(spec.memory_mib), "-smp", "1",
                              // One boot per run: a guest reboot or panic ends qemu.
                              "-no-reboot", "-nodefaults", "-no-user-config", "-display", "none",
@@ -290,7 +299,8 @@ BootResult boot_guest(const BootSpec& spec) {
     auto run = run_watched(qemu_command(spec), spec.deadline, stop);
     if (!run) return not_booted(spec.accel, run.error().message());
     BootResult result{spec.accel, outcome(spec, *run), run->seconds, tail(run->process.output), ""};
-    if (auto line = ready_line(run->process.output, spec.ready_marker)) result.guest_release = release_of(*line);
+    if (auto line = ready_line(run->process.output, spec.ready_marker))
+        result.guest_release = release_of(*line);
     return result;
 }
 

@@ -208,6 +208,12 @@ TEST(Kvm, DeviceProbeAgreesWithOpen) {
     }
 }
 
+TEST(Kvm, MissingDeviceIsReportedWithErrno) {
+    KvmDevice kvm = probe_kvm_device("/dev/ctbench-no-such-kvm");
+    EXPECT_FALSE(kvm.present);
+    EXPECT_NE(kvm.detail.find("ENOENT"), std::string::npos) << kvm.detail;
+}
+
 TEST(Boot, QemuCommandNamesStateDir) {
     BootSpec spec{.accel = Accel::kvm, .kernel = "/k", .initrd = "/run/ctbench/vm-probe-1/i",
                   .state_dir = "/run/ctbench/vm-probe-1"};
@@ -227,7 +233,8 @@ TEST(Boot, TcgReachesUserspace) {
     BootResult boot = boot_probe_guest(Accel::tcg, 60s);
     std::cout << "TCG: " << boot.reached_userspace.detail << "\n";
     EXPECT_EQ(boot.accel, Accel::tcg);
-    EXPECT_TRUE(boot.reached_userspace.available) << boot.reached_userspace.detail << "\n" << boot.console_tail;
+    EXPECT_TRUE(boot.reached_userspace.available)
+        << boot.reached_userspace.detail << "\n" << boot.console_tail;
     EXPECT_NE(boot.console_tail.find(guest_ready_marker), std::string::npos) << boot.console_tail;
     EXPECT_TRUE(std::regex_match(boot.guest_release, std::regex(R"(\d+\.\d+\S*)"))) << boot.guest_release;
     EXPECT_NE(boot.console_tail.find("kernel=" + boot.guest_release), std::string::npos);
@@ -235,8 +242,11 @@ TEST(Boot, TcgReachesUserspace) {
     expect_cleaned_up();
 }
 
+// The failure forms boot_guest promises; anything vaguer is a bug.
 const std::regex specific_reason(
-    R"(^(KVM (internal error|entry failed|run failed).*\(qemu: ".+"|timed out after \S+ s without reaching userspace|qemu exited with code \d+: .+|qemu killed by signal \d+: .+))");
+    R"(^(KVM (internal error|entry failed|run failed).*\(qemu: ".+")"
+    R"(|timed out after \S+ s without reaching userspace)"
+    R"(|qemu exited with code \d+: .+|qemu killed by signal \d+: .+))");
 
 TEST(Boot, KvmReachesUserspaceOrSaysWhy) {
     REQUIRE_GUEST();
