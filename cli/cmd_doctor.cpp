@@ -41,7 +41,6 @@ void print_kvm(const report::KvmProbe& k) {
     for (const auto* boot : {&k.kvm_boot, &k.tcg_boot}) {
         if (!*boot) continue;
         row(fmt::format("guest boot ({})", (*boot)->accel), (*boot)->reached_userspace);
-        if ((*boot)->reached_userspace.available) fmt::print("  {:<22} {:.2f} s\n", "", (*boot)->seconds);
     }
     if (!k.kvm_boot) fmt::print("  {:<22} not probed (use --probe-kvm)\n", "guest boot");
 }

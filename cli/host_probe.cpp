@@ -63,8 +63,11 @@ void probe_bpf(report::HostProbe& h) {
     for (auto& [name, feature] : bpf::probe_program_types()) h.bpf_program_types[name] = feature;
 }
 
+// A broken nested KVM can take a minute to reach its emulation failure (seen on this project's
+// CI hosts), so KVM gets a longer deadline than TCG: the reason then names the real failure.
 report::GuestBootProbe boot_probe(vm::Accel accel) {
-    auto r = vm::boot_probe_guest(accel, std::chrono::seconds(60));
+    auto deadline = accel == vm::Accel::kvm ? std::chrono::seconds(120) : std::chrono::seconds(60);
+    auto r = vm::boot_probe_guest(accel, deadline);
     return {vm::to_string(r.accel), r.reached_userspace, r.seconds};
 }
 

@@ -3,7 +3,9 @@
 #include <sched.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <sstream>
 #include <fmt/format.h>
 
 #include "common/child.hpp"
@@ -62,6 +64,105 @@ Feature probe(const NamespaceType& type) {
     if (*child == std::to_string(host_inode))
         return Feature::no(fmt::format("unshare({}) succeeded but the inode did not change", type.name));
     return Feature::yes(fmt::format("created {} namespace inode {} (caller's {})", type.name, *child, host_inode));
+}
+
+}  // namespace ctb::ns
+
+// ---- container namespaces ---------------------------------------------------------------
+
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+
+#include "common/fd.hpp"
+#include "common/files.hpp"
+
+namespace ctb::ns {
+namespace {
+
+Status add_to_plan(Plan& p, const NamespaceType& t, const std::string& path) {
+    if (!path.empty()) {
+        if (t.clone_flag == CLONE_NEWPID) p.pid_path = path;
+        else p.joins.emplace_back(t, path);
+        return {};
+    }
+    switch (t.clone_flag) {
+        case CLONE_NEWCGROUP: p.new_cgroup = true; return {};
+        case CLONE_NEWTIME: p.new_time = true; return {};
+        case CLONE_NEWUSER: p.new_user = true; break;
+        case CLONE_NEWNS: p.new_mount = true; break;
+        case CLONE_NEWUTS: p.new_uts = true; break;
+        case CLONE_NEWNET: p.new_net = true; break;
+        default: break;
+    }
+    p.clone_flags |= t.clone_flag;
+    return {};
+}
+
+std::string mapping_text(const std::vector<spec::IdMapping>& maps) {
+    std::string out;
+    for (const auto& m : maps) out += fmt::format("{} {} {}\n", m.container_id, m.host_id, m.size);
+    return out;
+}
+
+bool have_cap_setgid() {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    if (::syscall(SYS_capget, &header, data) != 0) return false;
+    return data[0].effective & (1u << CAP_SETGID);
+}
+
+}  // namespace
+
+Result<Plan> plan(const spec::Spec& spec) {
+    Plan p;
+    const auto& list = spec.linux.namespaces;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        auto t = find_type(list[i].type);
+        if (!t) return fail(plain_error("namespaces", fmt::format("linux.namespaces[{}].type", i),
+                                        "unknown namespace type \"" + list[i].type + "\""));
+        if (auto s = add_to_plan(p, *t, list[i].path); !s) return fail(s.error());
+    }
+    // setns into a user namespace must come first: it grants the capabilities for the others.
+    std::stable_partition(p.joins.begin(), p.joins.end(),
+                          [](const auto& j) { return j.first.clone_flag == CLONE_NEWUSER; });
+    return p;
+}
+
+Status write_id_mappings(pid_t pid, const spec::Spec& spec) {
+    std::string base = fmt::format("/proc/{}/", pid);
+    if (!spec.linux.gid_mappings.empty() && !have_cap_setgid())
+        if (auto s = write_file(base + "setgroups", "deny"); !s) return s;
+    if (auto s = write_file(base + "uid_map", mapping_text(spec.linux.uid_mappings)); !s)
+        return fail(Error{"write uid_map for", "linux.uidMappings", s.error().err, s.error().message()});
+    if (auto s = write_file(base + "gid_map", mapping_text(spec.linux.gid_mappings)); !s)
+        return fail(Error{"write gid_map for", "linux.gidMappings", s.error().err, s.error().message()});
+    return {};
+}
+
+Status join(const Plan& plan) {
+    for (const auto& [type, path] : plan.joins) {
+        UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd) return fail(sys_error(fmt::format("open {} namespace", type.name), path));
+        if (::setns(fd.get(), type.clone_flag) != 0)
+            return fail(sys_error(fmt::format("setns {} namespace", type.name), path));
+    }
+    return {};
+}
+
+Status enter_new_time_namespace(const std::map<std::string, spec::TimeOffset>& offsets) {
+    if (::unshare(CLONE_NEWTIME) != 0) return fail(sys_error("unshare", "time namespace"));
+    std::string text;
+    for (const auto& [clock, off] : offsets) text += fmt::format("{} {} {}\n", clock, off.secs, off.nanosecs);
+    // One write per line: the kernel parses a single clock per write on some versions.
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);)
+        if (auto s = write_file("/proc/self/timens_offsets", line + "\n"); !s)
+            return fail(Error{"write time offsets", "linux.timeOffsets", s.error().err, line});
+    UniqueFd fd(::open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC));
+    if (!fd) return fail(sys_error("open", "/proc/self/ns/time_for_children"));
+    if (::setns(fd.get(), CLONE_NEWTIME) != 0) return fail(sys_error("setns", "time namespace"));
+    return {};
 }
 
 }  // namespace ctb::ns

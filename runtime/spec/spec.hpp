@@ -1,7 +1,8 @@
 // OCI runtime-spec config.json (versions 1.0 to 1.3) as C++ types. Only what the reference
 // runtime acts on is modelled; unknown fields are ignored, as the spec requires.
 // Parsing and validation: spec/parse.hpp. Field names follow the spec so that an error can name
-// the JSON path ("linux.resources.memory.limit").
+// the JSON path ("linux.resources.memory.limit"). Every struct compares field by field (==), which
+// the round-trip tests (parse_spec(to_json(s)) == s) rely on.
 #pragma once
 
 #include <cstdint>
@@ -17,15 +18,21 @@ struct User {
     std::uint32_t gid = 0;
     std::optional<std::uint32_t> umask;
     std::vector<std::uint32_t> additional_gids;  // additionalGids
+
+    bool operator==(const User&) const = default;
 };
 
 struct Capabilities {  // names as in the spec: "CAP_SYS_ADMIN"
     std::vector<std::string> bounding, effective, inheritable, permitted, ambient;
+
+    bool operator==(const Capabilities&) const = default;
 };
 
 struct Rlimit {
     std::string type;  // "RLIMIT_NOFILE"
     std::uint64_t hard = 0, soft = 0;
+
+    bool operator==(const Rlimit&) const = default;
 };
 
 struct Process {
@@ -39,11 +46,15 @@ struct Process {
     bool no_new_privileges = false;  // noNewPrivileges
     std::optional<int> oom_score_adj;  // oomScoreAdj
     std::string apparmor_profile, selinux_label;  // accepted, not enforced (no LSM handling here)
+
+    bool operator==(const Process&) const = default;
 };
 
 struct Root {
     std::string path = "rootfs";  // relative to the bundle unless absolute
     bool readonly = false;
+
+    bool operator==(const Root&) const = default;
 };
 
 struct Mount {
@@ -51,22 +62,30 @@ struct Mount {
     std::string type;    // "proc", "tmpfs", "bind", "" (bind when options say so) ...
     std::string source;
     std::vector<std::string> options;  // "ro", "nosuid", "bind", "rbind", "rprivate", "size=65536k" ...
+
+    bool operator==(const Mount&) const = default;
 };
 
 struct Namespace {
     std::string type;  // pid, network, mount, ipc, uts, user, cgroup, time
     std::string path;  // join this one instead of creating ("" = create)
+
+    bool operator==(const Namespace&) const = default;
 };
 
 struct IdMapping {
     std::uint32_t container_id = 0;  // containerID
     std::uint32_t host_id = 0;       // hostID
     std::uint32_t size = 0;
+
+    bool operator==(const IdMapping&) const = default;
 };
 
 struct TimeOffset {
     std::int64_t secs = 0;
     std::uint32_t nanosecs = 0;
+
+    bool operator==(const TimeOffset&) const = default;
 };
 
 struct Device {  // linux.devices: created in the container's /dev
@@ -75,6 +94,8 @@ struct Device {  // linux.devices: created in the container's /dev
     std::int64_t major = 0, minor = 0;
     std::optional<std::uint32_t> file_mode;  // fileMode
     std::optional<std::uint32_t> uid, gid;
+
+    bool operator==(const Device&) const = default;
 };
 
 struct DeviceRule {  // linux.resources.devices
@@ -82,6 +103,8 @@ struct DeviceRule {  // linux.resources.devices
     std::string type = "a";  // a, c, b
     std::optional<std::int64_t> major, minor;  // absent = wildcard
     std::string access = "rwm";
+
+    bool operator==(const DeviceRule&) const = default;
 };
 
 struct MemoryResources {
@@ -91,6 +114,8 @@ struct MemoryResources {
     std::optional<std::int64_t> kernel;       // deprecated, ignored with a note
     std::optional<std::uint64_t> swappiness;
     std::optional<bool> disable_oom_killer;   // disableOOMKiller
+
+    bool operator==(const MemoryResources&) const = default;
 };
 
 struct CpuResources {
@@ -102,20 +127,28 @@ struct CpuResources {
     std::string cpus;  // cpuset "0-1"
     std::string mems;  // cpuset "0"
     std::optional<std::int64_t> idle;
+
+    bool operator==(const CpuResources&) const = default;
 };
 
 struct PidsResources {
     std::int64_t limit = 0;  // <= 0: unlimited
+
+    bool operator==(const PidsResources&) const = default;
 };
 
 struct ThrottleDevice {
     std::int64_t major = 0, minor = 0;
     std::uint64_t rate = 0;
+
+    bool operator==(const ThrottleDevice&) const = default;
 };
 
 struct WeightDevice {
     std::int64_t major = 0, minor = 0;
     std::optional<std::uint16_t> weight, leaf_weight;
+
+    bool operator==(const WeightDevice&) const = default;
 };
 
 struct BlockIoResources {
@@ -124,11 +157,15 @@ struct BlockIoResources {
     std::vector<WeightDevice> weight_device;
     std::vector<ThrottleDevice> throttle_read_bps_device, throttle_write_bps_device;
     std::vector<ThrottleDevice> throttle_read_iops_device, throttle_write_iops_device;
+
+    bool operator==(const BlockIoResources&) const = default;
 };
 
 struct HugepageLimit {
     std::string page_size;  // pageSize: "2MB", "1GB"
     std::uint64_t limit = 0;
+
+    bool operator==(const HugepageLimit&) const = default;
 };
 
 struct Resources {
@@ -139,12 +176,16 @@ struct Resources {
     std::vector<HugepageLimit> hugepage_limits;  // hugepageLimits
     std::vector<DeviceRule> devices;
     std::map<std::string, std::string> unified;  // raw cgroup v2 files
+
+    bool operator==(const Resources&) const = default;
 };
 
 struct SeccompArg {
     unsigned index = 0;
     std::uint64_t value = 0, value_two = 0;  // valueTwo
     std::string op;  // SCMP_CMP_EQ ...
+
+    bool operator==(const SeccompArg&) const = default;
 };
 
 struct SeccompSyscall {
@@ -152,6 +193,8 @@ struct SeccompSyscall {
     std::string action;  // SCMP_ACT_ERRNO ...
     std::optional<std::uint32_t> errno_ret;  // errnoRet
     std::vector<SeccompArg> args;
+
+    bool operator==(const SeccompSyscall&) const = default;
 };
 
 struct Seccomp {
@@ -160,6 +203,8 @@ struct Seccomp {
     std::vector<std::string> architectures;
     std::vector<std::string> flags;
     std::vector<SeccompSyscall> syscalls;
+
+    bool operator==(const Seccomp&) const = default;
 };
 
 struct Linux {
@@ -174,6 +219,8 @@ struct Linux {
     std::optional<Seccomp> seccomp;
     std::map<std::string, std::string> sysctl;
     std::string mount_label;
+
+    bool operator==(const Linux&) const = default;
 };
 
 struct Spec {
@@ -191,6 +238,8 @@ struct Spec {
             if (n.type == type) return true;
         return false;
     }
+
+    bool operator==(const Spec&) const = default;
 };
 
 }  // namespace ctb::spec
