@@ -1,0 +1,285 @@
+// Runs the built ctbench-agent (path in $CTBENCH_AGENT) on the host and checks its JSON contract.
+// Timing is never asserted: rates only have to be positive.
+#include <elf.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/subprocess.hpp"
+
+using nlohmann::json;
+
+namespace {
+
+std::string agent_path() {
+    const char* p = std::getenv("CTBENCH_AGENT");
+    return p ? p : "ctbench-agent";
+}
+
+// The agent started with its stdout on a pipe (stderr stays on the test's stderr).
+class Agent {
+public:
+    explicit Agent(const std::vector<std::string>& args) {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
+        std::vector<std::string> argv{agent_path()};
+        argv.insert(argv.end(), args.begin(), args.end());
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::dup2(fds[1], 1);
+            std::vector<char*> cargv;
+            for (auto& a : argv) cargv.push_back(a.data());
+            cargv.push_back(nullptr);
+            ::execv(cargv[0], cargv.data());
+            ::_exit(127);
+        }
+        ::close(fds[1]);
+        out_ = fds[0];
+    }
+    Agent(const Agent&) = delete;
+    Agent& operator=(const Agent&) = delete;
+    ~Agent() {
+        if (pid_ > 0 && !reaped_) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+        ::close(out_);
+    }
+
+    pid_t pid() const { return pid_; }
+
+    // One line of stdout, or "" at EOF or after the timeout.
+    std::string read_line(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (true) {
+            if (auto nl = buffer_.find('\n'); nl != std::string::npos) {
+                std::string line = buffer_.substr(0, nl);
+                buffer_.erase(0, nl + 1);
+                return line;
+            }
+            using std::chrono::duration_cast, std::chrono::milliseconds;
+            auto left = duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+            pollfd p{out_, POLLIN, 0};
+            if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return "";
+            char buf[4096];
+            ssize_t n = ::read(out_, buf, sizeof buf);
+            if (n <= 0) return std::exchange(buffer_, "");
+            buffer_.append(buf, static_cast<std::size_t>(n));
+        }
+    }
+
+    // Exit code, or 128+signal.
+    int wait() {
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+        reaped_ = true;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+
+private:
+    pid_t pid_ = -1;
+    int out_ = -1;
+    bool reaped_ = false;
+    std::string buffer_;
+};
+
+struct Outcome {
+    json doc;
+    int exit_code;
+};
+
+// Runs a command that prints one JSON document and exits.
+Outcome run_json(const std::vector<std::string>& args) {
+    Agent agent(args);
+    std::string line = agent.read_line();
+    int code = agent.wait();
+    return {json::parse(line), code};
+}
+
+std::uint16_t listening_port(Agent& server) {
+    json doc = json::parse(server.read_line());
+    return doc.at("listening").get<std::uint16_t>();
+}
+
+bool has_ipv6_loopback() {
+    std::ifstream in("/proc/net/if_inet6");
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return all.find("00000000000000000000000000000001") != std::string::npos;
+}
+
+}  // namespace
+
+TEST(Agent, IsStaticallyLinked) {
+    std::ifstream in(agent_path(), std::ios::binary);
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_GE(bytes.size(), sizeof(Elf64_Ehdr));
+    const auto* eh = reinterpret_cast<const Elf64_Ehdr*>(bytes.data());
+    ASSERT_EQ(std::string(reinterpret_cast<const char*>(eh->e_ident), 4), std::string(ELFMAG, 4));
+    ASSERT_EQ(eh->e_ident[EI_CLASS], ELFCLASS64);
+    ASSERT_LE(eh->e_phoff + std::size_t{eh->e_phnum} * sizeof(Elf64_Phdr), bytes.size());
+    // No program interpreter: the kernel runs it without a dynamic loader in the rootfs.
+    for (int i = 0; i < eh->e_phnum; ++i) {
+        const auto* ph = reinterpret_cast<const Elf64_Phdr*>(bytes.data() + eh->e_phoff + i * sizeof(Elf64_Phdr));
+        EXPECT_NE(ph->p_type, static_cast<Elf64_Word>(PT_INTERP));
+    }
+}
+
+TEST(Agent, InfoMatchesReality) {
+    Agent agent({"info"});
+    json doc = json::parse(agent.read_line());
+    ASSERT_EQ(agent.wait(), 0);
+    EXPECT_EQ(doc["pid"], agent.pid());
+    EXPECT_EQ(doc["ppid"], ::getpid());
+    EXPECT_EQ(doc["uid"]["real"], ::getuid());
+    EXPECT_EQ(doc["uid"]["effective"], ::geteuid());
+    EXPECT_EQ(doc["gid"]["real"], ::getgid());
+    EXPECT_TRUE(doc["errors"].is_array());
+    EXPECT_TRUE(doc["capabilities"].contains("effective"));
+    EXPECT_TRUE(doc["mounts"].is_array());
+    EXPECT_TRUE(doc["interfaces"].is_array());
+    EXPECT_TRUE(doc["rlimits"].contains("RLIMIT_NOFILE"));
+}
+
+TEST(Agent, NamespaceInodesMatchOurs) {
+    json ns = run_json({"info"}).doc["namespaces"];
+    int compared = 0;
+    for (auto& [name, inode] : ns.items()) {
+        struct stat st{};
+        if (::stat(("/proc/self/ns/" + name).c_str(), &st) != 0) continue;  // kernel lacks it
+        ASSERT_FALSE(inode.is_null()) << name;
+        EXPECT_EQ(inode.get<unsigned long long>(), st.st_ino) << name;
+        ++compared;
+    }
+    EXPECT_GE(compared, 7);
+}
+
+TEST(Agent, ForkCreatesAndReaps) {
+    auto r = run_json({"fork", "3"});
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_EQ(r.doc["requested"], 3);
+    EXPECT_EQ(r.doc["created"], 3);
+    EXPECT_TRUE(r.doc["first_error"].is_null());
+}
+
+TEST(Agent, TcpEchoRoundTrip) {
+    Agent server({"tcp-echo-server", "0", "--bind", "127.0.0.1"});
+    auto port = std::to_string(listening_port(server));
+    for (const char* msg : {"hello", "again"}) {
+        auto r = run_json({"tcp-client", "127.0.0.1", port, msg});
+        EXPECT_EQ(r.exit_code, 0);
+        EXPECT_EQ(r.doc["ok"], true);
+        EXPECT_EQ(r.doc["reply"], msg);
+    }
+}
+
+TEST(Agent, UdpEchoRoundTrip) {
+    Agent server({"udp-echo-server", "0", "--bind", "127.0.0.1"});
+    auto r = run_json({"udp-client", "127.0.0.1", std::to_string(listening_port(server)), "ping"});
+    EXPECT_EQ(r.doc["ok"], true);
+    EXPECT_EQ(r.doc["reply"], "ping");
+}
+
+TEST(Agent, Ipv6EchoRoundTrip) {
+    if (!has_ipv6_loopback()) GTEST_SKIP() << "no ::1 on this host";
+    Agent tcp({"tcp-echo-server", "0", "--bind", "::1", "--once"});
+    auto r = run_json({"tcp-client", "::1", std::to_string(listening_port(tcp)), "six"});
+    EXPECT_EQ(r.doc["reply"], "six");
+    EXPECT_EQ(tcp.wait(), 0);  // --once: exits after one connection
+    Agent udp({"udp-echo-server", "0", "--bind", "[::1]"});
+    EXPECT_EQ(run_json({"udp-client", "::1", std::to_string(listening_port(udp)), "six"}).doc["reply"], "six");
+}
+
+TEST(Agent, ClientReportsRefusal) {
+    // Find a closed port: bind a server, read its port, stop it.
+    std::string port;
+    {
+        Agent server({"tcp-echo-server", "0", "--bind", "127.0.0.1"});
+        port = std::to_string(listening_port(server));
+    }
+    auto r = run_json({"tcp-client", "127.0.0.1", port, "x", "--timeout", "2000"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.doc["ok"], false);
+    EXPECT_EQ(r.doc["error"], "ECONNREFUSED");
+}
+
+TEST(Agent, TcpStreamMovesBytes) {
+    Agent server({"tcp-stream-server", "0", "--bind", "127.0.0.1", "--once"});
+    auto port = std::to_string(listening_port(server));
+    auto r = run_json({"tcp-stream-client", "127.0.0.1", port, "0.2"});
+    EXPECT_EQ(r.doc["ok"], true);
+    EXPECT_GT(r.doc["bytes"].get<double>(), 0);
+    json seen = json::parse(server.read_line());
+    EXPECT_EQ(seen["bytes"], r.doc["bytes"]);
+}
+
+TEST(Agent, FileioGivesPositiveRatesAndRemovesFile) {
+    std::string path = ::testing::TempDir() + "ctbench-agent-fileio-" + std::to_string(::getpid());
+    auto r = run_json({"fileio", path, "4", "--block", "256"});
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_EQ(r.doc["verified"], true);
+    EXPECT_GT(r.doc["write_mib_per_s"].get<double>(), 0);
+    EXPECT_GT(r.doc["read_mib_per_s"].get<double>(), 0);
+    EXPECT_NE(::access(path.c_str(), F_OK), 0);
+}
+
+TEST(Agent, OpenMissingFileGivesEnoent) {
+    auto r = run_json({"open", "/nonexistent"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.doc["ok"], false);
+    EXPECT_EQ(r.doc["errno_name"], "ENOENT");
+}
+
+TEST(Agent, WriteThenCat) {
+    std::string path = ::testing::TempDir() + "ctbench-agent-cat-" + std::to_string(::getpid());
+    EXPECT_EQ(run_json({"write", path, "--", "--text"}).doc["ok"], true);
+    auto r = run_json({"cat", path});
+    EXPECT_EQ(r.doc["content"], "--text");
+    ::unlink(path.c_str());
+}
+
+TEST(Agent, AllocAndCount) {
+    auto alloc = run_json({"alloc", "8", "--step", "4"});
+    EXPECT_EQ(alloc.doc["allocated_mib"], 8);
+    Agent count({"count", "0.25"});
+    int samples = 0;
+    for (std::string line; !(line = count.read_line()).empty(); ++samples)
+        EXPECT_TRUE(json::parse(line).contains("count"));
+    EXPECT_EQ(count.wait(), 0);
+    EXPECT_GE(samples, 1);
+}
+
+TEST(Agent, ExitCodePropagates) { EXPECT_EQ(run_json({"exit", "7"}).exit_code, 7); }
+
+TEST(Agent, UnknownCommandExits2NamingIt) {
+    auto r = ctb::run_process({agent_path(), "no-such-command"});
+    ASSERT_TRUE(r.has_value()) << r.error().message();
+    EXPECT_EQ(r->exit_code, 2);
+    EXPECT_NE(r->output.find("no-such-command"), std::string::npos) << r->output;
+}
+
+TEST(Agent, BadArgumentExits2) {
+    auto r = ctb::run_process({agent_path(), "fork", "many"});
+    ASSERT_TRUE(r.has_value()) << r.error().message();
+    EXPECT_EQ(r->exit_code, 2);
+    EXPECT_NE(r->output.find("many"), std::string::npos) << r->output;
+}
+
+TEST(Agent, HelpListsCommands) {
+    auto r = ctb::run_process({agent_path(), "--help"});
+    ASSERT_TRUE(r.has_value()) << r.error().message();
+    EXPECT_EQ(r->exit_code, 0);
+    for (const char* cmd : {"info", "alloc", "fork", "tcp-echo-server", "fileio", "setuid-exec"})
+        EXPECT_NE(r->output.find(cmd), std::string::npos) << cmd;
+}
