@@ -1,0 +1,79 @@
+// The container lifecycle of the reference runtime, following the OCI state machine
+// (creating -> created -> running -> stopped). Used in-process by the conformance harness and
+// benchmarks, and by the `ctbench-runtime` CLI, which follows runc's conventions.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/fd.hpp"
+#include "runtime/container/state.hpp"
+#include "runtime/spec/spec.hpp"
+
+namespace ctb::container {
+
+struct CreateOptions {
+    std::string id;
+    std::string bundle;  // absolute; spec.root.path is relative to it unless absolute
+    spec::Spec spec;
+    std::string state_root = kDefaultStateRoot;
+    // Engine-level image layers (read-only, top-most first). When set, the rootfs is an overlay of
+    // them plus a container layer in the state directory, mounted inside the container's own
+    // mount namespace (so it can never outlive the container on the host).
+    std::vector<std::string> image_layers;
+    std::string pid_file;
+    std::chrono::milliseconds setup_timeout{30'000};
+};
+
+class Container {
+public:
+    // Sets everything up and leaves the init blocked before exec (status "created").
+    static Result<Container> create(const CreateOptions& options);
+    // A container created by another process (CLI `start`, `kill`, `delete`, ...).
+    static Result<Container> load(const std::string& state_root, const std::string& id);
+
+    // Lets the init exec the process. In the creating process it also waits for the exec to
+    // happen, so an exec failure comes back as an Error naming the executable.
+    Status start();
+    // Exit status of the init (128 + signal when killed). Only the creating process can wait.
+    Result<int> wait();
+    Status kill(int signal, bool all = false);
+    Status pause();
+    Status resume();
+    Result<std::vector<pid_t>> processes() const;
+    State state() const;  // refreshed live status
+    pid_t pid() const { return state_.pid; }
+    const std::string& id() const { return state_.id; }
+    const std::string& state_root() const { return root_; }
+
+    Container(Container&&) = default;
+    Container& operator=(Container&&) = default;
+    ~Container();
+
+private:
+    Container() = default;
+    std::string root_;
+    State state_;
+    UniqueFd sync_;      // creating process only: the init's end closes on exec
+    bool is_parent_ = false;
+    bool reaped_ = false;
+};
+
+// Removes the container: kills what is left (with force, or when only created), waits for the
+// cgroup to empty, removes cgroups and state. Idempotent with force.
+Status delete_container(const std::string& state_root, const std::string& id, bool force);
+
+// create + start + wait + delete, as `runc run` does. Returns the exit status.
+Result<int> run(const CreateOptions& options);
+
+// Runs an extra process inside a running container (all its namespaces, its cgroup, the given
+// process settings). Returns its exit status.
+Result<int> exec(const std::string& state_root, const std::string& id, const spec::Process& process);
+
+}  // namespace ctb::container

@@ -1,0 +1,230 @@
+// Container::create: the parent's half of container creation.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fmt/format.h>
+
+#include "common/files.hpp"
+#include "runtime/cgroups/manager.hpp"
+#include "runtime/container/container.hpp"
+#include "runtime/container/init.hpp"
+#include "runtime/container/sync.hpp"
+#include "runtime/security/rlimits.hpp"
+#include "runtime/spec/parse.hpp"
+
+namespace ctb::container {
+namespace {
+
+// struct clone_args of <linux/sched.h>, declared here because that header clashes with <sched.h>.
+struct CloneArgs {
+    std::uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+        set_tid_size, cgroup;
+};
+constexpr std::uint64_t kCloneIntoCgroup = 0x200000000ULL;
+
+std::string now_rfc3339() {
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string resolve_rootfs(const CreateOptions& o, const std::string& dir) {
+    if (!o.image_layers.empty()) return dir + "/rootfs";
+    if (o.spec.root.path.starts_with("/")) return o.spec.root.path;
+    return o.bundle + "/" + o.spec.root.path;
+}
+
+// Everything created so far, removed again unless the create succeeds.
+struct Rollback {
+    std::string dir;
+    std::unique_ptr<cgroup::Manager> cgroups;
+    pid_t child = 0;
+    bool committed = false;
+    ~Rollback() {
+        if (committed) return;
+        if (child > 0) {
+            ::kill(child, SIGKILL);  // our own child, by pid
+            while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+            }
+        }
+        if (cgroups) (void)cgroups->destroy(std::chrono::seconds(5));
+        std::error_code ec;
+        if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+    }
+};
+
+Status make_state_dir(const std::string& root, const std::string& dir, const std::string& id) {
+    if (auto s = make_dirs(root, 0700); !s) return s;
+    if (::mkdir(dir.c_str(), 0700) != 0) {
+        if (errno == EEXIST) return fail(plain_error("create container", id, "already exists"));
+        return fail(sys_error("mkdir", dir));
+    }
+    return {};
+}
+
+// Which hierarchy each of the container's cgroup directories belongs to, for cgroup mounts.
+rootfs::CgroupMounts cgroup_mounts(const cgroup::Manager& manager) {
+    rootfs::CgroupMounts out;
+    auto layout = cgroup::detect();
+    if (!layout) return out;
+    out.unified = layout->mode == cgroup::Mode::v2;
+    for (const auto& path : manager.paths())
+        for (const auto& h : layout->hierarchies) {
+            if (!path.starts_with(h.mount + "/")) continue;
+            if (out.unified) out.v2 = path;
+            else out.v1[std::filesystem::path(h.mount).filename()] = path;
+        }
+    return out;
+}
+
+Result<std::unique_ptr<cgroup::Manager>> make_cgroups(const spec::Spec& spec, const std::string& path) {
+    auto layout = cgroup::detect();
+    if (!layout) return fail(layout.error());
+    auto manager = cgroup::Manager::create(*layout, path);
+    if (!manager) return fail(manager.error());
+    if (spec.linux.resources)
+        if (auto s = (*manager)->apply(*spec.linux.resources); !s) return fail(s.error());
+    return manager;
+}
+
+Result<UniqueFd> make_exec_fifo(const std::string& dir) {
+    std::string path = dir + "/exec.fifo";
+    if (::mkfifo(path.c_str(), 0600) != 0) return fail(sys_error("mkfifo", path));
+    UniqueFd fd(::open(path.c_str(), O_PATH | O_CLOEXEC));
+    if (!fd) return fail(sys_error("open", path));
+    return fd;
+}
+
+// Joining a pid namespace by path changes where our *children* go: switch for the clone only.
+Result<UniqueFd> enter_pid_namespace_for_children(const std::string& path) {
+    UniqueFd original(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+    UniqueFd target(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!original || !target) return fail(sys_error("open pid namespace", path));
+    if (::setns(target.get(), CLONE_NEWPID) != 0) return fail(sys_error("setns pid namespace", path));
+    return original;
+}
+
+Result<pid_t> clone_init(const InitConfig& config, std::optional<int> cgroup_fd, int child_sync) {
+    CloneArgs args{};
+    args.flags = static_cast<std::uint64_t>(config.plan.clone_flags);
+    args.exit_signal = SIGCHLD;
+    if (cgroup_fd) {
+        args.flags |= kCloneIntoCgroup;
+        args.cgroup = static_cast<std::uint64_t>(*cgroup_fd);
+    }
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) return fail(sys_error("clone3", fmt::format("flags {:#x}", args.flags)));
+    if (pid == 0) {
+        (void)child_sync;
+        container_init(config);
+    }
+    return static_cast<pid_t>(pid);
+}
+
+Status prepare_child(pid_t pid, const CreateOptions& o, const ns::Plan& plan, cgroup::Manager& cgroups,
+                     bool cloned_into_cgroup) {
+    if (plan.new_user)
+        if (auto s = ns::write_id_mappings(pid, o.spec); !s) return s;
+    if (!cloned_into_cgroup)
+        if (auto s = cgroups.add_process(pid); !s) return s;
+    if (o.spec.process.oom_score_adj)
+        if (auto s = security::set_oom_score_adj(pid, *o.spec.process.oom_score_adj); !s) return s;
+    return {};
+}
+
+Status await_ready(int sync_fd, std::chrono::milliseconds timeout) {
+    auto msg = receive_message(sync_fd, timeout);
+    if (!msg) return fail(msg.error());
+    if (msg->contains("error")) return fail(error_from_json((*msg)["error"]));
+    if (!msg->contains("ready")) return fail(plain_error("container init", "", "exited during setup without a message"));
+    return {};
+}
+
+Status write_pid_file(const std::string& path, pid_t pid) {
+    if (path.empty()) return {};
+    std::string tmp = path + ".tmp";
+    if (auto s = write_file(tmp, std::to_string(pid)); !s) return s;
+    if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(sys_error("rename", path));
+    return {};
+}
+
+}  // namespace
+
+Result<Container> Container::create(const CreateOptions& o) {
+    if (auto s = validate_id(o.id); !s) return fail(s.error());
+    auto plan = ns::plan(o.spec);
+    if (!plan) return fail(plan.error());
+    if (!plan->new_mount) return fail(plain_error("create container", "linux.namespaces", "a mount namespace is required"));
+    std::string dir = state_dir(o.state_root, o.id);
+    if (auto s = make_state_dir(o.state_root, dir, o.id); !s) return fail(s.error());
+    Rollback rollback;
+    rollback.dir = dir;
+
+    State st;
+    st.id = o.id;
+    st.bundle = o.bundle;
+    st.rootfs = resolve_rootfs(o, dir);
+    st.cgroup_path = o.spec.linux.cgroups_path.empty() ? "ctbench/" + o.id : o.spec.linux.cgroups_path;
+    st.created = now_rfc3339();
+    st.annotations = o.spec.annotations;
+    // Saved before anything else exists, so `delete --force` can find the cgroup after a SIGKILL.
+    if (auto s = save_state(o.state_root, st); !s) return fail(s.error());
+    if (auto s = write_file(dir + "/config.json", spec::to_json(o.spec).dump(2)); !s) return fail(s.error());
+
+    auto cgroups = make_cgroups(o.spec, st.cgroup_path);
+    if (!cgroups) return fail(cgroups.error());
+    rollback.cgroups = std::move(*cgroups);
+    auto fifo = make_exec_fifo(dir);
+    if (!fifo) return fail(fifo.error());
+    auto sync = make_sync_pair();
+    if (!sync) return fail(sync.error());
+
+    InitConfig config{&o.spec, *plan, st.rootfs, o.image_layers, dir, cgroup_mounts(*rollback.cgroups),
+                      sync->child.get(), fifo->get()};
+    if (!o.image_layers.empty())
+        for (const char* sub : {"/upper", "/work"})
+            if (auto s = make_dirs(dir + sub, 0700); !s) return fail(s.error());
+
+    UniqueFd original_pid_ns;
+    if (!plan->pid_path.empty()) {
+        auto orig = enter_pid_namespace_for_children(plan->pid_path);
+        if (!orig) return fail(orig.error());
+        original_pid_ns = std::move(*orig);
+    }
+    std::optional<int> cgroup_fd = rollback.cgroups->clone_into_fd();
+    auto pid = clone_init(config, cgroup_fd, sync->child.get());
+    if (original_pid_ns && ::setns(original_pid_ns.get(), CLONE_NEWPID) != 0)
+        return fail(sys_error("setns back to", "the runtime's pid namespace"));
+    if (!pid) return fail(pid.error());
+    rollback.child = *pid;
+    sync->child.reset();
+
+    if (auto s = prepare_child(*pid, o, *plan, *rollback.cgroups, cgroup_fd.has_value()); !s) return fail(s.error());
+    if (auto s = send_message(sync->parent.get(), {{"go", true}}); !s) return fail(s.error());
+    if (auto s = await_ready(sync->parent.get(), o.setup_timeout); !s) return fail(s.error());
+
+    st.status = ContainerStatus::created;
+    st.pid = *pid;
+    st.pid_start_time = process_start_time(*pid);
+    if (auto s = save_state(o.state_root, st); !s) return fail(s.error());
+    if (auto s = write_pid_file(o.pid_file, *pid); !s) return fail(s.error());
+
+    rollback.committed = true;
+    Container c;
+    c.root_ = o.state_root;
+    c.state_ = st;
+    c.sync_ = std::move(sync->parent);
+    c.is_parent_ = true;
+    return c;
+}
+
+}  // namespace ctb::container

@@ -1,0 +1,100 @@
+// exec: one more process inside a running container: its namespaces (through a pidfd), its
+// cgroup, and the process settings given (capabilities, user, seccomp of the container).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fmt/format.h>
+
+#include "common/files.hpp"
+#include "runtime/cgroups/manager.hpp"
+#include "runtime/container/container.hpp"
+#include "runtime/container/sync.hpp"
+#include "runtime/namespaces.hpp"
+#include "runtime/security/security.hpp"
+#include "runtime/spec/parse.hpp"
+
+namespace ctb::container {
+namespace {
+
+// setns(pidfd, flags) joins several namespaces at once, but joining the user namespace one is
+// already in is EINVAL: ask only for those that differ.
+int namespaces_to_join(pid_t pid) {
+    int flags = 0;
+    for (const auto& t : ns::all_types()) {
+        unsigned long mine = ns::ns_inode("self", t.proc_name);
+        unsigned long theirs = ns::ns_inode(std::to_string(pid), t.proc_name);
+        if (theirs != 0 && mine != theirs) flags |= t.clone_flag;
+    }
+    return flags;
+}
+
+[[noreturn]] void report_and_exit(int fd, const Error& e) {
+    (void)send_message(fd, {{"error", error_to_json(e)}});
+    ::_exit(127);
+}
+
+[[noreturn]] void exec_in_container(const spec::Spec& spec, const spec::Process& p, int report_fd) {
+    if (::chdir(p.cwd.c_str()) != 0) report_and_exit(report_fd, sys_error("chdir to process.cwd", p.cwd));
+    if (auto s = security::apply_process_security(p, spec.linux.seccomp); !s) report_and_exit(report_fd, s.error());
+    std::vector<char*> argv, envp;
+    for (const auto& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (const auto& e : p.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+    environ = envp.data();
+    ::execvp(argv[0], argv.data());
+    report_and_exit(report_fd, sys_error("exec", p.args.front()));
+}
+
+// The intermediate child: joins cgroup and namespaces, then forks the process proper (a pid
+// namespace only applies to children) and relays its exit status.
+[[noreturn]] void joiner(const State& s, const spec::Spec& spec, const spec::Process& p, int report_fd) {
+    auto layout = cgroup::detect();
+    auto cg = layout ? cgroup::Manager::open(*layout, s.cgroup_path) : fail(layout.error());
+    if (!cg) report_and_exit(report_fd, cg.error());
+    if (auto a = (*cg)->add_process(::getpid()); !a) report_and_exit(report_fd, a.error());
+    int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, s.pid, 0));
+    if (pidfd < 0) report_and_exit(report_fd, sys_error("pidfd_open", std::to_string(s.pid)));
+    if (int flags = namespaces_to_join(s.pid); flags && ::setns(pidfd, flags) != 0)
+        report_and_exit(report_fd, sys_error("setns into container", s.id));
+    ::close(pidfd);
+    pid_t child = ::fork();
+    if (child < 0) report_and_exit(report_fd, sys_error("fork", "exec process"));
+    if (child == 0) exec_in_container(spec, p, report_fd);
+    int wstatus = 0;
+    while (::waitpid(child, &wstatus, 0) < 0 && errno == EINTR) {
+    }
+    ::_exit(WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus));
+}
+
+}  // namespace
+
+Result<int> exec(const std::string& root, const std::string& id, const spec::Process& process) {
+    auto c = Container::load(root, id);
+    if (!c) return fail(c.error());
+    State s = c->state();
+    if (s.status != ContainerStatus::running)
+        return fail(plain_error("exec in container", id, "is " + to_string(s.status) + ", not running"));
+    if (process.args.empty()) return fail(plain_error("exec in container", "process.args", "must not be empty"));
+    auto spec = spec::load_spec(state_dir(root, id));
+    if (!spec) return fail(spec.error());
+    auto sync = make_sync_pair();
+    if (!sync) return fail(sync.error());
+    pid_t pid = ::fork();
+    if (pid < 0) return fail(sys_error("fork", "exec"));
+    if (pid == 0) joiner(s, *spec, process, sync->child.get());
+    sync->child.reset();
+    int wstatus = 0;
+    while (::waitpid(pid, &wstatus, 0) < 0) {
+        if (errno != EINTR) return fail(sys_error("waitpid", std::to_string(pid)));
+    }
+    auto msg = receive_message(sync->parent.get(), std::chrono::milliseconds(100));
+    if (msg && msg->contains("error")) return fail(error_from_json((*msg)["error"]));
+    return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+}
+
+}  // namespace ctb::container

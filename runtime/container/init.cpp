@@ -1,0 +1,143 @@
+#include "runtime/container/init.hpp"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fmt/format.h>
+
+#include "common/files.hpp"
+#include "runtime/container/sync.hpp"
+#include "runtime/rootfs/overlay.hpp"
+#include "runtime/rootfs/pivot.hpp"
+#include "runtime/rootfs/rootfs.hpp"
+#include "runtime/security/security.hpp"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+namespace ctb::container {
+namespace {
+
+[[noreturn]] void die(const InitConfig& c, const Error& e) {
+    (void)send_message(c.sync_fd, {{"error", error_to_json(e)}});
+    // Also on stderr: after `create` has returned, nobody listens on the sync channel.
+    std::string msg = "ctbench-runtime: container init: " + e.message() + "\n";
+    [[maybe_unused]] auto n = ::write(STDERR_FILENO, msg.data(), msg.size());
+    ::_exit(127);
+}
+
+void check(const InitConfig& c, const Status& s) {
+    if (!s) die(c, s.error());
+}
+
+void wait_for_parent(const InitConfig& c) {
+    auto go = receive_message(c.sync_fd, std::chrono::seconds(30));
+    if (!go) die(c, go.error());
+    if (!go->contains("go")) ::_exit(1);  // the parent gave up on us: nothing to report to
+}
+
+Status become_root_in_user_ns() {
+    if (::setresgid(0, 0, 0) != 0) return fail(sys_error("setresgid", "0 in the user namespace"));
+    if (::setresuid(0, 0, 0) != 0) return fail(sys_error("setresuid", "0 in the user namespace"));
+    return {};
+}
+
+Status mount_image_layers(const InitConfig& c) {
+    rootfs::OverlayLayers layers;
+    layers.lower = c.image_layers;
+    layers.upper = c.layer_dir + "/upper";
+    layers.work = c.layer_dir + "/work";
+    if (auto s = make_dirs(c.rootfs); !s) return s;
+    return rootfs::mount_overlay(layers, c.rootfs);
+}
+
+Status setup_mounts(const InitConfig& c) {
+    const spec::Spec& spec = *c.spec;
+    // Propagation first: nothing mounted below may ever reach the host's mount namespace.
+    if (auto s = rootfs::set_rootfs_propagation(spec.linux.rootfs_propagation); !s) return s;
+    if (!c.image_layers.empty())
+        if (auto s = mount_image_layers(c); !s) return s;
+    rootfs::RootfsContext ctx;
+    ctx.new_network_ns = c.plan.new_net;
+    ctx.new_user_ns = c.plan.new_user;
+    ctx.new_cgroup_ns = c.plan.new_cgroup;
+    ctx.cgroups = c.cgroups;
+    return rootfs::setup_rootfs(spec, c.rootfs, ctx);
+}
+
+Status set_names(const spec::Spec& spec) {
+    if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0)
+        return fail(sys_error("sethostname", spec.hostname));
+    if (!spec.domainname.empty() && ::setdomainname(spec.domainname.data(), spec.domainname.size()) != 0)
+        return fail(sys_error("setdomainname", spec.domainname));
+    return {};
+}
+
+Status write_sysctls(const spec::Spec& spec) {
+    for (const auto& [key, value] : spec.linux.sysctl) {
+        std::string file = "/proc/sys/";
+        for (char ch : key) file += ch == '.' ? '/' : ch;
+        if (auto s = write_file(file, value); !s) return fail(Error{"write sysctl", key, s.error().err, value});
+    }
+    return {};
+}
+
+// Blocks until `start` opens the fifo for reading; writing one byte tells it we are about to exec.
+Status wait_for_start(const InitConfig& c) {
+    std::string path = fmt::format("/proc/self/fd/{}", c.exec_fifo_fd);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return fail(sys_error("open exec fifo", path));
+    char byte = '0';
+    ssize_t n = ::write(fd, &byte, 1);
+    ::close(fd);
+    ::close(c.exec_fifo_fd);
+    if (n != 1) return fail(sys_error("write exec fifo", path));
+    return {};
+}
+
+Status enter_cwd(const spec::Process& p) {
+    if (::chdir(p.cwd.c_str()) != 0) return fail(sys_error("chdir to process.cwd", p.cwd));
+    return {};
+}
+
+[[noreturn]] void exec_process(const InitConfig& c) {
+    const spec::Process& p = c.spec->process;
+    std::vector<char*> argv, envp;
+    for (const auto& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (const auto& e : p.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+    environ = envp.data();
+    ::execvp(argv[0], argv.data());
+    die(c, sys_error("exec", p.args.front()));
+}
+
+}  // namespace
+
+void container_init(const InitConfig& c) {
+    const spec::Spec& spec = *c.spec;
+    check(c, ns::join(c.plan));
+    wait_for_parent(c);
+    if (c.plan.new_user) check(c, become_root_in_user_ns());
+    if (c.plan.new_time) check(c, ns::enter_new_time_namespace(spec.linux.time_offsets));
+    if (c.plan.new_cgroup && ::unshare(CLONE_NEWCGROUP) != 0) die(c, sys_error("unshare", "cgroup namespace"));
+    if (c.plan.new_mount) check(c, setup_mounts(c));
+    if (c.plan.new_uts) check(c, set_names(spec));
+    check(c, write_sysctls(spec));
+    check(c, send_message(c.sync_fd, {{"ready", true}}));
+    check(c, wait_for_start(c));
+    check(c, enter_cwd(spec.process));
+    // No runtime descriptor may reach the container (the CVE-2024-21626 class): only stdio
+    // survives exec. The sync socket is close-on-exec too, so its EOF tells the parent exec worked.
+    // Done before seccomp, which need not allow close_range.
+    if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) die(c, sys_error("close_range", "3..~0"));
+    check(c, security::apply_process_security(spec.process, spec.linux.seccomp));
+    exec_process(c);
+}
+
+}  // namespace ctb::container

@@ -1,0 +1,27 @@
+// The container's init, between clone3 and execve. Runs in the child; every failure is sent to
+// the parent over the sync channel as a ctb::Error and the child exits.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "runtime/namespaces.hpp"
+#include "runtime/rootfs/context.hpp"
+#include "runtime/spec/spec.hpp"
+
+namespace ctb::container {
+
+struct InitConfig {
+    const spec::Spec* spec = nullptr;
+    ns::Plan plan;
+    std::string rootfs;                     // absolute path of the container's root
+    std::vector<std::string> image_layers;  // overlay lowers (top-most first); empty: plain rootfs
+    std::string layer_dir;                  // upper/ and work/ live here
+    rootfs::CgroupMounts cgroups;           // the container's cgroups, for mounts of type cgroup
+    int sync_fd = -1;
+    int exec_fifo_fd = -1;                  // O_PATH fd of <state>/exec.fifo
+};
+
+[[noreturn]] void container_init(const InitConfig& config);
+
+}  // namespace ctb::container

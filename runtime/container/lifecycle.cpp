@@ -1,0 +1,193 @@
+// The rest of the lifecycle: start, wait, kill, pause/resume, ps, delete, run.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fmt/format.h>
+
+#include "common/deadline.hpp"
+#include "common/files.hpp"
+#include "runtime/cgroups/manager.hpp"
+#include "runtime/container/container.hpp"
+#include "runtime/container/sync.hpp"
+
+namespace ctb::container {
+namespace {
+
+Result<std::unique_ptr<cgroup::Manager>> open_cgroups(const State& s) {
+    auto layout = cgroup::detect();
+    if (!layout) return fail(layout.error());
+    return cgroup::Manager::open(*layout, s.cgroup_path);
+}
+
+// Paused = frozen by the freezer (v1 freezer.state) or by cgroup.freeze (v2).
+bool is_frozen(const cgroup::Manager& cg) {
+    for (const auto& path : cg.paths()) {
+        if (auto v1 = read_file(path + "/freezer.state"); v1 && trim(*v1) == "FROZEN") return true;
+        if (auto v2 = read_file(path + "/cgroup.freeze"); v2 && trim(*v2) == "1") return true;
+    }
+    return false;
+}
+
+bool process_gone(const State& s) { return live_status("", s, false) == ContainerStatus::stopped; }
+
+// Reads the byte the init writes once `start` opened the fifo; gives up if the init died.
+Status release_init(const std::string& dir, const State& s) {
+    std::string path = dir + "/exec.fifo";
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT) return fail(plain_error("start container", s.id, "already started"));
+        return fail(sys_error("open", path));
+    }
+    char byte = 0;
+    bool got = retry_until(Deadline(std::chrono::seconds(10)), [&] {
+        return ::read(fd.get(), &byte, 1) == 1 || process_gone(s);
+    });
+    ::unlink(path.c_str());
+    if (!got || byte != '0') return fail(plain_error("start container", s.id, "the init exited before exec"));
+    return {};
+}
+
+int exit_status(int wstatus) {
+    if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
+    if (WIFSIGNALED(wstatus)) return 128 + WTERMSIG(wstatus);
+    return 255;
+}
+
+Status wait_until_gone(const State& s, std::chrono::milliseconds budget) {
+    if (retry_until(Deadline(budget), [&] { return process_gone(s); })) return {};
+    return fail(plain_error("wait for", fmt::format("container {} init pid {}", s.id, s.pid), "still alive"));
+}
+
+}  // namespace
+
+Result<Container> Container::load(const std::string& state_root, const std::string& id) {
+    auto s = load_state(state_root, id);
+    if (!s) return fail(s.error());
+    Container c;
+    c.root_ = state_root;
+    c.state_ = *s;
+    return c;
+}
+
+Container::~Container() {
+    // A created-and-started container we are the parent of: reap it so it does not linger as a
+    // zombie. (Callers normally wait() or delete first.)
+    if (is_parent_ && !reaped_ && state_.pid > 0) ::waitpid(state_.pid, nullptr, WNOHANG);
+}
+
+State Container::state() const {
+    State s = state_;
+    bool frozen = false;
+    if (auto cg = open_cgroups(s); cg) frozen = is_frozen(**cg);
+    s.status = s.status == ContainerStatus::creating ? ContainerStatus::creating : live_status(root_, s, frozen);
+    return s;
+}
+
+Status Container::start() {
+    State s = state();
+    if (s.status != ContainerStatus::created)
+        return fail(plain_error("start container", s.id, "is " + to_string(s.status) + ", not created"));
+    if (auto r = release_init(state_dir(root_, s.id), s); !r) return r;
+    state_.status = ContainerStatus::running;
+    if (auto r = save_state(root_, state_); !r) return r;
+    if (!sync_) return {};
+    // In the creating process: the sync socket closes on a successful exec, or carries the error.
+    auto msg = receive_message(sync_.get(), std::chrono::seconds(10));
+    sync_.reset();
+    if (!msg) return fail(msg.error());
+    if (msg->contains("error")) return fail(error_from_json((*msg)["error"]));
+    return {};
+}
+
+Result<int> Container::wait() {
+    if (!is_parent_) return fail(plain_error("wait for container", state_.id, "not a child of this process"));
+    int wstatus = 0;
+    while (::waitpid(state_.pid, &wstatus, 0) < 0) {
+        if (errno != EINTR) return fail(sys_error("waitpid", std::to_string(state_.pid)));
+    }
+    reaped_ = true;
+    return exit_status(wstatus);
+}
+
+Status Container::kill(int signal, bool all) {
+    State s = state();
+    if (s.status == ContainerStatus::stopped && !all)
+        return fail(plain_error("kill container", s.id, "is not running"));
+    if (all) {
+        auto cg = open_cgroups(s);
+        if (!cg) return fail(cg.error());
+        return (*cg)->kill_all(signal);
+    }
+    if (::kill(s.pid, signal) != 0) return fail(sys_error("kill", fmt::format("pid {} of container {}", s.pid, s.id)));
+    return {};
+}
+
+Status Container::pause() {
+    auto cg = open_cgroups(state_);
+    if (!cg) return fail(cg.error());
+    return (*cg)->freeze();
+}
+
+Status Container::resume() {
+    auto cg = open_cgroups(state_);
+    if (!cg) return fail(cg.error());
+    return (*cg)->thaw();
+}
+
+Result<std::vector<pid_t>> Container::processes() const {
+    auto cg = open_cgroups(state_);
+    if (!cg) return fail(cg.error());
+    return (*cg)->processes();
+}
+
+Status delete_container(const std::string& root, const std::string& id, bool force) {
+    if (auto v = validate_id(id); !v) return v;
+    std::string dir = state_dir(root, id);
+    auto loaded = Container::load(root, id);
+    if (!loaded) {
+        std::error_code ec;
+        if (force) {
+            std::filesystem::remove_all(dir, ec);  // a state dir without state.json: half-created
+            ::rmdir(root.c_str());
+        }
+        return force ? Status{} : fail(loaded.error());
+    }
+    State s = loaded->state();
+    bool live = s.status != ContainerStatus::stopped && s.status != ContainerStatus::creating;
+    if (live && s.status != ContainerStatus::created && !force)
+        return fail(plain_error("delete container", id, "is " + to_string(s.status) + "; stop it or use --force"));
+    auto cg = open_cgroups(s);
+    if (cg) {
+        (void)(*cg)->thaw();  // frozen tasks cannot die
+        (void)(*cg)->kill_all(SIGKILL);
+    } else if (live) {
+        ::kill(s.pid, SIGKILL);
+    }
+    if (live)
+        if (auto w = wait_until_gone(s, std::chrono::seconds(10)); !w) return w;
+    if (cg)
+        if (auto d = (*cg)->destroy(std::chrono::seconds(10)); !d) return d;
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    if (ec) return fail(sys_error("remove", dir, ec.value()));
+    ::rmdir(root.c_str());  // the last container takes the (then empty) state root with it
+    return {};
+}
+
+Result<int> run(const CreateOptions& options) {
+    auto c = Container::create(options);
+    if (!c) return fail(c.error());
+    auto started = c->start();
+    Result<int> status = started ? c->wait() : Result<int>(std::unexpected(started.error()));
+    auto deleted = delete_container(options.state_root, options.id, true);
+    if (!status) return status;
+    if (!deleted) return fail(deleted.error());
+    return status;
+}
+
+}  // namespace ctb::container

@@ -1,0 +1,134 @@
+#include "runtime/container/state.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <algorithm>
+
+#include "common/files.hpp"
+
+namespace ctb::container {
+namespace {
+
+Result<ContainerStatus> status_from_string(const std::string& s) {
+    for (auto st : {ContainerStatus::creating, ContainerStatus::created, ContainerStatus::running,
+                    ContainerStatus::paused, ContainerStatus::stopped})
+        if (to_string(st) == s) return st;
+    return fail(plain_error("read state", "status", "unknown status \"" + s + "\""));
+}
+
+}  // namespace
+
+std::string to_string(ContainerStatus s) {
+    switch (s) {
+        case ContainerStatus::creating: return "creating";
+        case ContainerStatus::created: return "created";
+        case ContainerStatus::running: return "running";
+        case ContainerStatus::paused: return "paused";
+        case ContainerStatus::stopped: break;
+    }
+    return "stopped";
+}
+
+std::string state_dir(const std::string& root, const std::string& id) { return root + "/" + id; }
+
+Status validate_id(const std::string& id) {
+    static const std::regex valid("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
+    if (!std::regex_match(id, valid))
+        return fail(plain_error("container id", "'" + id + "'",
+                                "must match [A-Za-z0-9][A-Za-z0-9_.-]* and be at most 64 characters"));
+    return {};
+}
+
+Status save_state(const std::string& root, const State& s) {
+    nlohmann::json j = {{"ociVersion", s.oci_version}, {"id", s.id}, {"status", to_string(s.status)},
+                        {"pid", s.pid}, {"pidStartTime", s.pid_start_time}, {"bundle", s.bundle},
+                        {"rootfs", s.rootfs}, {"cgroupPath", s.cgroup_path}, {"created", s.created},
+                        {"annotations", s.annotations}};
+    std::string dir = state_dir(root, s.id);
+    // Write-then-rename: a reader (or a SIGKILL) never sees half a state file.
+    if (auto w = write_file(dir + "/state.json.tmp", j.dump(2)); !w) return w;
+    if (::rename((dir + "/state.json.tmp").c_str(), (dir + "/state.json").c_str()) != 0)
+        return fail(sys_error("rename", dir + "/state.json"));
+    return {};
+}
+
+Result<State> load_state(const std::string& root, const std::string& id) {
+    if (auto v = validate_id(id); !v) return fail(v.error());
+    auto text = read_file(state_dir(root, id) + "/state.json");
+    if (!text) {
+        if (text.error().err == ENOENT) return fail(plain_error("container", id, "does not exist"));
+        return fail(text.error());
+    }
+    auto j = nlohmann::json::parse(*text, nullptr, false);
+    if (j.is_discarded()) return fail(plain_error("parse", state_dir(root, id) + "/state.json", "malformed JSON"));
+    State s;
+    s.oci_version = j.value("ociVersion", "1.0.2");
+    s.id = j.value("id", id);
+    auto st = status_from_string(j.value("status", "stopped"));
+    if (!st) return fail(st.error());
+    s.status = *st;
+    s.pid = j.value("pid", 0);
+    s.pid_start_time = j.value("pidStartTime", 0ull);
+    s.bundle = j.value("bundle", "");
+    s.rootfs = j.value("rootfs", "");
+    s.cgroup_path = j.value("cgroupPath", "");
+    s.created = j.value("created", "");
+    s.annotations = j.value("annotations", std::map<std::string, std::string>{});
+    return s;
+}
+
+Result<std::vector<std::string>> list_ids(const std::string& root) {
+    std::vector<std::string> ids;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(root, ec))
+        if (e.is_directory()) ids.push_back(e.path().filename());
+    if (ec && ec != std::errc::no_such_file_or_directory) return fail(sys_error("list", root, ec.value()));
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
+std::string oci_state_json(const State& s) {
+    nlohmann::json j = {{"ociVersion", s.oci_version}, {"id", s.id}, {"status", to_string(s.status)},
+                        {"bundle", s.bundle}, {"annotations", s.annotations}};
+    if (s.status != ContainerStatus::stopped) j["pid"] = s.pid;
+    else j["pid"] = 0;
+    j["rootfs"] = s.rootfs;
+    j["created"] = s.created;
+    return j.dump(2);
+}
+
+unsigned long long process_start_time(pid_t pid) {
+    if (pid <= 0) return 0;
+    auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    if (!stat) return 0;
+    // Field 2 (comm) may contain spaces and parentheses: count fields after the last ')'.
+    std::size_t close = stat->rfind(')');
+    if (close == std::string::npos) return 0;
+    std::istringstream rest(stat->substr(close + 2));
+    std::string field;
+    for (int i = 3; i <= 22 && rest >> field; ++i)
+        if (i == 22) return std::stoull(field);
+    return 0;
+}
+
+ContainerStatus live_status(const std::string& root, const State& s, bool frozen) {
+    if (s.pid <= 0 || process_start_time(s.pid) != s.pid_start_time) return ContainerStatus::stopped;
+    // A zombie init has exited: it is stopped even though /proc still lists it.
+    if (auto stat = read_file("/proc/" + std::to_string(s.pid) + "/stat")) {
+        std::size_t close = stat->rfind(')');
+        if (close != std::string::npos && close + 2 < stat->size() && (*stat)[close + 2] == 'Z')
+            return ContainerStatus::stopped;
+    }
+    if (frozen) return ContainerStatus::paused;
+    struct stat st {};
+    if (::stat((state_dir(root, s.id) + "/exec.fifo").c_str(), &st) == 0) return ContainerStatus::created;
+    return ContainerStatus::running;
+}
+
+}  // namespace ctb::container

@@ -1,0 +1,215 @@
+#include "runtime/rootfs/mounts.hpp"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "common/fd.hpp"
+#include "runtime/rootfs/dev.hpp"
+#include "runtime/rootfs/mount_util.hpp"
+
+namespace ctb::rootfs {
+namespace {
+
+// One mount being applied: where it goes (as the container sees it and as errors show it).
+struct Target {
+    int root_fd;
+    std::string dest;   // cleaned, as the container sees it
+    std::string shown;  // rootfs + dest, for errors
+};
+
+Target sub_target(const Target& t, const std::string& name) {
+    return {t.root_fd, t.dest + "/" + name, t.shown + "/" + name};
+}
+
+std::string mount_step(const std::string& type) { return "mount " + (type.empty() ? "(no type)" : type) + " on"; }
+
+// A descriptor of the mount now at the destination: one taken before mounting names the
+// covered directory, and a remount through it would change the wrong mount.
+Result<UniqueFd> reopen(const Target& t) { return open_in_root(t.root_fd, t.dest, O_PATH, t.shown); }
+
+// MS_* per-mount flags as mount_setattr attributes, for the whole tree of an rbind.
+unsigned tree_attributes(unsigned long flags) {
+    unsigned attr = 0;
+    if (flags & MS_RDONLY) attr |= MOUNT_ATTR_RDONLY;
+    if (flags & MS_NOSUID) attr |= MOUNT_ATTR_NOSUID;
+    if (flags & MS_NODEV) attr |= MOUNT_ATTR_NODEV;
+    if (flags & MS_NOEXEC) attr |= MOUNT_ATTR_NOEXEC;
+    return attr;
+}
+
+// Propagation and recursive attributes: both need the mount to exist first.
+Status finish(const Target& t, int mount_fd, const MountOptions& opts) {
+    std::string path = fd_path(mount_fd);
+    for (unsigned long p : opts.propagation)
+        if (::mount(nullptr, path.c_str(), nullptr, p, nullptr) != 0)
+            return fail(sys_error("set propagation of", t.shown));
+    return set_tree_attributes(path, opts.recursive_set, opts.recursive_clear, t.shown);
+}
+
+// proc and sysfs must sit at their real path: a symlink there is how CVE-2019-19921-style
+// attacks swap in a fake /proc that later masking would then miss.
+Status refuse_redirected(const Target& t, const std::string& type) {
+    if (type != "proc" && type != "sysfs") return {};
+    auto strict = open_in_root(t.root_fd, t.dest, O_PATH, t.shown, RESOLVE_NO_SYMLINKS);
+    if (!strict && strict.error().err == ELOOP)
+        return fail(plain_error(mount_step(type), t.shown, "the destination passes through a symlink"));
+    return {};
+}
+
+Result<UniqueFd> mount_fresh(const Target& t, const std::string& type, const std::string& source,
+                             unsigned long flags, const std::string& data) {
+    if (auto s = refuse_redirected(t, type); !s) return fail(s.error());
+    auto point = make_mount_point(t.root_fd, t.dest, true, t.shown);
+    if (!point) return point;
+    if (::mount(source.c_str(), fd_path(point->get()).c_str(), type.c_str(), flags,
+                data.empty() ? nullptr : data.c_str()) != 0)
+        return fail(sys_error(mount_step(type), t.shown));
+    return reopen(t);
+}
+
+// Bind `source` at the target, then remount for the per-mount flags asked for (set/clear);
+// flags the source mount already has (and the kernel may have locked) are carried over.
+Result<UniqueFd> bind(const Target& t, const std::string& source, bool recursive, unsigned long set,
+                      unsigned long clear) {
+    struct stat st {};
+    if (::stat(source.c_str(), &st) != 0) return fail(sys_error("stat bind source", source));
+    auto point = make_mount_point(t.root_fd, t.dest, S_ISDIR(st.st_mode), t.shown);
+    if (!point) return point;
+    if (::mount(source.c_str(), fd_path(point->get()).c_str(), nullptr, MS_BIND | (recursive ? MS_REC : 0),
+                nullptr) != 0)
+        return fail(sys_error("bind mount " + source + " on", t.shown));
+    auto top = reopen(t);
+    if (!top) return top;
+    if ((set | clear) != 0)
+        if (auto s = remount_bind(fd_path(top->get()), set, clear, t.shown); !s) return fail(s.error());
+    return top;
+}
+
+Status apply_bind(const Target& t, const spec::Mount& m, const MountOptions& opts) {
+    unsigned long mask = per_mount_flags_mask();
+    auto top = bind(t, m.source, opts.is_recursive_bind(), opts.flags & mask, opts.cleared & mask);
+    if (!top) return fail(top.error());
+    return finish(t, top->get(), opts);
+}
+
+// The host's /sys, as runc does without a network namespace. "ro" etc. cover every submount:
+// a container must not find a writable /sys/kernel/... under a read-only /sys.
+Status apply_host_sysfs(const Target& t, const MountOptions& opts) {
+    unsigned long mask = per_mount_flags_mask();
+    auto top = bind(t, "/sys", true, opts.flags & mask, opts.cleared & mask);
+    if (!top) return fail(top.error());
+    if (auto s = set_tree_attributes(fd_path(top->get()), tree_attributes(opts.flags), 0, t.shown); !s) return s;
+    return finish(t, top->get(), opts);
+}
+
+Status apply_regular(const Target& t, const spec::Mount& m, const MountOptions& opts, const RootfsContext& ctx) {
+    std::string source = m.source.empty() ? m.type : m.source;
+    auto top = mount_fresh(t, m.type, source, opts.flags & ~(MS_BIND | MS_REC), opts.data);
+    if (!top) return fail(top.error());
+    if (auto s = finish(t, top->get(), opts); !s) return s;
+    if (m.type == "tmpfs" && t.dest == "/dev") return populate_default_dev(top->get(), t.shown, ctx.new_user_ns);
+    return {};
+}
+
+bool host_is_cgroup2_only() {
+    struct statfs st {};
+    return ::statfs("/sys/fs/cgroup", &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+// "cpu,cpuacct" is reachable as "cpu" and "cpuacct" too, as on the host.
+Status link_comounted(int dir_fd, const std::string& name, const Target& t) {
+    if (name.find(',') == std::string::npos) return {};
+    std::size_t pos = 0;
+    while (pos <= name.size()) {
+        std::size_t comma = std::min(name.find(',', pos), name.size());
+        std::string part = name.substr(pos, comma - pos);
+        pos = comma + 1;
+        if (part.empty() || part.find('=') != std::string::npos) continue;
+        if (::symlinkat(name.c_str(), dir_fd, part.c_str()) != 0 && errno != EEXIST)
+            return fail(sys_error("symlink", t.shown + "/" + part));
+    }
+    return {};
+}
+
+Status apply_cgroup_v1(const Target& t, const MountOptions& opts, const RootfsContext& ctx) {
+    unsigned long mask = per_mount_flags_mask();
+    // The tmpfs stays writable until the hierarchy dirs and links exist; "ro" comes last.
+    auto top = mount_fresh(t, "tmpfs", "tmpfs", opts.flags & mask & ~MS_RDONLY, "mode=755");
+    if (!top) return fail(top.error());
+    for (const auto& [name, host_path] : ctx.cgroups.v1) {
+        if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
+            return fail(plain_error("mount cgroup on", t.shown, "bad hierarchy name \"" + name + "\""));
+        auto sub = bind(sub_target(t, name), host_path, false, opts.flags & mask, opts.cleared & mask);
+        if (!sub) return fail(sub.error());
+        if (auto s = link_comounted(top->get(), name, t); !s) return s;
+    }
+    if (opts.flags & MS_RDONLY)
+        if (auto s = remount_bind(fd_path(top->get()), MS_RDONLY, 0, t.shown); !s) return s;
+    return finish(t, top->get(), opts);
+}
+
+Status apply_cgroup(const Target& t, const MountOptions& opts, const RootfsContext& ctx) {
+    bool unified = ctx.cgroups.unified || (ctx.cgroups.v1.empty() && host_is_cgroup2_only());
+    if (!unified) return apply_cgroup_v1(t, opts, ctx);
+    unsigned long mask = per_mount_flags_mask();
+    Result<UniqueFd> top = ctx.new_cgroup_ns || ctx.cgroups.v2.empty()
+                               ? mount_fresh(t, "cgroup2", "cgroup2", opts.flags & mask, "")
+                               : bind(t, ctx.cgroups.v2, false, opts.flags & mask, opts.cleared & mask);
+    if (!top) return fail(top.error());
+    return finish(t, top->get(), opts);
+}
+
+void record_notes(const MountOptions& opts, const Target& t, const RootfsContext& ctx) {
+    if (ctx.notes == nullptr) return;
+    for (const auto& n : opts.notes) ctx.notes->push_back(t.shown + ": " + n);
+}
+
+}  // namespace
+
+std::string clean_destination(const std::string& destination) {
+    std::string out;
+    std::size_t pos = 0;
+    while (pos <= destination.size()) {
+        std::size_t slash = std::min(destination.find('/', pos), destination.size());
+        std::string part = destination.substr(pos, slash - pos);
+        pos = slash + 1;
+        if (part.empty() || part == ".") continue;
+        out += "/" + part;
+    }
+    return out.empty() ? "/" : out;
+}
+
+Status apply_mount(const spec::Mount& m, int root_fd, const std::string& rootfs, const RootfsContext& ctx) {
+    auto opts = parse_mount_options(m.options);
+    if (!opts) {
+        // "parse mount option /data: options[2] "idmap": idmapped mounts are not supported ..."
+        opts.error().detail = opts.error().object + " " + opts.error().detail;
+        opts.error().object = m.destination;
+        return fail(opts.error());
+    }
+    std::string dest = clean_destination(m.destination);
+    Target t{root_fd, dest, shown_path(rootfs, dest)};
+    if (dest == "/") return fail(plain_error(mount_step(m.type), t.shown, "mounting over the root is not allowed"));
+    record_notes(*opts, t, ctx);
+    if (opts->is_bind() || m.type == "bind") return apply_bind(t, m, *opts);
+    if (m.type == "cgroup") return apply_cgroup(t, *opts, ctx);
+    if (m.type == "sysfs" && !ctx.new_network_ns) return apply_host_sysfs(t, *opts);
+    return apply_regular(t, m, *opts, ctx);
+}
+
+Status apply_mounts(const std::vector<spec::Mount>& mounts, const std::string& rootfs, const RootfsContext& ctx) {
+    UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return fail(sys_error("open rootfs", rootfs));
+    for (const auto& m : mounts)
+        if (auto s = apply_mount(m, root.get(), rootfs, ctx); !s) return s;
+    return {};
+}
+
+}  // namespace ctb::rootfs

@@ -1,0 +1,64 @@
+#include "runtime/rootfs/pivot.hpp"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/fd.hpp"
+#include "runtime/rootfs/mount_options.hpp"
+
+namespace ctb::rootfs {
+namespace {
+
+Result<unsigned long> requested(const std::string& propagation) {
+    if (propagation.empty()) return MS_PRIVATE | MS_REC;
+    if (auto flags = propagation_flags(propagation)) return *flags;
+    return fail(plain_error("set rootfs propagation", "linux.rootfsPropagation",
+                            "\"" + propagation + "\" is not one of private, rprivate, slave, rslave, shared, "
+                                                 "rshared, unbindable, runbindable"));
+}
+
+Status set_root_flags(unsigned long flags) {
+    if (::mount(nullptr, "/", nullptr, flags, nullptr) != 0) return fail(sys_error("set propagation of", "/"));
+    return {};
+}
+
+}  // namespace
+
+Status set_rootfs_propagation(const std::string& propagation) {
+    auto flags = requested(propagation);
+    if (!flags) return fail(flags.error());
+    bool receives = (*flags & (MS_SHARED | MS_SLAVE)) != 0;
+    return set_root_flags((receives ? MS_SLAVE : MS_PRIVATE) | MS_REC);
+}
+
+Status apply_root_propagation(const std::string& propagation) {
+    auto flags = requested(propagation);
+    if (!flags) return fail(flags.error());
+    return set_root_flags(*flags);
+}
+
+Status prepare_rootfs_mount(const std::string& rootfs) {
+    if (::mount(rootfs.c_str(), rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+        return fail(sys_error("bind mount rootfs on", rootfs));
+    return {};
+}
+
+Status pivot_root_into(const std::string& rootfs) {
+    UniqueFd old_root(::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    if (!old_root) return fail(sys_error("open", "/"));
+    UniqueFd new_root(::open(rootfs.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    if (!new_root) return fail(sys_error("open", rootfs));
+    if (::fchdir(new_root.get()) != 0) return fail(sys_error("chdir", rootfs));
+    if (::syscall(SYS_pivot_root, ".", ".") != 0) return fail(sys_error("pivot_root into", rootfs));
+    // The old root now sits on top of the new one; reach it through its descriptor.
+    if (::fchdir(old_root.get()) != 0) return fail(sys_error("chdir", "old root"));
+    if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0)
+        return fail(sys_error("make rslave", "old root"));
+    if (::umount2(".", MNT_DETACH) != 0) return fail(sys_error("unmount", "old root"));
+    if (::chdir("/") != 0) return fail(sys_error("chdir", "/"));
+    return {};
+}
+
+}  // namespace ctb::rootfs

@@ -1,0 +1,174 @@
+#include "runtime/security/capabilities.hpp"
+
+#include <sys/prctl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <fmt/format.h>
+#include <memory>
+
+#include "runtime/security/user.hpp"
+
+namespace ctb::security {
+namespace {
+
+struct CapFree {
+    void operator()(void* p) const { ::cap_free(p); }
+};
+using CapState = std::unique_ptr<std::remove_pointer_t<cap_t>, CapFree>;
+
+// "CAP_CHOWN" for CAP_CHOWN; libcap spells names in lower case, the spec in upper case.
+std::string cap_name(cap_value_t cap) {
+    std::unique_ptr<char, CapFree> name(::cap_to_name(cap));
+    std::string out = name ? name.get() : std::to_string(cap);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::toupper(c); });
+    return out;
+}
+
+bool contains(const std::vector<cap_value_t>& caps, cap_value_t cap) {
+    return std::find(caps.begin(), caps.end(), cap) != caps.end();
+}
+
+cap_value_t kernel_cap_count() { return static_cast<cap_value_t>(::cap_max_bits()); }
+
+// Drops the capabilities this kernel does not know (see the header: one config for all kernels).
+std::vector<cap_value_t> known_to_kernel(const std::vector<cap_value_t>& caps) {
+    std::vector<cap_value_t> out;
+    for (cap_value_t cap : caps)
+        if (cap < kernel_cap_count()) out.push_back(cap);
+    return out;
+}
+
+// Step 1. Capabilities already out of the bounding set are skipped: dropping them again would
+// still need CAP_SETPCAP, and a runtime that was started with a reduced set may lack it.
+Status drop_bounding_set(const std::vector<cap_value_t>& keep) {
+    for (cap_value_t cap = 0; cap < kernel_cap_count(); ++cap) {
+        if (contains(keep, cap)) continue;
+        int present = ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+        if (present < 0) return fail(sys_error("read bounding set", cap_name(cap)));
+        if (present == 0) continue;
+        if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0)
+            return fail(sys_error("drop from bounding set", cap_name(cap)));
+    }
+    return {};
+}
+
+Status set_keepcaps(bool on) {
+    if (::prctl(PR_SET_KEEPCAPS, on ? 1 : 0, 0, 0, 0) != 0)
+        return fail(sys_error("prctl PR_SET_KEEPCAPS", on ? "1" : "0"));
+    return {};
+}
+
+Status set_flag(cap_t state, cap_flag_t flag, const std::vector<cap_value_t>& caps) {
+    auto known = known_to_kernel(caps);
+    if (known.empty()) return {};
+    if (::cap_set_flag(state, flag, static_cast<int>(known.size()), known.data(), CAP_SET) != 0)
+        return fail(sys_error("cap_set_flag", "process.capabilities"));
+    return {};
+}
+
+// Step 3: one capset(2) for the three sets, starting from all clear.
+Status set_process_sets(const CapabilitySets& sets) {
+    CapState state(::cap_init());
+    if (!state) return fail(sys_error("cap_init", "process.capabilities"));
+    for (auto [flag, caps] : {std::pair{CAP_EFFECTIVE, &sets.effective}, std::pair{CAP_PERMITTED, &sets.permitted},
+                              std::pair{CAP_INHERITABLE, &sets.inheritable}})
+        if (auto st = set_flag(state.get(), flag, *caps); !st) return st;
+    if (::cap_set_proc(state.get()) != 0) {
+        auto e = sys_error("capset", "process.capabilities");
+        e.detail = "effective must lie within permitted, permitted within what the process holds, "
+                   "inheritable within bounding";
+        return fail(std::move(e));
+    }
+    return {};
+}
+
+// Step 4. CLEAR_ALL fails with EINVAL before Linux 4.3, where an empty ambient set is moot.
+Status set_ambient(const std::vector<cap_value_t>& ambient) {
+    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && !(errno == EINVAL && ambient.empty()))
+        return fail(sys_error("clear ambient set", "process.capabilities.ambient"));
+    for (cap_value_t cap : known_to_kernel(ambient)) {
+        if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) == 0) continue;
+        auto e = sys_error("raise ambient capability", cap_name(cap));
+        e.detail = "process.capabilities.ambient: an ambient capability must also be permitted and inheritable";
+        return fail(std::move(e));
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<std::vector<cap_value_t>> parse_capabilities(const std::vector<std::string>& names, const std::string& field) {
+    std::vector<cap_value_t> out;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        cap_value_t cap = 0;
+        // cap_from_name also takes numbers and lower case; the round trip keeps spec spelling only.
+        if (::cap_from_name(names[i].c_str(), &cap) != 0 || cap_name(cap) != names[i])
+            return fail(plain_error("parse capability", fmt::format("{}[{}]", field, i),
+                                    fmt::format("unknown capability \"{}\"", names[i])));
+        if (!contains(out, cap)) out.push_back(cap);
+    }
+    return out;
+}
+
+Result<CapabilitySets> parse_capability_sets(const spec::Capabilities& caps) {
+    CapabilitySets sets;
+    for (auto [names, parsed, field] : {std::tuple{&caps.bounding, &sets.bounding, "bounding"},
+                                        std::tuple{&caps.effective, &sets.effective, "effective"},
+                                        std::tuple{&caps.inheritable, &sets.inheritable, "inheritable"},
+                                        std::tuple{&caps.permitted, &sets.permitted, "permitted"},
+                                        std::tuple{&caps.ambient, &sets.ambient, "ambient"}}) {
+        auto values = parse_capabilities(*names, fmt::format("process.capabilities.{}", field));
+        if (!values) return fail(values.error());
+        *parsed = std::move(*values);
+    }
+    return sets;
+}
+
+Status apply_capabilities(const spec::Capabilities& caps) {
+    auto sets = parse_capability_sets(caps);
+    if (!sets) return fail(sets.error());
+    return apply_capability_sets(*sets);
+}
+
+Status apply_capability_sets(const CapabilitySets& sets) {
+    if (auto st = drop_bounding_set(sets.bounding); !st) return st;
+    if (auto st = set_process_sets(sets); !st) return st;
+    return set_ambient(sets.ambient);
+}
+
+Status apply_identity_and_capabilities(const spec::User& user, const std::optional<spec::Capabilities>& caps) {
+    if (!caps) return apply_identity_and_capability_sets(user, std::nullopt);
+    auto sets = parse_capability_sets(*caps);
+    if (!sets) return fail(sets.error());
+    return apply_identity_and_capability_sets(user, *sets);
+}
+
+Status apply_identity_and_capability_sets(const spec::User& user, const std::optional<CapabilitySets>& sets) {
+    if (!sets) return apply_user(user);
+    if (auto st = drop_bounding_set(sets->bounding); !st) return st;
+    if (auto st = set_keepcaps(true); !st) return st;
+    if (auto st = apply_user(user); !st) return st;
+    if (auto st = set_keepcaps(false); !st) return st;
+    if (auto st = set_process_sets(*sets); !st) return st;
+    return set_ambient(sets->ambient);
+}
+
+bool has_effective_capability(cap_value_t cap) {
+    CapState state(::cap_get_proc());
+    cap_flag_value_t value = CAP_CLEAR;
+    return state && ::cap_get_flag(state.get(), cap, CAP_EFFECTIVE, &value) == 0 && value == CAP_SET;
+}
+
+spec::Capabilities default_capabilities() {
+    std::vector<std::string> docker{"CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+                                    "CAP_MKNOD",  "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+                                    "CAP_SETFCAP", "CAP_SETPCAP",     "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+                                    "CAP_KILL",   "CAP_AUDIT_WRITE"};
+    spec::Capabilities caps;
+    caps.bounding = caps.effective = caps.permitted = docker;
+    return caps;
+}
+
+}  // namespace ctb::security
