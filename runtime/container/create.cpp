@@ -86,13 +86,26 @@ rootfs::CgroupMounts cgroup_mounts(const cgroup::Manager& manager) {
     return out;
 }
 
+// The devices every container gets on top of the spec's rules, as runc does (libcontainer's
+// AllowedDevices): mknod of anything, and the standard character devices of /dev.
+void add_default_device_rules(std::vector<spec::DeviceRule>& rules) {
+    auto allow = [&](const char* type, std::optional<std::int64_t> major, std::optional<std::int64_t> minor,
+                     const char* access) { rules.push_back({true, type, major, minor, access}); };
+    allow("c", std::nullopt, std::nullopt, "m");
+    allow("b", std::nullopt, std::nullopt, "m");
+    for (auto [major, minor] : {std::pair{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 2}, {10, 200}})
+        allow("c", major, minor, "rwm");
+    allow("c", 136, std::nullopt, "rwm");  // /dev/pts/*
+}
+
 Result<std::unique_ptr<cgroup::Manager>> make_cgroups(const spec::Spec& spec, const std::string& path) {
     auto layout = cgroup::detect();
     if (!layout) return fail(layout.error());
     auto manager = cgroup::Manager::create(*layout, path);
     if (!manager) return fail(manager.error());
-    if (spec.linux.resources)
-        if (auto s = (*manager)->apply(*spec.linux.resources); !s) return fail(s.error());
+    spec::Resources resources = spec.linux.resources.value_or(spec::Resources{});
+    if (!resources.devices.empty()) add_default_device_rules(resources.devices);
+    if (auto s = (*manager)->apply(resources); !s) return fail(s.error());
     return manager;
 }
 

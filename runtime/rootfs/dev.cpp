@@ -55,7 +55,8 @@ Result<Made> make_node(const Node& n, bool in_user_ns) {
         if (auto s = bind_host_node(n); !s) return fail(s.error());
         return Made::bound;
     };
-    if (in_user_ns) return bind();
+    // FIFOs need no privilege (and have no host node to bind): always mknod them.
+    if (in_user_ns && n.type != S_IFIFO) return bind();
     if (::mknodat(n.dir_fd, n.name.c_str(), n.type | n.perm, n.dev) != 0) {
         if (errno == EEXIST) return Made::existing;
         if (errno == EPERM && !n.host_path.empty()) return bind();

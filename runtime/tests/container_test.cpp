@@ -1,0 +1,199 @@
+// The reference runtime end to end (root): containers from the embedded image, checked from the
+// inside by ctbench-agent and from the outside by the host's own view.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "common/child.hpp"
+#include "common/files.hpp"
+#include "common/subprocess.hpp"
+#include "runtime/container/container.hpp"
+#include "runtime/image/image.hpp"
+#include "runtime/namespaces.hpp"
+#include "runtime/rootfs/volumes.hpp"
+#include "runtime/spec/parse.hpp"
+
+namespace fs = std::filesystem;
+using namespace ctb;
+using nlohmann::json;
+
+namespace {
+
+struct RunResult {
+    int status = -1;
+    std::string out;
+    std::string error;  // the runtime's own error ("" when the container ran)
+};
+
+std::string test_id(const std::string& name) { return "ctbtest-" + name + "-" + std::to_string(::getpid()); }
+
+spec::Spec agent_spec(std::vector<std::string> agent_args) {
+    spec::Spec s = spec::default_spec();
+    s.process.args = {"/usr/bin/ctbench-agent"};
+    for (auto& a : agent_args) s.process.args.push_back(std::move(a));
+    s.hostname = "ctbtest";
+    return s;
+}
+
+// Runs the container in a child process whose stdout is a temp file, so the test process's own
+// stdout, credentials and namespaces are never touched.
+RunResult run_container(const spec::Spec& spec, const std::string& id) {
+    auto image = image::ensure_default_image();
+    if (!image) return {-1, "", image.error().message()};
+    auto out = run_in_child(
+        [&] {
+            std::FILE* tmp = std::tmpfile();
+            ::dup2(::fileno(tmp), STDOUT_FILENO);
+            container::CreateOptions o;
+            o.id = id;
+            o.bundle = "/";
+            o.spec = spec;
+            o.image_layers = {*image};
+            auto status = container::run(o);
+            std::fflush(stdout);
+            std::string text;
+            std::rewind(tmp);
+            char buf[4096];
+            for (size_t n; (n = std::fread(buf, 1, sizeof buf, tmp)) > 0;) text.append(buf, n);
+            json j = {{"out", text}};
+            if (status) j["status"] = *status;
+            else j["error"] = status.error().message();
+            return j.dump();
+        },
+        std::chrono::seconds(60));
+    if (!out) return {-1, "", out.error().message()};
+    auto j = json::parse(*out);
+    return {j.value("status", -1), j["out"], j.value("error", "")};
+}
+
+json agent_json(const RunResult& r) {
+    auto j = json::parse(r.out, nullptr, false);
+    return j.is_discarded() ? json::object() : j;
+}
+
+void expect_no_leftovers(const std::string& id) {
+    EXPECT_FALSE(fs::exists("/run/ctbench/runtime/" + id));
+    for (const char* h : {"memory", "pids", "cpu", "freezer", "unified"})
+        EXPECT_FALSE(fs::exists(std::string("/sys/fs/cgroup/") + h + "/ctbench/" + id)) << h;
+}
+
+}  // namespace
+
+TEST(Container, AllEightNamespacesAreNewAndBehave) {
+    spec::Spec s = agent_spec({"info"});
+    s.linux.namespaces.push_back({"user", ""});
+    s.linux.namespaces.push_back({"time", ""});
+    s.linux.uid_mappings = {{0, 0, 65536}};
+    s.linux.gid_mappings = {{0, 0, 65536}};
+    s.linux.time_offsets["monotonic"] = {1000, 0};
+    std::string id = test_id("ns");
+    auto r = run_container(s, id);
+    ASSERT_EQ(r.error, "");
+    ASSERT_EQ(r.status, 0) << r.out;
+    json info = agent_json(r);
+    for (const char* ns : {"mnt", "uts", "ipc", "pid", "net", "user", "cgroup", "time"}) {
+        unsigned long host = ns::ns_inode("self", ns);
+        ASSERT_TRUE(info["namespaces"].contains(ns)) << ns;
+        EXPECT_NE(info["namespaces"][ns].get<unsigned long>(), host) << ns << " is the host's";
+    }
+    EXPECT_EQ(info["pid"], 1);
+    EXPECT_EQ(info["ppid"], 0);
+    EXPECT_EQ(info["hostname"], "ctbtest");
+    EXPECT_EQ(info["processes"], json::array({1}));  // a /proc of its own: only itself
+    EXPECT_EQ(info["uid_map"], json::array({json::array({0, 0, 65536})}));
+    EXPECT_EQ(info["interfaces"].size(), 1u);  // loopback only
+    timespec host_mono{};
+    ::clock_gettime(CLOCK_MONOTONIC, &host_mono);
+    EXPECT_GT(info["clocks"]["monotonic"].get<double>(), double(host_mono.tv_sec) + 900);
+    expect_no_leftovers(id);
+}
+
+TEST(Container, MemoryLimitKillsAnAllocatorThatExceedsIt) {
+    spec::Spec s = agent_spec({"alloc", "128"});
+    s.linux.resources = spec::Resources{};
+    s.linux.resources->memory = spec::MemoryResources{};
+    s.linux.resources->memory->limit = 32 << 20;
+    s.linux.resources->memory->swap = 32 << 20;
+    std::string id = test_id("oom");
+    auto r = run_container(s, id);
+    ASSERT_EQ(r.error, "");
+    EXPECT_EQ(r.status, 128 + SIGKILL) << r.out;
+    // Control: the same limit lets a small allocation finish.
+    s.process.args = {"/usr/bin/ctbench-agent", "alloc", "8"};
+    auto ok = run_container(s, id);
+    EXPECT_EQ(ok.status, 0) << ok.out << ok.error;
+    EXPECT_EQ(agent_json(ok)["allocated_mib"], 8);
+    expect_no_leftovers(id);
+}
+
+TEST(Container, PidsLimitStopsAForkBomb) {
+    spec::Spec s = agent_spec({"fork", "50"});
+    s.linux.resources = spec::Resources{};
+    s.linux.resources->pids = spec::PidsResources{10};
+    std::string id = test_id("pids");
+    auto r = run_container(s, id);
+    ASSERT_EQ(r.error, "");
+    json j = agent_json(r);
+    EXPECT_LT(j["created"].get<int>(), 10) << r.out;
+    EXPECT_EQ(j["first_error"], "EAGAIN") << r.out;
+    expect_no_leftovers(id);
+}
+
+TEST(Container, VolumeDataSurvivesDeleteAndIsSharedByTwoContainers) {
+    std::string name = test_id("vol");
+    auto path = rootfs::create_volume(name);
+    ASSERT_TRUE(path.has_value()) << path.error().message();
+    spec::Spec writer = agent_spec({"write", "/data/note", "hello from the first container"});
+    writer.mounts.push_back(rootfs::volume_mount(*path, "/data", false));
+    auto w = run_container(writer, name + "-w");
+    EXPECT_EQ(w.status, 0) << w.out << w.error;
+    spec::Spec reader = agent_spec({"cat", "/data/note"});
+    reader.mounts.push_back(rootfs::volume_mount(*path, "/data", true));
+    auto r = run_container(reader, name + "-r");
+    EXPECT_EQ(agent_json(r)["content"], "hello from the first container") << r.out << r.error;
+    // Read-only for the reader: its write must fail.
+    reader.process.args = {"/usr/bin/ctbench-agent", "write", "/data/other", "x"};
+    auto ro = run_container(reader, name + "-r");
+    EXPECT_NE(ro.status, 0);
+    EXPECT_EQ(agent_json(ro)["errno_name"], "EROFS") << ro.out;
+    EXPECT_TRUE(rootfs::remove_volume(name).has_value());
+    EXPECT_FALSE(fs::exists(*path));
+    ::rmdir(rootfs::kDefaultVolumeRoot);
+}
+
+TEST(Container, MaskedPathsAreUnreadable) {
+    // Every masked file that the host can read with content must read empty inside.
+    int checked = 0;
+    for (const auto& path : spec::default_spec().linux.masked_paths) {
+        auto host = read_file(path);
+        if (!host || host->empty()) continue;
+        auto r = run_container(agent_spec({"cat", path}), test_id("mask"));
+        json j = agent_json(r);
+        EXPECT_EQ(j["content"], "") << path << ": " << r.out;
+        ++checked;
+    }
+    if (checked == 0) GTEST_SKIP() << "no masked path is readable with content on this host";
+}
+
+TEST(Container, SetupErrorsNameStepAndObject) {
+    spec::Spec s = agent_spec({"info"});
+    s.mounts.push_back({"/proc/../../escape", "bind", "/nonexistent-ctbench-source", {"bind"}});
+    std::string id = test_id("err");
+    auto r = run_container(s, id);
+    EXPECT_NE(r.error, "");
+    EXPECT_NE(r.error.find("/nonexistent-ctbench-source"), std::string::npos) << r.error;
+    expect_no_leftovers(id);
+}
+
+TEST(Container, ExecFailureComesBackAsAnError) {
+    spec::Spec s = agent_spec({});
+    s.process.args = {"/no/such/binary"};
+    std::string id = test_id("exec");
+    auto r = run_container(s, id);
+    EXPECT_NE(r.error.find("exec /no/such/binary: ENOENT"), std::string::npos) << r.error;
+    expect_no_leftovers(id);
+}
