@@ -34,6 +34,8 @@ json case_json(const CaseResult& c) {
             {"reference", c.reference}};
 }
 
+}  // namespace
+
 json bench_json(const BenchResult& b) {
     return {{"name", b.name},
             {"unit", b.unit},
@@ -46,6 +48,8 @@ json bench_json(const BenchResult& b) {
             {"ratio", b.ratio ? json(*b.ratio) : json(nullptr)},
             {"context", b.context}};
 }
+
+namespace {
 
 RunMetadata run_from_json(const json& j) {
     RunMetadata m;
@@ -78,6 +82,8 @@ Result<CaseResult> case_from_json(const json& j) {
     return c;
 }
 
+}  // namespace
+
 BenchResult bench_from_json(const json& j) {
     BenchResult b;
     j.at("name").get_to(b.name);
@@ -94,7 +100,6 @@ BenchResult bench_from_json(const json& j) {
     return b;
 }
 
-}  // namespace
 
 std::string to_string(Outcome o) {
     switch (o) {

@@ -92,6 +92,8 @@ struct Report {
 void finalize(BenchResult& bench);
 
 nlohmann::json to_json(const Report& report);
+nlohmann::json bench_json(const BenchResult& bench);
+BenchResult bench_from_json(const nlohmann::json& j);  // throws nlohmann::json::exception
 Result<Report> report_from_json(const nlohmann::json& j);
 Result<Report> load_report(const std::string& path);
 

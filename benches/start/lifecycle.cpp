@@ -1,0 +1,223 @@
+// start.lifecycle: the full life of a container running /bin/true (create + start + wait +
+// delete) with the pid, network, ipc, uts, mount and cgroup namespaces, a cgroup and an overlay
+// rootfs, for the reference runtime (in-process library and ctbench-runtime CLI), crun and runc on
+// the same bundle, and the kernel floor: clone3 with the same namespace flags + exec + wait.
+//
+// Everything runs in a child process with a private mount namespace in which
+// /sys/fs/cgroup/unified is unmounted: crun 1.8.1 refuses hybrid hosts otherwise, and every
+// runtime gets the same cgroup view (recorded in the context). Nothing mounted here can outlive it.
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fmt/format.h>
+
+#include "benches/harness/measure.hpp"
+#include "benches/harness/spawn.hpp"
+#include "benches/registry.hpp"
+#include "common/child.hpp"
+#include "common/files.hpp"
+#include "common/subprocess.hpp"
+#include "runtime/container/container.hpp"
+#include "runtime/image/image.hpp"
+#include "runtime/rootfs/overlay.hpp"
+#include "runtime/spec/parse.hpp"
+
+namespace ctb::bench {
+namespace {
+
+constexpr int kDefaultRepetitions = 20;
+constexpr int kNamespaceFlags = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS | CLONE_NEWCGROUP;
+const std::vector<std::string> kNamespaces{"pid", "network", "ipc", "uts", "mount", "cgroup"};
+
+struct Fixture {
+    std::string dir;     // /run/ctbench/bench-start-<pid>
+    std::string image;   // the embedded image's rootfs (read-only lower layer)
+    std::string rootfs;  // dir/rootfs: overlay of image + dir/upper, shared by every CLI runtime
+};
+
+spec::Spec true_spec(const std::string& rootfs, const std::string& cgroup) {
+    spec::Spec s = spec::default_spec();
+    s.process.args = {"/bin/true"};
+    s.root.path = rootfs;
+    s.linux.namespaces.clear();
+    for (const auto& n : kNamespaces) s.linux.namespaces.push_back({n, ""});
+    s.linux.cgroups_path = cgroup;
+    return s;
+}
+
+Status hide_unified_hierarchy() {
+    if (::unshare(CLONE_NEWNS) != 0) return fail(sys_error("unshare", "mount namespace"));
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+        return fail(sys_error("make private", "/"));
+    if (::umount2("/sys/fs/cgroup/unified", MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
+        return fail(sys_error("umount", "/sys/fs/cgroup/unified"));
+    return {};
+}
+
+Result<Fixture> make_fixture() {
+    Fixture f;
+    f.dir = fmt::format("/run/ctbench/bench-start-{}", ::getpid());
+    auto image = image::ensure_default_image();
+    if (!image) return fail(image.error());
+    f.image = *image;
+    f.rootfs = f.dir + "/rootfs";
+    for (const char* sub : {"/rootfs", "/upper", "/work", "/state"})
+        if (auto s = make_dirs(f.dir + sub, 0700); !s) return fail(s.error());
+    rootfs::OverlayLayers layers;
+    layers.lower = {f.image};
+    layers.upper = f.dir + "/upper";
+    layers.work = f.dir + "/work";
+    if (auto s = rootfs::mount_overlay(layers, f.rootfs); !s) return fail(s.error());
+    return f;
+}
+
+Result<std::string> write_bundle(const Fixture& f, const std::string& runtime) {
+    std::string bundle = f.dir + "/bundle-" + runtime;
+    if (auto s = make_dirs(bundle); !s) return fail(s.error());
+    auto spec = true_spec(f.rootfs, "/ctbench/bench-start-" + runtime);
+    if (auto s = write_file(bundle + "/config.json", spec::to_json(spec).dump(2)); !s) return fail(s.error());
+    return bundle;
+}
+
+// The floor: what the kernel charges for the same namespaces, a process and an exec.
+Status kernel_floor_once(const std::string& true_path) {
+    struct {
+        std::uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+            set_tid_size, cgroup;
+    } args{};
+    args.flags = kNamespaceFlags;
+    args.exit_signal = SIGCHLD;
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) return fail(sys_error("clone3", "kernel floor"));
+    if (pid == 0) {
+        char arg0[] = "true";
+        char* argv[] = {arg0, nullptr};
+        ::execv(true_path.c_str(), argv);
+        ::_exit(127);
+    }
+    int status = 0;
+    while (::waitpid(static_cast<pid_t>(pid), &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return fail(plain_error("kernel floor", true_path, "child did not exit 0"));
+    return {};
+}
+
+Status library_once(const Fixture& f, int n) {
+    container::CreateOptions o;
+    o.id = fmt::format("bench-lib-{}", n);
+    o.bundle = f.dir;
+    o.spec = true_spec(f.dir + "/lib-rootfs", "ctbench/bench-start-lib");
+    o.state_root = f.dir + "/state";
+    o.image_layers = {f.image};
+    auto status = container::run(o);
+    if (!status) return fail(status.error());
+    if (*status != 0) return fail(plain_error("ctbench library run", o.id, fmt::format("exit {}", *status)));
+    return {};
+}
+
+std::vector<std::string> cli_command(const std::string& exe, const std::string& root, const std::string& bundle,
+                                     const std::string& id) {
+    return {exe, "--root", root, "run", "--bundle", bundle, id};
+}
+
+struct Series {
+    std::string name;
+    Body body;
+    nlohmann::json context;
+};
+
+std::vector<Series> plan_series(const Fixture& f, std::vector<std::string>& missing) {
+    std::vector<Series> out;
+    std::string true_path = f.image + "/bin/true";
+    out.push_back({"kernel-floor", [true_path] { return kernel_floor_once(true_path); },
+                   {{"what", "clone3(pid,net,ipc,uts,mnt,cgroup) + execve(busybox true) + waitpid"}}});
+    auto counter = std::make_shared<int>(0);
+    out.push_back({"ctbench-lib", [&f, counter] { return library_once(f, (*counter)++); },
+                   {{"what", "container::run in-process, overlay of the image per container"}}});
+    std::vector<std::pair<std::string, Result<std::string>>> clis{{"ctbench-runtime", find_ctbench_runtime()}};
+    for (const char* name : {"crun", "runc"}) {
+        auto path = find_executable(name);
+        clis.emplace_back(name, path ? Result<std::string>(*path) : fail(plain_error("find", name, "not installed")));
+    }
+    for (auto& [name, exe] : clis) {
+        if (!exe) {
+            missing.push_back(name + ": " + exe.error().message());
+            continue;
+        }
+        auto bundle = write_bundle(f, name);
+        if (!bundle) {
+            missing.push_back(name + ": " + bundle.error().message());
+            continue;
+        }
+        std::string root = f.dir + "/root-" + name;
+        auto n = std::make_shared<int>(0);
+        out.push_back({name, [=] { return run_quietly(cli_command(*exe, root, *bundle, fmt::format("b{}", (*n)++))); },
+                       {{"what", *exe + " run on a prepared bundle (overlay rootfs mounted by ctbench)"}}});
+    }
+    return out;
+}
+
+Result<std::vector<report::BenchResult>> measure_all(const Fixture& f, int repetitions) {
+    std::vector<std::string> missing;
+    std::vector<report::BenchResult> results;
+    for (auto& s : plan_series(f, missing)) {
+        auto samples = measure_ms("start.lifecycle/" + s.name, s.body, repetitions);
+        if (!samples) return fail(Error{"measure start.lifecycle/" + s.name, "", 0, samples.error().message()});
+        s.context["namespaces"] = kNamespaces;
+        s.context["cgroups"] = "hybrid host seen as v1: cgroup2 at /sys/fs/cgroup/unified hidden for every runtime";
+        if (!missing.empty()) s.context["not_measured"] = missing;
+        results.push_back(make_result("start.lifecycle/" + s.name, *samples, s.context));
+    }
+    auto find = [&](const std::string& n) -> report::BenchResult* {
+        for (auto& r : results)
+            if (r.name == "start.lifecycle/" + n) return &r;
+        return nullptr;
+    };
+    if (auto* lib = find("ctbench-lib"); lib && find("kernel-floor")) set_ratio(*lib, *find("kernel-floor"));
+    for (const char* n : {"ctbench-runtime", "runc"})
+        if (auto* r = find(n); r && find("crun")) set_ratio(*r, *find("crun"));
+    return results;
+}
+
+// In the child: private mount namespace, fixture, measurements, JSON back to the parent.
+std::string bench_child(int repetitions) {
+    nlohmann::json out;
+    if (auto s = hide_unified_hierarchy(); !s) return nlohmann::json{{"error", s.error().message()}}.dump();
+    auto f = make_fixture();
+    if (!f) return nlohmann::json{{"error", f.error().message()}}.dump();
+    auto results = measure_all(*f, repetitions);
+    ::umount2(f->rootfs.c_str(), MNT_DETACH);
+    std::error_code ec;
+    std::filesystem::remove_all(f->dir, ec);
+    if (!results) return nlohmann::json{{"error", results.error().message()}}.dump();
+    out["results"] = nlohmann::json::array();
+    for (const auto& r : *results) out["results"].push_back(report::bench_json(r));
+    return out.dump();
+}
+
+Result<std::vector<report::BenchResult>> lifecycle(const BenchContext& ctx) {
+    int reps = ctx.repetitions > 0 ? ctx.repetitions : kDefaultRepetitions;
+    auto text = run_in_child([reps] { return bench_child(reps); }, std::chrono::minutes(15));
+    if (!text) return fail(text.error());
+    auto j = nlohmann::json::parse(*text);
+    if (j.contains("error")) return fail(plain_error("start.lifecycle", "", j["error"].get<std::string>()));
+    std::vector<report::BenchResult> out;
+    for (const auto& r : j["results"]) out.push_back(report::bench_from_json(r));
+    return out;
+}
+
+using K = conformance::Requirement::Kind;
+CTB_BENCH("start.lifecycle",
+          "container lifecycle of /bin/true: ctbench library and CLI vs crun, runc and the kernel floor",
+          {{K::root, ""}, {K::namespace_type, "pid"}, {K::namespace_type, "network"}, {K::namespace_type, "cgroup"},
+           {K::overlay_feature, "redirect_dir"}},
+          lifecycle);
+
+}  // namespace
+}  // namespace ctb::bench
