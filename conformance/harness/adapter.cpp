@@ -1,5 +1,6 @@
 #include "conformance/harness/adapter.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
