@@ -22,6 +22,8 @@
 namespace ctb::conformance {
 
 struct RunRequest {
+    // Implicit on purpose: `rt->run(agent_spec({"info"}))` and `RunRequest{spec}` both read well.
+    RunRequest(spec::Spec s = {}) : spec(std::move(s)) {}  // NOLINT(google-explicit-constructor)
     spec::Spec spec;  // usually from agent_spec(); cases tweak namespaces, resources, mounts ...
     std::chrono::milliseconds timeout{20'000};
     // Read-only layers above the embedded image (top-most first); the rootfs is always an overlay

@@ -67,6 +67,10 @@ private:
 
 class LibraryRuntime : public Runtime {
 public:
+    ~LibraryRuntime() override {
+        ::rmdir(kStateRoot);  // only when empty: the last container took its state with it
+        ::rmdir("/run/ctbench/conformance");
+    }
     std::string name() const override { return "ctbench"; }
 
     Result<RunOutput> run(const RunRequest& r) override {

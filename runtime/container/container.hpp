@@ -52,8 +52,9 @@ public:
     const std::string& id() const { return state_.id; }
     const std::string& state_root() const { return root_; }
 
-    Container(Container&&) = default;
-    Container& operator=(Container&&) = default;
+    // Moves hand over the duty to reap: a moved-from Container must not waitpid() the init.
+    Container(Container&& other) noexcept;
+    Container& operator=(Container&& other) noexcept;
     ~Container();
 
 private:

@@ -74,6 +74,23 @@ Result<Container> Container::load(const std::string& state_root, const std::stri
     return c;
 }
 
+Container::Container(Container&& other) noexcept
+    : root_(std::move(other.root_)),
+      state_(std::move(other.state_)),
+      sync_(std::move(other.sync_)),
+      is_parent_(std::exchange(other.is_parent_, false)),
+      reaped_(other.reaped_) {}
+
+Container& Container::operator=(Container&& other) noexcept {
+    if (this == &other) return *this;
+    root_ = std::move(other.root_);
+    state_ = std::move(other.state_);
+    sync_ = std::move(other.sync_);
+    is_parent_ = std::exchange(other.is_parent_, false);
+    reaped_ = other.reaped_;
+    return *this;
+}
+
 Container::~Container() {
     // A created-and-started container we are the parent of: reap it so it does not linger as a
     // zombie. (Callers normally wait() or delete first.)
