@@ -30,20 +30,17 @@ constexpr const char* kStateRoot = "/run/ctbench";
 
 bool is_ours(const std::string& text) { return text.find("ctbench") != std::string::npos; }
 
-// Processes whose command line names our state directory (guests, agents) are ours by naming rule.
+// qemu guests record their pid in <state>/qemu.pid (qemu -pidfile): ours by record, and checked
+// against the command line so a recycled pid is never signalled.
 std::vector<pid_t> leftover_processes() {
     std::vector<pid_t> pids;
-    for (const auto& entry : fs::directory_iterator("/proc")) {
-        std::string name = entry.path().filename();
-        if (!std::all_of(name.begin(), name.end(), ::isdigit)) continue;
-        pid_t pid = std::stoi(name);
-        if (pid == ::getpid()) continue;
-        auto cmdline = read_file(entry.path().string() + "/cmdline");
-        if (!cmdline) continue;
-        std::replace(cmdline->begin(), cmdline->end(), '\0', ' ');
-        bool guest = cmdline->find("qemu-system") != std::string::npos && cmdline->find(kStateRoot) != std::string::npos;
-        bool agent = cmdline->find("ctbench-agent") != std::string::npos || cmdline->find("ctbench-guest") != std::string::npos;
-        if (guest || agent) pids.push_back(pid);
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(kStateRoot, ec)) {
+        auto recorded = read_file(entry.path().string() + "/qemu.pid");
+        if (!recorded) continue;
+        pid_t pid = std::atoi(trim(*recorded).c_str());
+        auto cmdline = pid > 0 ? read_file("/proc/" + std::to_string(pid) + "/cmdline") : Result<std::string>(fail(Error{}));
+        if (cmdline && cmdline->find(entry.path().string()) != std::string::npos) pids.push_back(pid);
     }
     return pids;
 }
