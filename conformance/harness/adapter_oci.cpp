@@ -100,8 +100,9 @@ public:
     static Result<Bundle> make(const RunRequest& r, const std::string& id) {
         Bundle b;
         b.dir_ = fmt::format("{}/bundles/{}", kConformanceRoot, id);
-        for (const char* sub : {"/rootfs", "/upper", "/work"})
-            if (auto s = make_dirs(b.dir_ + sub, 0700); !s) return fail(s.error());
+        // upper/ becomes the container's "/": 0755, or no non-root process could use its root.
+        for (auto [sub, mode] : {std::pair{"/rootfs", 0700u}, std::pair{"/upper", 0755u}, std::pair{"/work", 0700u}})
+            if (auto s = make_dirs(b.dir_ + sub, mode); !s) return fail(s.error());
         auto image = image::ensure_default_image();
         if (!image) return fail(image.error());
         rootfs::OverlayLayers layers;

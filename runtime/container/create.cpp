@@ -204,8 +204,9 @@ Result<Container> Container::create(const CreateOptions& o) {
     InitConfig config{&o.spec, *plan, st.rootfs, o.image_layers, dir, cgroup_mounts(*rollback.cgroups),
                       sync->child.get(), fifo->get()};
     if (!o.image_layers.empty())
-        for (const char* sub : {"/upper", "/work"})
-            if (auto s = make_dirs(dir + sub, 0700); !s) return fail(s.error());
+        // upper/ becomes the container's "/": 0755, or no non-root process could use its root.
+        for (auto [sub, mode] : {std::pair{"/upper", 0755u}, std::pair{"/work", 0700u}})
+            if (auto s = make_dirs(dir + sub, mode); !s) return fail(s.error());
 
     UniqueFd original_pid_ns;
     if (!plan->pid_path.empty()) {

@@ -39,6 +39,12 @@ int namespaces_to_join(pid_t pid) {
 
 [[noreturn]] void exec_in_container(const spec::Spec& spec, const spec::Process& p, int report_fd) {
     if (::chdir(p.cwd.c_str()) != 0) report_and_exit(report_fd, sys_error("chdir to process.cwd", p.cwd));
+    char cwd[4096];  // outside the root through an open descriptor? (the CVE-2024-21626 class)
+    if (::getcwd(cwd, sizeof cwd) == nullptr || cwd[0] != '/')
+        report_and_exit(report_fd, Error{"chdir to process.cwd", p.cwd, ENOENT, "the directory is outside the container's root"});
+    // Only stdio may reach the process: nothing of the caller's (nor the report socket) survives exec.
+    if (::syscall(SYS_close_range, 3U, ~0U, 1U << 2 /* CLOSE_RANGE_CLOEXEC */) != 0)
+        report_and_exit(report_fd, sys_error("close_range", "3..~0"));
     if (auto s = security::apply_process_security(p, spec.linux.seccomp); !s) report_and_exit(report_fd, s.error());
     std::vector<char*> argv, envp;
     for (const auto& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));

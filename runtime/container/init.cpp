@@ -102,6 +102,11 @@ Status wait_for_start(const InitConfig& c) {
 
 Status enter_cwd(const spec::Process& p) {
     if (::chdir(p.cwd.c_str()) != 0) return fail(sys_error("chdir to process.cwd", p.cwd));
+    // A cwd such as /proc/self/fd/N can land outside the root through a descriptor that is still
+    // open here (the CVE-2024-21626 class): the kernel then reports it as unreachable.
+    char buf[4096];
+    if (::getcwd(buf, sizeof buf) == nullptr || buf[0] != '/')
+        return fail(Error{"chdir to process.cwd", p.cwd, ENOENT, "the directory is outside the container's root"});
     return {};
 }
 
