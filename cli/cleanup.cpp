@@ -19,6 +19,7 @@
 #include "common/deadline.hpp"
 #include "common/files.hpp"
 #include "runtime/cgroups/detect.hpp"
+#include "runtime/network/engine.hpp"
 #include "runtime/network/nft.hpp"
 #include "runtime/network/rtnl.hpp"
 
@@ -41,6 +42,14 @@ std::vector<pid_t> leftover_processes() {
         pid_t pid = std::atoi(trim(*recorded).c_str());
         auto cmdline = pid > 0 ? read_file("/proc/" + std::to_string(pid) + "/cmdline") : Result<std::string>(fail(Error{}));
         if (cmdline && cmdline->find(entry.path().string()) != std::string::npos) pids.push_back(pid);
+    }
+    // Userland port proxies are forks of the runtime, recognisable by the comm ctbench gives them
+    // (net::kProxyProcessName); a live attachment's proxy is stopped by its recorded pid instead.
+    for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+        std::string name = entry.path().filename();
+        if (!std::all_of(name.begin(), name.end(), ::isdigit)) continue;
+        auto comm = read_file(entry.path().string() + "/comm");
+        if (comm && trim(*comm) == net::kProxyProcessName) pids.push_back(std::stoi(name));
     }
     return pids;
 }

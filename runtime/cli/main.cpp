@@ -1,6 +1,9 @@
 // ctbench-runtime: the reference runtime's OCI CLI. It follows runc's conventions (--root,
 // create --bundle B --pid-file F ID, start, state, kill ID SIG, delete [--force], run, exec, ps,
 // pause, resume, spec) so that tools which drive runc can drive it.
+// Extensions in Docker's style: container networking (create/run --network, -p, -P, --expose,
+// --hostname, --network-alias; `network create|ls|rm`; `port ID`). Without any network flag a
+// container gets exactly the namespaces its config.json asks for, as before.
 #include <CLI/CLI.hpp>
 
 #include <csignal>
@@ -12,6 +15,7 @@
 #include "runtime/cli/signals.hpp"
 #include "runtime/container/container.hpp"
 #include "runtime/image/image.hpp"
+#include "runtime/network/engine.hpp"
 #include "runtime/spec/parse.hpp"
 
 namespace {
@@ -29,11 +33,21 @@ struct Globals {
     std::string root = container::kDefaultStateRoot;
 };
 
+struct NetArgs {
+    std::string network;  // "" = no networking asked for: the spec's namespaces as they are
+    std::string hostname;
+    std::vector<std::string> aliases, publish, expose;
+    bool publish_all = false;
+    // -p or -P alone mean the default network, as with Docker.
+    bool given() const { return !network.empty() || !publish.empty() || publish_all; }
+};
+
 struct CreateArgs {
     std::string id, bundle = ".", pid_file;
     std::vector<std::string> layers;
     bool default_image = false;
     bool detach = false;
+    NetArgs net;
 };
 
 Result<container::CreateOptions> create_options(const Globals& g, const CreateArgs& a) {
@@ -54,6 +68,56 @@ Result<container::CreateOptions> create_options(const Globals& g, const CreateAr
     return o;
 }
 
+Result<net::AttachRequest> attach_request(const std::string& id, const NetArgs& a) {
+    net::AttachRequest rq;
+    rq.container_id = id;
+    rq.network = a.network.empty() ? net::kDefaultNetwork : a.network;
+    rq.hostname = a.hostname;
+    rq.aliases = a.aliases;
+    rq.publish_all = a.publish_all;
+    for (const auto& p : a.publish) {
+        auto r = net::parse_publish(p);
+        if (!r) return fail(r.error());
+        rq.publish.push_back(*r);
+    }
+    for (const auto& e : a.expose) {
+        auto r = net::parse_expose(e);
+        if (!r) return fail(r.error());
+        rq.expose.push_back(*r);
+    }
+    return rq;
+}
+
+// Attaches the container's network and points its spec at it. Returns whether it attached
+// (false when no network flag was given).
+Result<bool> attach_network(const CreateArgs& a, spec::Spec& spec) {
+    if (!a.net.given()) {
+        if (!a.net.hostname.empty()) spec.hostname = a.net.hostname;
+        return false;
+    }
+    auto rq = attach_request(a.id, a.net);
+    if (!rq) return fail(rq.error());
+    auto attached = net::attach(*rq);
+    if (!attached) return fail(attached.error());
+    for (const auto& note : attached->notes) fmt::print(stderr, "ctbench-runtime: note: {}\n", note);
+    if (auto s = net::apply_to_spec(*attached, spec); !s) {
+        (void)net::detach(a.id);
+        return fail(s.error());
+    }
+    return true;
+}
+
+// Container::create with the network attached first and detached again if the create fails.
+Result<Container> create_attached(const Globals& g, const CreateArgs& a) {
+    auto o = create_options(g, a);
+    if (!o) return fail(o.error());
+    auto attached = attach_network(a, o->spec);
+    if (!attached) return fail(attached.error());
+    auto c = Container::create(*o);
+    if (!c && *attached) (void)net::detach(a.id);
+    return c;
+}
+
 void add_create_flags(CLI::App* cmd, CreateArgs& a) {
     cmd->add_option("id", a.id, "Container id")->required();
     cmd->add_option("-b,--bundle", a.bundle, "Bundle directory (holds config.json)")->capture_default_str();
@@ -62,32 +126,126 @@ void add_create_flags(CLI::App* cmd, CreateArgs& a) {
                                          "rootfs becomes an overlay of them plus a container layer");
     cmd->add_flag("--default-image", a.default_image,
                   "ctbench extension: use the embedded busybox + ctbench-agent image as the bottom layer");
+    cmd->add_option("--network", a.net.network, "ctbench extension: none, host, bridge (the default network, ctb0) "
+                                                "or a network made by `network create`");
+    cmd->add_option("-p,--publish", a.net.publish, "ctbench extension: publish [hostIP:][hostPort:]containerPort"
+                                                   "[/tcp|/udp] (ranges as 8000-8010)")
+        ->allow_extra_args(false);  // one value per -p, so `-p 80 ID` leaves ID to the positional
+    cmd->add_flag("-P,--publish-all", a.net.publish_all, "ctbench extension: publish every --expose port on a random "
+                                                         "host port");
+    cmd->add_option("--expose", a.net.expose, "ctbench extension: a port the container serves (PORT[-END][/PROTO])")
+        ->allow_extra_args(false);
+    cmd->add_option("--hostname", a.net.hostname, "ctbench extension: the container's hostname (default with a "
+                                                  "network: the id)");
+    cmd->add_option("--network-alias", a.net.aliases, "ctbench extension: another name peers resolve it by")
+        ->allow_extra_args(false);
 }
 
 int cmd_create(const Globals& g, const CreateArgs& a) {
-    auto o = create_options(g, a);
-    if (!o) return report(fail(o.error()));
-    auto c = Container::create(*o);
+    auto c = create_attached(g, a);
     return report(c ? Status{} : fail(c.error()));
 }
 
+// delete, then the network (only once the container is gone: its processes may still use it).
+Status delete_and_detach(const Globals& g, const std::string& id, bool force) {
+    if (auto d = container::delete_container(g.root, id, force); !d) return d;
+    return net::detach(id);
+}
+
 int cmd_run(const Globals& g, const CreateArgs& a) {
-    auto o = create_options(g, a);
-    if (!o) return report(fail(o.error()));
-    if (a.detach) {
-        auto c = Container::create(*o);
-        if (!c) return report(fail(c.error()));
-        return report(c->start());
-    }
-    auto c = Container::create(*o);
+    auto c = create_attached(g, a);
     if (!c) return report(fail(c.error()));
+    if (a.detach) return report(c->start());
     runtime_cli::forward_signals_to(c->pid());
     auto started = c->start();
     Result<int> status = started ? c->wait() : Result<int>(std::unexpected(started.error()));
-    auto deleted = container::delete_container(g.root, a.id, true);
+    auto deleted = delete_and_detach(g, a.id, true);
     if (!status) return report(fail(status.error()));
     if (!deleted) report(deleted);
     return *status;
+}
+
+// `docker port`: every mapping, or the host endpoints of one container port.
+int cmd_port(const std::string& id, const std::string& filter) {
+    auto mappings = net::ports(id);
+    if (!mappings) return report(fail(mappings.error()));
+    std::string wanted = filter.find('/') == std::string::npos && !filter.empty() ? filter + "/tcp" : filter;
+    bool found = false;
+    for (const auto& m : *mappings) {
+        std::string text = net::to_string(m);  // "80/tcp -> 0.0.0.0:8080"
+        if (wanted.empty()) fmt::print("{}\n", text);
+        else if (text.starts_with(wanted + " -> ")) fmt::print("{}\n", text.substr(wanted.size() + 4));
+        else continue;
+        found = true;
+    }
+    if (!found && !wanted.empty())
+        return report(fail(plain_error("port", id, "no public port '" + wanted + "' published")));
+    return 0;
+}
+
+struct NetworkArgs {
+    net::NetworkOptions options;
+    bool userland_proxy = false;
+    std::vector<std::string> names;
+    std::string format = "table";
+};
+
+int cmd_network_create(NetworkArgs& a) {
+    a.options.proxy = a.userland_proxy ? net::ProxyMode::userland : net::ProxyMode::nat;
+    auto n = net::create_network(a.options);
+    if (!n) return report(fail(n.error()));
+    fmt::print("{}\n", n->name);
+    return 0;
+}
+
+int cmd_network_ls(const std::string& format) {
+    auto all = net::list_networks();
+    if (!all) return report(fail(all.error()));
+    nlohmann::json doc = nlohmann::json::array();
+    if (format != "json") fmt::print("{:<20} {:<15} {:<18} {:<22} {:<9} {}\n", "NAME", "BRIDGE", "SUBNET", "SUBNET6", "PROXY", "CONTAINERS");
+    for (const auto& n : *all) {
+        std::vector<std::string> users;
+        for (const auto& [addr, id] : n.leases) users.push_back(id);
+        if (format == "json")
+            doc.push_back({{"name", n.name}, {"bridge", n.bridge}, {"subnet", n.subnet4}, {"gateway", n.gateway4},
+                           {"subnet6", n.subnet6}, {"gateway6", n.gateway6}, {"proxy", net::to_string(n.proxy)},
+                           {"containers", users}});
+        else
+            fmt::print("{:<20} {:<15} {:<18} {:<22} {:<9} {}\n", n.name, n.bridge, n.subnet4, n.subnet6.empty() ? "-" : n.subnet6,
+                       net::to_string(n.proxy), users.size());
+    }
+    if (format == "json") fmt::print("{}\n", doc.dump());
+    return 0;
+}
+
+int cmd_network_rm(const std::vector<std::string>& names) {
+    int rc = 0;
+    for (const auto& name : names) {
+        if (auto s = net::remove_network(name); !s) rc = report(s);
+        else fmt::print("{}\n", name);
+    }
+    return rc;
+}
+
+void add_network_commands(CLI::App& app, NetworkArgs& a, int& rc) {
+    auto* network = app.add_subcommand("network", "ctbench extension: manage bridge networks");
+    network->require_subcommand(1);
+    auto* create = network->add_subcommand("create", "Create a user-defined bridge network");
+    create->add_option("name", a.options.name)->required();
+    create->add_option("--subnet", a.options.subnet, "IPv4 subnet inside 198.18.0.0/15 (default: a free /24)");
+    create->add_flag("--ipv6", a.options.ipv6, "Also give containers IPv6 addresses (from 2001:2::/48)");
+    create->add_option("--subnet6", a.options.subnet6, "IPv6 subnet inside 2001:2::/48 (implies --ipv6)");
+    create->add_flag("--userland-proxy", a.userland_proxy, "Publish ports through a proxy process, without NAT");
+    create->callback([&] {
+        a.options.ipv6 = a.options.ipv6 || !a.options.subnet6.empty();
+        rc = cmd_network_create(a);
+    });
+    auto* ls = network->add_subcommand("ls", "List networks");
+    ls->add_option("-f,--format", a.format, "table or json")->capture_default_str();
+    ls->callback([&] { rc = cmd_network_ls(a.format); });
+    auto* rm = network->add_subcommand("rm", "Remove networks (no container may be attached)");
+    rm->add_option("name", a.names)->required();
+    rm->callback([&] { rc = cmd_network_rm(a.names); });
 }
 
 int cmd_state(const Globals& g, const std::string& id) {
@@ -197,7 +355,7 @@ int main(int argc, char** argv) {
     auto* del = app.add_subcommand("delete", "Delete a container and everything it holds");
     del->add_option("id", id)->required();
     del->add_flag("-f,--force", force, "Kill it first if it still runs");
-    del->callback([&] { rc = report(container::delete_container(g.root, id, force)); });
+    del->callback([&] { rc = report(delete_and_detach(g, id, force)); });
     auto* ps = app.add_subcommand("ps", "List the processes of a container");
     ps->add_option("id", id)->required();
     ps->add_option("-f,--format", format, "table or json")->capture_default_str();
@@ -219,6 +377,13 @@ int main(int argc, char** argv) {
     exec->callback([&] { rc = cmd_exec(g, id, process_file, exec_args, cwd, env); });
     auto* list = app.add_subcommand("list", "List containers");
     list->callback([&] { rc = cmd_list(g); });
+    std::string port_filter;
+    auto* port = app.add_subcommand("port", "ctbench extension: list a container's published ports");
+    port->add_option("id", id)->required();
+    port->add_option("port", port_filter, "Only this container port (PORT[/PROTO])");
+    port->callback([&] { rc = cmd_port(id, port_filter); });
+    NetworkArgs network_args;
+    add_network_commands(app, network_args, rc);
     auto* specc = app.add_subcommand("spec", "Write a default config.json");
     specc->add_option("-b,--bundle", bundle, "Bundle directory")->capture_default_str();
     specc->callback([&] { rc = cmd_spec(bundle); });

@@ -370,6 +370,22 @@ Status Rtnl::set_master(const std::string& name, const std::string& bridge) {
     return talk(rq.nlh(), step, name);
 }
 
+Status Rtnl::set_hairpin(const std::string& name, bool on) {
+    const std::string step = "set hairpin mode of";
+    if (auto ok = validate_link_name(name, "name", step); !ok) return ok;
+    auto index = link_index(name);
+    if (!index) return fail(as_step(index.error(), step, name));
+    // Bridge port attributes go to the AF_BRIDGE handler, nested in IFLA_PROTINFO.
+    Request rq(RTM_SETLINK, NLM_F_ACK);
+    auto* ifi = rq.header<ifinfomsg>();
+    ifi->ifi_family = AF_BRIDGE;
+    ifi->ifi_index = *index;
+    nlattr* info = mnl_attr_nest_start(rq.nlh(), IFLA_PROTINFO);
+    mnl_attr_put_u8(rq.nlh(), IFLA_BRPORT_MODE, on ? 1 : 0);
+    mnl_attr_nest_end(rq.nlh(), info);
+    return talk(rq.nlh(), step, name);
+}
+
 Status Rtnl::move_to_netns(const std::string& name, int netns_fd) {
     if (auto ok = validate_link_name(name, "name", "move link to netns"); !ok) return ok;
     Request rq(RTM_SETLINK, NLM_F_ACK);

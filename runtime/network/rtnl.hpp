@@ -78,6 +78,10 @@ public:
     Status set_link_up(const std::string& name, bool up);
     Status set_mtu(const std::string& name, unsigned mtu);
     Status set_master(const std::string& name, const std::string& bridge);
+    // Bridge port flag (`bridge link set dev NAME hairpin on`): the bridge may send a frame back
+    // out of the port it came in on. With br_netfilter, a container's packet DNATed back to that
+    // same container is forwarded at layer 2 and needs it (hairpin NAT).
+    Status set_hairpin(const std::string& name, bool on);
     Status move_to_netns(const std::string& name, int netns_fd);
 
     // "198.18.0.2/24" or "2001:2::2/64". IPv6 addresses skip duplicate address detection so they
