@@ -1,6 +1,11 @@
 #include "runtime/container/init.hpp"
 
 #include <fcntl.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <cstring>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -9,6 +14,7 @@
 #include <cerrno>
 #include <fmt/format.h>
 
+#include "common/fd.hpp"
 #include "common/files.hpp"
 #include "runtime/container/sync.hpp"
 #include "runtime/rootfs/overlay.hpp"
@@ -78,6 +84,19 @@ Status set_names(const spec::Spec& spec) {
     return {};
 }
 
+// A new network namespace starts with lo down; runtimes bring it up (runc and crun do), so that
+// loopback works inside as containers expect.
+Status bring_up_loopback() {
+    UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!sock) return fail(sys_error("socket", "loopback setup"));
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+    if (::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) != 0) return fail(sys_error("get flags of", "lo"));
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    if (::ioctl(sock.get(), SIOCSIFFLAGS, &ifr) != 0) return fail(sys_error("set up", "lo"));
+    return {};
+}
+
 Status write_sysctls(const spec::Spec& spec) {
     for (const auto& [key, value] : spec.linux.sysctl) {
         std::string file = "/proc/sys/";
@@ -133,6 +152,7 @@ void container_init(const InitConfig& c) {
     if (c.plan.new_cgroup && ::unshare(CLONE_NEWCGROUP) != 0) die(c, sys_error("unshare", "cgroup namespace"));
     if (c.plan.new_mount) check(c, setup_mounts(c));
     if (c.plan.new_uts) check(c, set_names(spec));
+    if (c.plan.new_net) check(c, bring_up_loopback());
     check(c, write_sysctls(spec));
     check(c, send_message(c.sync_fd, {{"ready", true}}));
     check(c, wait_for_start(c));
