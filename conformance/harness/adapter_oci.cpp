@@ -250,7 +250,15 @@ private:
     std::string path_, root_;
 };
 
-OciContainer::~OciContainer() { rt_.delete_container(id_); }
+OciContainer::~OciContainer() {
+    rt_.delete_container(id_);
+    // We are the subreaper of the detached init: reap it, or it lingers as a zombie.
+    if (!reaped_)
+        retry_until(Deadline(std::chrono::seconds(2)), [&] {
+            pid_t r = ::waitpid(pid_, nullptr, WNOHANG);
+            return r == pid_ || (r < 0 && errno == ECHILD);
+        });
+}
 
 Result<RunOutput> OciContainer::exec(const std::vector<std::string>& args) {
     auto files = MemFiles::make();
