@@ -12,9 +12,7 @@
 #include "runtime/spec/parse.hpp"
 
 namespace ctb::conformance {
-namespace {
-
-std::string read_all(int fd) {
+std::string read_whole_fd(int fd) {
     std::string out;
     char buf[8192];
     for (off_t off = 0;;) {
@@ -25,8 +23,6 @@ std::string read_all(int fd) {
     }
     return out;
 }
-
-}  // namespace
 
 nlohmann::json RunOutput::json() const {
     auto j = nlohmann::json::parse(out, nullptr, false);
@@ -56,8 +52,8 @@ void CapturedOutput::restore_stdio() {
 
 RunOutput CapturedOutput::snapshot() const {
     RunOutput r;
-    if (out_) r.out = read_all(out_.get());
-    if (err_) r.err = read_all(err_.get());
+    if (out_) r.out = read_whole_fd(out_.get());
+    if (err_) r.err = read_whole_fd(err_.get());
     return r;
 }
 

@@ -28,6 +28,9 @@ private:
     UniqueFd out_, err_, saved_out_, saved_err_;
 };
 
+// Everything written to a memory file so far (pread from 0: the writer's offset is untouched).
+std::string read_whole_fd(int fd);
+
 std::unique_ptr<Runtime> make_library_runtime();
 Result<std::unique_ptr<Runtime>> make_oci_cli_runtime(const std::string& name_or_path);
 

@@ -38,18 +38,6 @@ struct Spawned {
     RunOutput output;
 };
 
-std::string read_memfd(int fd) {
-    std::string out;
-    char buf[8192];
-    for (off_t off = 0;;) {
-        ssize_t n = ::pread(fd, buf, sizeof buf, off);
-        if (n <= 0) break;
-        out.append(buf, static_cast<std::size_t>(n));
-        off += n;
-    }
-    return out;
-}
-
 // Runs argv with stdout/stderr into memory files (a detached container inherits them too, so
 // its later output stays readable) and waits up to `timeout`, killing it by pid at the deadline.
 Result<Spawned> spawn_and_wait(const std::vector<std::string>& argv, std::chrono::milliseconds timeout, int out_fd,
@@ -85,7 +73,7 @@ struct MemFiles {
         if (!m.out || !m.err) return fail(sys_error("memfd_create", "runtime output"));
         return m;
     }
-    RunOutput read() const { return {-1, read_memfd(out.get()), read_memfd(err.get())}; }
+    RunOutput read() const { return {-1, read_whole_fd(out.get()), read_whole_fd(err.get())}; }
 };
 
 bool is_hybrid_with_unified() {
