@@ -12,9 +12,9 @@
 #include "common/files.hpp"
 #include "runtime/cgroups/manager.hpp"
 #include "runtime/container/container.hpp"
+#include "runtime/container/process.hpp"
 #include "runtime/container/sync.hpp"
 #include "runtime/namespaces.hpp"
-#include "runtime/security/security.hpp"
 #include "runtime/spec/parse.hpp"
 
 namespace ctb::container {
@@ -37,25 +37,6 @@ int namespaces_to_join(pid_t pid) {
     ::_exit(127);
 }
 
-[[noreturn]] void exec_in_container(const spec::Spec& spec, const spec::Process& p, int report_fd) {
-    if (::chdir(p.cwd.c_str()) != 0) report_and_exit(report_fd, sys_error("chdir to process.cwd", p.cwd));
-    char cwd[4096];  // outside the root through an open descriptor? (the CVE-2024-21626 class)
-    if (::getcwd(cwd, sizeof cwd) == nullptr || cwd[0] != '/')
-        report_and_exit(report_fd, Error{"chdir to process.cwd", p.cwd, ENOENT, "the directory is outside the container's root"});
-    // Only stdio may reach the process: nothing of the caller's (nor the report socket) survives exec.
-    if (::syscall(SYS_close_range, 3U, ~0U, 1U << 2 /* CLOSE_RANGE_CLOEXEC */) != 0)
-        report_and_exit(report_fd, sys_error("close_range", "3..~0"));
-    if (auto s = security::apply_process_security(p, spec.linux.seccomp); !s) report_and_exit(report_fd, s.error());
-    std::vector<char*> argv, envp;
-    for (const auto& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    for (const auto& e : p.env) envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
-    environ = envp.data();
-    ::execvp(argv[0], argv.data());
-    report_and_exit(report_fd, sys_error("exec", p.args.front()));
-}
-
 // The intermediate child: joins cgroup and namespaces, then forks the process proper (a pid
 // namespace only applies to children) and relays its exit status.
 [[noreturn]] void joiner(const State& s, const spec::Spec& spec, const spec::Process& p, int report_fd) {
@@ -70,7 +51,7 @@ int namespaces_to_join(pid_t pid) {
     ::close(pidfd);
     pid_t child = ::fork();
     if (child < 0) report_and_exit(report_fd, sys_error("fork", "exec process"));
-    if (child == 0) exec_in_container(spec, p, report_fd);
+    if (child == 0) report_and_exit(report_fd, exec_container_process(spec, p));
     int wstatus = 0;
     while (::waitpid(child, &wstatus, 0) < 0 && errno == EINTR) {
     }

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,15 +15,11 @@
 
 #include "common/fd.hpp"
 #include "common/files.hpp"
+#include "runtime/container/process.hpp"
 #include "runtime/container/sync.hpp"
 #include "runtime/rootfs/overlay.hpp"
 #include "runtime/rootfs/pivot.hpp"
 #include "runtime/rootfs/rootfs.hpp"
-#include "runtime/security/security.hpp"
-
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
 
 namespace ctb::container {
 namespace {
@@ -119,28 +114,6 @@ Status wait_for_start(const InitConfig& c) {
     return {};
 }
 
-Status enter_cwd(const spec::Process& p) {
-    if (::chdir(p.cwd.c_str()) != 0) return fail(sys_error("chdir to process.cwd", p.cwd));
-    // A cwd such as /proc/self/fd/N can land outside the root through a descriptor that is still
-    // open here (the CVE-2024-21626 class): the kernel then reports it as unreachable.
-    char buf[4096];
-    if (::getcwd(buf, sizeof buf) == nullptr || buf[0] != '/')
-        return fail(Error{"chdir to process.cwd", p.cwd, ENOENT, "the directory is outside the container's root"});
-    return {};
-}
-
-[[noreturn]] void exec_process(const InitConfig& c) {
-    const spec::Process& p = c.spec->process;
-    std::vector<char*> argv, envp;
-    for (const auto& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    for (const auto& e : p.env) envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
-    environ = envp.data();
-    ::execvp(argv[0], argv.data());
-    die(c, sys_error("exec", p.args.front()));
-}
-
 }  // namespace
 
 void container_init(const InitConfig& c) {
@@ -156,13 +129,7 @@ void container_init(const InitConfig& c) {
     check(c, write_sysctls(spec));
     check(c, send_message(c.sync_fd, {{"ready", true}}));
     check(c, wait_for_start(c));
-    check(c, enter_cwd(spec.process));
-    // No runtime descriptor may reach the container (the CVE-2024-21626 class): only stdio
-    // survives exec. The sync socket is close-on-exec too, so its EOF tells the parent exec worked.
-    // Done before seccomp, which need not allow close_range.
-    if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) die(c, sys_error("close_range", "3..~0"));
-    check(c, security::apply_process_security(spec.process, spec.linux.seccomp));
-    exec_process(c);
+    die(c, exec_container_process(spec, spec.process));
 }
 
 }  // namespace ctb::container
