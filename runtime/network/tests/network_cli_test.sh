@@ -31,10 +31,15 @@ engine_links() { ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | gre
 
 if [ -e /run/ctbench/networks ]; then echo "another user of the network engine is active"; exit 1; fi
 (cd "$bundle" && "$RT" spec) || fail "spec"
-/usr/bin/python3 - "$bundle/config.json" <<'PY'
+# A name that does not resolve through /etc/hosts would go to the host's nameservers (copied into
+# the generated resolv.conf, as Docker does); the test's containers ask the loopback instead, so
+# no query leaves the machine.
+echo "nameserver 127.0.0.1" >"$bundle/resolv.conf"
+/usr/bin/python3 - "$bundle/config.json" "$bundle/resolv.conf" <<'PY'
 import json, sys
 p = sys.argv[1]; c = json.load(open(p))
 c["process"]["args"] = ["/usr/bin/ctbench-agent", "tcp-echo-server", "7000"]
+c["mounts"].append({"destination": "/etc/resolv.conf", "type": "bind", "source": sys.argv[2], "options": ["bind", "ro"]})
 json.dump(c, open(p, "w"))
 PY
 
