@@ -89,5 +89,7 @@ int cmd_kill(const Args& args);
 int cmd_sethostname(const Args& args);
 int cmd_mount_tmpfs(const Args& args);
 int cmd_setuid_exec(const Args& args);
+int cmd_syscall_probe(const Args& args);  // syscalls.cpp
+std::string syscall_probe_names();         // "clone3, fork, ..." for --help and usage errors
 
 }  // namespace agent

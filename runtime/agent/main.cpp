@@ -58,6 +58,8 @@ const std::vector<Command>& commands() {
         {"mount-tmpfs", "PATH", "mount a tmpfs on PATH", 1, 1, {}, {}, cmd_mount_tmpfs},
         {"setuid-exec", "PATH [ARG...]", "exec PATH (e.g. a setuid copy of the agent)", 1, kUnbounded, {}, {},
          cmd_setuid_exec},
+        {"syscall-probe", "NAME", "try one raw system call the seccomp profile promises about", 1, 1, {}, {},
+         cmd_syscall_probe},
     };
     return table;
 }
@@ -69,6 +71,7 @@ void print_help(std::FILE* out) {
                "commands:\n",
                out);
     for (const auto& c : commands()) std::fprintf(out, "  %-18s %-36s %s\n", c.name, c.usage, c.help);
+    std::fprintf(out, "\nsyscall-probe NAME is one of: %s\n", syscall_probe_names().c_str());
 }
 
 bool contains(const std::vector<std::string>& v, const std::string& s) {

@@ -3,13 +3,19 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -28,10 +34,11 @@ std::string agent_path() {
     return p ? p : "ctbench-agent";
 }
 
-// The agent started with its stdout on a pipe (stderr stays on the test's stderr).
+// The agent started with its stdout on a pipe (stderr stays on the test's stderr); `before_exec`
+// runs in the child first (e.g. to install a seccomp filter).
 class Agent {
 public:
-    explicit Agent(const std::vector<std::string>& args) {
+    explicit Agent(const std::vector<std::string>& args, void (*before_exec)() = nullptr) {
         int fds[2];
         if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
         std::vector<std::string> argv{agent_path()};
@@ -39,6 +46,7 @@ public:
         pid_ = ::fork();
         if (pid_ == 0) {
             ::dup2(fds[1], 1);
+            if (before_exec) before_exec();
             std::vector<char*> cargv;
             for (auto& a : argv) cargv.push_back(a.data());
             cargv.push_back(nullptr);
@@ -101,8 +109,8 @@ struct Outcome {
 };
 
 // Runs a command that prints one JSON document and exits.
-Outcome run_json(const std::vector<std::string>& args) {
-    Agent agent(args);
+Outcome run_json(const std::vector<std::string>& args, void (*before_exec)() = nullptr) {
+    Agent agent(args, before_exec);
     std::string line = agent.read_line();
     int code = agent.wait();
     return {json::parse(line), code};
@@ -280,6 +288,80 @@ TEST(Agent, HelpListsCommands) {
     auto r = ctb::run_process({agent_path(), "--help"});
     ASSERT_TRUE(r.has_value()) << r.error().message();
     EXPECT_EQ(r->exit_code, 0);
-    for (const char* cmd : {"info", "alloc", "fork", "tcp-echo-server", "fileio", "setuid-exec"})
+    for (const char* cmd : {"info", "alloc", "fork", "tcp-echo-server", "fileio", "setuid-exec", "syscall-probe", "clone3"})
         EXPECT_NE(r->output.find(cmd), std::string::npos) << cmd;
 }
+
+// --- syscall-probe: the shape of its answer on the host, and its errno under a filter ---
+
+TEST(Agent, SyscallProbesThatAlwaysWork) {
+    for (const char* name : {"fork", "thread", "socket-inet", "socket-unix", "personality-linux32", "personality-query",
+                             "personality-bad"}) {
+        auto r = run_json({"syscall-probe", name});
+        EXPECT_EQ(r.exit_code, 0) << name << ": " << r.doc.dump();
+        EXPECT_EQ(r.doc["ok"], true) << name;
+        EXPECT_EQ(r.doc["probe"], name);
+        EXPECT_TRUE(r.doc["syscall"].is_string()) << name;
+        EXPECT_TRUE(r.doc["errno_name"].is_null()) << name;
+    }
+    // The child of a raw clone exits 0 and is reaped by the probe.
+    EXPECT_EQ(run_json({"syscall-probe", "fork"}).doc["child_exit"], 0);
+}
+
+TEST(Agent, SyscallProbesReportWhateverTheKernelSays) {
+    // Results depend on privileges and kernel config (keyrings, vsock): only the contract is checked.
+    for (const char* name : {"clone3", "clone-newuts", "keyctl", "add_key", "request_key", "socket-vsock"}) {
+        auto r = run_json({"syscall-probe", name});
+        ASSERT_TRUE(r.doc["ok"].is_boolean()) << name << ": " << r.doc.dump();
+        EXPECT_EQ(r.exit_code, r.doc["ok"] == true ? 0 : 1) << name;
+        EXPECT_EQ(r.doc["errno_name"].is_string(), r.doc["ok"] == false) << name;
+    }
+    // No key of that name exists and no callout is given: the kernel says ENOKEY (or keyrings are off).
+    auto missing = run_json({"syscall-probe", "request_key"});
+    EXPECT_EQ(missing.doc["ok"], false);
+    if (::getuid() == 0) {
+        EXPECT_EQ(run_json({"syscall-probe", "clone-newuts"}).doc["ok"], true);
+    }
+}
+
+TEST(Agent, SyscallProbeUnknownNameExits2ListingNames) {
+    auto r = ctb::run_process({agent_path(), "syscall-probe", "no-such-probe"});
+    ASSERT_TRUE(r.has_value()) << r.error().message();
+    EXPECT_EQ(r->exit_code, 2);
+    EXPECT_NE(r->output.find("no-such-probe"), std::string::npos) << r->output;
+    EXPECT_NE(r->output.find("clone3"), std::string::npos) << r->output;
+}
+
+#if defined(__x86_64__) && defined(__NR_clone3)
+namespace {
+
+// A minimal classic-BPF filter answering clone3 with ENOSYS (as the default profile does) and
+// allowing everything else; no_new_privs lets an unprivileged test install it.
+void deny_clone3_with_enosys() {
+    sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog prog{static_cast<unsigned short>(std::size(code)), code};
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0)
+        ::_exit(126);
+}
+
+}  // namespace
+
+TEST(Agent, SyscallProbeSeesTheFiltersErrnoAndLibcFallsBack) {
+    auto clone3 = run_json({"syscall-probe", "clone3"}, deny_clone3_with_enosys);
+    EXPECT_EQ(clone3.exit_code, 1) << clone3.doc.dump();
+    EXPECT_EQ(clone3.doc["errno_name"], "ENOSYS");
+    // glibc's pthread_create retries with clone(2) on ENOSYS: why the profile picks that errno.
+    auto thread = run_json({"syscall-probe", "thread"}, deny_clone3_with_enosys);
+    EXPECT_EQ(thread.exit_code, 0) << thread.doc.dump();
+    EXPECT_EQ(run_json({"syscall-probe", "fork"}, deny_clone3_with_enosys).doc["ok"], true);
+}
+#endif
