@@ -14,7 +14,9 @@
 #include <cerrno>
 #include <filesystem>
 #include <fmt/format.h>
+#include <optional>
 #include <sstream>
+#include <utility>
 
 #include "common/deadline.hpp"
 #include "common/files.hpp"
@@ -30,6 +32,11 @@ namespace fs = std::filesystem;
 constexpr const char* kStateRoot = "/run/ctbench";
 
 bool is_ours(const std::string& text) { return text.find("ctbench") != std::string::npos; }
+// Mount points and loop backing files of ours are state: under /run/ctbench. A "ctbench" elsewhere
+// in a path (a checkout, an image store on its own disk at /var/lib/ctbench) is not ours to remove.
+bool in_state_root(const std::string& path) {
+    return path == kStateRoot || path.starts_with(std::string(kStateRoot) + "/");
+}
 
 // qemu guests record their pid in <state>/qemu.pid (qemu -pidfile): ours by record, and checked
 // against the command line so a recycled pid is never signalled.
@@ -65,17 +72,65 @@ void collect_cgroup_pids(const fs::path& dir, std::vector<pid_t>& pids) {
         if (e.is_directory()) collect_cgroup_pids(e.path(), pids);
 }
 
+// "pid (comm) S ppid ...": the state letter and the parent, or nothing when the pid is gone.
+std::optional<std::pair<char, pid_t>> state_and_parent(pid_t pid) {
+    auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    if (!stat) return std::nullopt;
+    auto close = stat->rfind(')');
+    if (close == std::string::npos) return std::nullopt;
+    std::stringstream rest(stat->substr(close + 1));
+    char state = '?';
+    pid_t ppid = 0;
+    if (!(rest >> state >> ppid)) return std::nullopt;
+    return std::pair{state, ppid};
+}
+
+// A zombie has released its mounts and left its cgroups: gone for our purposes (whoever is its
+// parent reaps it; an init that never reaps would otherwise keep us waiting).
+bool gone(pid_t pid) {
+    if (::kill(pid, 0) != 0) return true;
+    auto st = state_and_parent(pid);
+    return !st || st->first == 'Z';
+}
+
+// This process and its ancestors are never ours to kill, whatever cgroup they sit in.
+std::vector<pid_t> self_and_ancestors() {
+    std::vector<pid_t> out;
+    for (pid_t p = ::getpid(); p > 0 && out.size() < 4096;) {
+        out.push_back(p);
+        auto st = state_and_parent(p);
+        p = st ? st->second : 0;
+    }
+    return out;
+}
+
 void kill_processes(std::vector<pid_t> pids, std::vector<Removal>& out) {
     std::sort(pids.begin(), pids.end());
     pids.erase(std::unique(pids.begin(), pids.end()), pids.end());
+    auto spared = self_and_ancestors();
+    std::erase_if(pids, [&](pid_t p) { return std::find(spared.begin(), spared.end(), p) != spared.end(); });
     for (pid_t pid : pids) {
         if (::kill(pid, SIGKILL) == 0 || errno == ESRCH) out.push_back({"process", std::to_string(pid), ""});
         else out.push_back({"process", std::to_string(pid), errno_name(errno)});
     }
     // Wait (bounded) until they are gone, so their mounts and cgroups can be released.
-    retry_until(Deadline(std::chrono::seconds(5)), [&] {
-        return std::all_of(pids.begin(), pids.end(), [](pid_t p) { return ::kill(p, 0) != 0; });
-    });
+    retry_until(Deadline(std::chrono::seconds(5)), [&] { return std::all_of(pids.begin(), pids.end(), gone); });
+}
+
+// A frozen process does not act on SIGKILL until thawed (cgroup v1 freezer): thaw every frozen
+// cgroup of ours first, parents before children (a child of a frozen parent reads frozen too).
+void thaw_cgroups(const fs::path& dir, std::vector<Removal>& out) {
+    // v1: FROZEN or FREEZING; v2: cgroup.freeze is 1.
+    for (auto [file, thawed] : {std::pair{"freezer.state", "THAWED"}, std::pair{"cgroup.freeze", "0"}}) {
+        std::string path = (dir / file).string();
+        auto state = read_file(path);
+        if (!state || trim(*state) == thawed) continue;
+        auto s = write_file(path, thawed);
+        out.push_back({"thaw", dir.string(), s ? "" : s.error().message()});
+    }
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+        if (e.is_directory()) thaw_cgroups(e.path(), out);
 }
 
 std::vector<std::string> leftover_mounts() {
@@ -88,7 +143,7 @@ std::vector<std::string> leftover_mounts() {
         std::string f, point;
         for (int i = 0; i < 5 && fields >> f; ++i) point = f;
         bool overlay_of_ours = line.find(" - overlay ") != std::string::npos && is_ours(line.substr(line.find(" - ")));
-        if (is_ours(point) || overlay_of_ours) points.push_back(point);
+        if (in_state_root(point) || overlay_of_ours) points.push_back(point);
     }
     // Deepest first, so children go before their parents.
     std::sort(points.begin(), points.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
@@ -164,7 +219,7 @@ void remove_loop_devices(std::vector<Removal>& out) {
         std::string name = e.path().filename();
         if (!name.starts_with("loop")) continue;
         auto backing = read_file(e.path().string() + "/loop/backing_file");
-        if (!backing || !is_ours(*backing)) continue;
+        if (!backing || !in_state_root(trim(*backing))) continue;
         std::string dev = "/dev/" + name;
         UniqueFd fd(::open(dev.c_str(), O_RDWR | O_CLOEXEC));
         bool ok = fd && ::ioctl(fd.get(), LOOP_CLR_FD, 0) == 0;
@@ -186,7 +241,10 @@ void remove_state(std::vector<Removal>& out) {
 std::vector<Removal> remove_leftovers() {
     std::vector<Removal> out;
     std::vector<pid_t> pids = leftover_processes();
-    for (const auto& parent : ctbench_cgroup_parents()) collect_cgroup_pids(parent, pids);
+    for (const auto& parent : ctbench_cgroup_parents()) {
+        thaw_cgroups(parent, out);
+        collect_cgroup_pids(parent, pids);
+    }
     kill_processes(pids, out);
     remove_mounts(out);
     remove_links(out);

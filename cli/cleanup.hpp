@@ -12,11 +12,14 @@
 namespace ctb::cli {
 
 struct Removal {
-    std::string kind;    // process, mount, link, nft, cgroup, loop, state
+    std::string kind;    // process, thaw, mount, link, nft, cgroup, loop, state
     std::string object;  // what was removed
     std::string error;   // "" when removed, the reason otherwise
 };
 
+// Frozen ctbench cgroups are thawed first (a frozen process cannot die); this process and its
+// ancestors are never killed, whatever cgroup they are in. Safe whenever nothing of a run is
+// alive: before a run, and after a case that was killed (cases run one at a time under the lock).
 std::vector<Removal> remove_leftovers();
 
 // Exclusive lock that keeps two runs (or a run and a cleanup) from working on the same objects.

@@ -144,9 +144,18 @@ int run(const RunArgs& a) {
     }
     report::Report r;
     r.run = metadata(*plan, a, std::move(host));
-    conformance::RunSettings settings{std::nullopt, plan->runtime.name};
+    conformance::RunSettings settings;
+    settings.runtime = plan->runtime.name;
     if (a.timeout_seconds > 0)
         settings.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout_seconds * 1000));
+    // A case killed at its deadline (or crashed) left its containers behind: we hold the run lock
+    // and cases run one at a time, so whatever ctbench objects exist now are that case's.
+    settings.sweep_after_error = [] {
+        std::vector<std::string> swept;
+        for (const auto& r : remove_leftovers())
+            swept.push_back(fmt::format("{} {}{}", r.kind, r.object, r.error.empty() ? "" : ": " + r.error));
+        return swept;
+    };
     r.conformance = conformance::run_cases(plan->cases, r.run.host, settings);
     run_benches(*plan, a, r);
     r.run.finished_at = report::utc_timestamp();
