@@ -2,9 +2,10 @@
 """Compares the conformance verdicts of ctbench JSON reports.
 
   verdicts.py same REPORT...            every report gives every case the same outcome
-  verdicts.py agree BASE OTHER          OTHER (another runtime) gives BASE's outcome for every
+  verdicts.py agree BASE OTHER [KNOWN]  OTHER (another runtime) gives BASE's outcome for every
                                         case, except where it skips with a reason that names its
-                                        runtime (the case says why the runtime differs)
+                                        runtime (the case says why the runtime differs) or where
+                                        KNOWN lists the difference with its reason
 Prints each difference and exits 1 when there is one, 2 on unreadable input.
 """
 import json
@@ -36,15 +37,32 @@ def same(paths):
     return 1 if diffs or not first else 0
 
 
-def agree(base_path, other_path):
+def load_known(path):
+    known = {}
+    if path:
+        with open(path) as f:
+            for line in f:
+                if line.strip() and not line.startswith("#"):
+                    runtime, cid, why = line.split(None, 2)
+                    known[(runtime, cid)] = why.strip()
+    return known
+
+
+def agree(base_path, other_path, known_path=None):
     base_rt, base = load(base_path)
     other_rt, other = load(other_path)
+    known = load_known(known_path)
+    short_rt = other_rt.split("/")[-1]
     diffs = explained = 0
     for cid in sorted(set(base) | set(other)):
         a, b = base.get(cid), other.get(cid)
         if a and b and a["outcome"] == b["outcome"]:
             continue
-        if a and b and b["outcome"] == "skip" and other_rt.split("/")[-1] in b["reason"]:
+        if (short_rt, cid) in known:
+            explained += 1
+            print(f"KNOWN {cid}: {base_rt} {a and a['outcome']}, {other_rt} {b and b['outcome']}: {known[(short_rt, cid)]}")
+            continue
+        if a and b and b["outcome"] == "skip" and short_rt in b["reason"]:
             explained += 1
             print(f"EXPLAINED {cid}: {base_rt} {a['outcome']}, {other_rt} skips: {b['reason']}")
             continue
@@ -58,8 +76,8 @@ def agree(base_path, other_path):
 def main(argv):
     if len(argv) >= 3 and argv[1] == "same":
         return same(argv[2:])
-    if len(argv) == 4 and argv[1] == "agree":
-        return agree(argv[2], argv[3])
+    if len(argv) in (4, 5) and argv[1] == "agree":
+        return agree(*argv[2:])
     sys.stderr.write(__doc__)
     return 2
 
