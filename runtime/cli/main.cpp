@@ -123,7 +123,8 @@ void add_create_flags(CLI::App* cmd, CreateArgs& a) {
     cmd->add_option("-b,--bundle", a.bundle, "Bundle directory (holds config.json)")->capture_default_str();
     cmd->add_option("--pid-file", a.pid_file, "Write the init's pid here");
     cmd->add_option("--layer", a.layers, "ctbench extension: a read-only image layer (top-most first); the "
-                                         "rootfs becomes an overlay of them plus a container layer");
+                                         "rootfs becomes an overlay of them plus a container layer")
+        ->allow_extra_args(false);  // one value per --layer, so `--layer L ID` leaves ID to the positional
     cmd->add_flag("--default-image", a.default_image,
                   "ctbench extension: use the embedded busybox + ctbench-agent image as the bottom layer");
     cmd->add_option("--network", a.net.network, "ctbench extension: none, host, bridge (the default network, ctb0) "
@@ -337,7 +338,7 @@ int main(int argc, char** argv) {
 
     std::string id, sig = "SIGTERM", format = "table", process_file, cwd, bundle = ".";
     bool force = false, all = false;
-    std::vector<std::string> exec_args, env;
+    std::vector<std::string> env;
     auto* start = app.add_subcommand("start", "Start a created container");
     start->add_option("id", id)->required();
     start->callback([&] {
@@ -368,13 +369,31 @@ int main(int argc, char** argv) {
             rc = report(!c ? fail(c.error()) : freeze ? c->pause() : c->resume());
         });
     }
-    auto* exec = app.add_subcommand("exec", "Run a process in a running container");
-    exec->add_option("id", id)->required();
+    // runc's convention: options come before the container id, and everything after it is the
+    // command, verbatim (a "-c" or "--timeout" of the command is not ours); a "--" may precede it.
+    auto* exec = app.add_subcommand("exec", "Run a process in a running container: exec [OPTIONS] ID [--] COMMAND [ARG...]");
+    exec->prefix_command();
     exec->add_option("-p,--process", process_file, "process.json (OCI process object)");
     exec->add_option("--cwd", cwd, "Working directory");
-    exec->add_option("-e,--env", env, "Extra environment variable");
-    exec->add_option("command", exec_args, "Command and arguments");
-    exec->callback([&] { rc = cmd_exec(g, id, process_file, exec_args, cwd, env); });
+    exec->add_option("-e,--env", env, "Extra environment variable (NAME=VALUE, repeatable)")->allow_extra_args(false);
+    exec->callback([&, exec] {
+        std::vector<std::string> rest = exec->remaining();
+        if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
+        if (rest.empty()) {
+            fmt::print(stderr, "ctbench-runtime exec: the container ID is required\n");
+            rc = 2;
+            return;
+        }
+        std::string exec_id = rest.front();
+        rest.erase(rest.begin());
+        if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
+        if (rest.empty() && process_file.empty()) {
+            fmt::print(stderr, "ctbench-runtime exec: give a COMMAND after the container ID, or --process FILE\n");
+            rc = 2;
+            return;
+        }
+        rc = cmd_exec(g, exec_id, process_file, rest, cwd, env);
+    });
     auto* list = app.add_subcommand("list", "List containers");
     list->callback([&] { rc = cmd_list(g); });
     std::string port_filter;

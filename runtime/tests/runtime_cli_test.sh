@@ -29,6 +29,13 @@ PY
 "$RT" --root "$root" resume c1 && [ "$(status_of c1)" = running ] && ok "resumed" || fail "resume"
 [ "$("$RT" --root "$root" ps c1)" = "$(cat "$bundle/pid")" ] && ok "ps lists the init" || fail "ps"
 out="$("$RT" --root "$root" exec c1 /bin/hostname)" && [ "$out" = ctbench ] && ok "exec sees the container hostname" || fail "exec: $out"
+# As runc: options before the id; everything after it is the command's, even what looks like ours.
+out="$("$RT" --root "$root" exec --env CTB_X=1 c1 /bin/sh -c 'echo "$CTB_X" -p --cwd' 2>&1)"
+[ "$out" = "1 -p --cwd" ] && ok "exec passes the command's own options through" || fail "exec options: $out"
+out="$("$RT" --root "$root" exec c1 -- /bin/echo --help 2>&1)"
+[ "$out" = "--help" ] && ok "exec ID -- COMMAND" || fail "exec --: $out"
+"$RT" --root "$root" exec c1 2>"$bundle/err" && fail "exec without a command accepted" || \
+  { grep -q "COMMAND" "$bundle/err" && ok "exec without a command names what is missing" || fail "exec no command: $(cat "$bundle/err")"; }
 "$RT" --root "$root" delete c1 2>/dev/null && fail "delete of running accepted" || ok "delete of running refused"
 "$RT" --root "$root" kill c1 KILL && ok "kill" || fail "kill"
 for _ in $(seq 50); do [ "$(status_of c1)" = stopped ] && break; sleep 0.1; done
