@@ -14,12 +14,12 @@
 #include <cerrno>
 #include <filesystem>
 #include <fmt/format.h>
-#include <optional>
 #include <sstream>
 #include <utility>
 
 #include "common/deadline.hpp"
 #include "common/files.hpp"
+#include "common/proc.hpp"
 #include "runtime/cgroups/detect.hpp"
 #include "runtime/network/engine.hpp"
 #include "runtime/network/nft.hpp"
@@ -72,25 +72,12 @@ void collect_cgroup_pids(const fs::path& dir, std::vector<pid_t>& pids) {
         if (e.is_directory()) collect_cgroup_pids(e.path(), pids);
 }
 
-// "pid (comm) S ppid ...": the state letter and the parent, or nothing when the pid is gone.
-std::optional<std::pair<char, pid_t>> state_and_parent(pid_t pid) {
-    auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-    if (!stat) return std::nullopt;
-    auto close = stat->rfind(')');
-    if (close == std::string::npos) return std::nullopt;
-    std::stringstream rest(stat->substr(close + 1));
-    char state = '?';
-    pid_t ppid = 0;
-    if (!(rest >> state >> ppid)) return std::nullopt;
-    return std::pair{state, ppid};
-}
-
 // A zombie has released its mounts and left its cgroups: gone for our purposes (whoever is its
 // parent reaps it; an init that never reaps would otherwise keep us waiting).
 bool gone(pid_t pid) {
     if (::kill(pid, 0) != 0) return true;
-    auto st = state_and_parent(pid);
-    return !st || st->first == 'Z';
+    auto st = read_proc_stat(pid);
+    return !st || st->state == 'Z';
 }
 
 // This process and its ancestors are never ours to kill, whatever cgroup they sit in.
@@ -98,8 +85,8 @@ std::vector<pid_t> self_and_ancestors() {
     std::vector<pid_t> out;
     for (pid_t p = ::getpid(); p > 0 && out.size() < 4096;) {
         out.push_back(p);
-        auto st = state_and_parent(p);
-        p = st ? st->second : 0;
+        auto st = read_proc_stat(p);
+        p = st ? st->ppid : 0;
     }
     return out;
 }

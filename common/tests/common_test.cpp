@@ -1,10 +1,15 @@
 #include <gtest/gtest.h>
 
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cerrno>
 
 #include "common/deadline.hpp"
 #include "common/error.hpp"
 #include "common/files.hpp"
+#include "common/proc.hpp"
 #include "common/subprocess.hpp"
 
 using namespace ctb;
@@ -83,4 +88,34 @@ TEST(Child, KillsAHangingChildAtTheDeadline) {
     auto r = run_in_child([] { ::pause(); return std::string(); }, std::chrono::milliseconds(100));
     ASSERT_FALSE(r.has_value());
     EXPECT_NE(r.error().message().find("timed out"), std::string::npos);
+}
+
+TEST(Proc, StatOfSelfChildAndZombie) {
+    auto self = read_proc_stat(::getpid());
+    ASSERT_TRUE(self);
+    EXPECT_EQ(self->ppid, ::getppid());
+    EXPECT_FALSE(self->exited());
+    EXPECT_GT(self->start_time, 0u);
+    pid_t child = ::fork();
+    if (child == 0) {
+        ::prctl(PR_SET_NAME, "odd) name (x", 0, 0, 0);  // comm with spaces and parentheses
+        ::pause();
+        ::_exit(0);
+    }
+    ASSERT_GT(child, 0);
+    std::optional<ProcStat> st;
+    for (int i = 0; i < 200 && (!(st = read_proc_stat(child)) || st->comm != "odd) name (x"); ++i) ::usleep(5000);
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->comm, "odd) name (x");
+    EXPECT_EQ(st->ppid, ::getpid());
+    EXPECT_GE(st->start_time, self->start_time);
+    ::kill(child, SIGKILL);
+    siginfo_t si{};
+    ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(child), &si, WEXITED | WNOWAIT), 0);  // a zombie now
+    auto zombie = read_proc_stat(child);
+    ASSERT_TRUE(zombie);
+    EXPECT_TRUE(zombie->exited());
+    ::waitpid(child, nullptr, 0);
+    EXPECT_FALSE(read_proc_stat(child));
+    EXPECT_FALSE(read_proc_stat(0));
 }

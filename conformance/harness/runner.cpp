@@ -13,11 +13,10 @@
 #include <exception>
 #include <fmt/format.h>
 #include <set>
-#include <sstream>
 
 #include "common/child.hpp"
 #include "common/deadline.hpp"
-#include "common/files.hpp"
+#include "common/proc.hpp"
 
 namespace ctb::conformance {
 namespace {
@@ -32,25 +31,6 @@ report::CaseResult result_from(const Case& c, const Verdict& v, double seconds) 
 
 // ---- What a case child leaves when it dies without cleaning up ----------------------------------
 
-struct ProcStat {
-    char state = '?';
-    pid_t ppid = 0;
-    std::string comm;
-};
-
-std::optional<ProcStat> proc_stat(pid_t pid) {
-    auto text = read_file("/proc/" + std::to_string(pid) + "/stat");
-    if (!text) return std::nullopt;
-    // "pid (comm) S ppid ...": comm may hold spaces and parentheses, so split at the last ')'.
-    auto open = text->find('('), close = text->rfind(')');
-    if (open == std::string::npos || close == std::string::npos || close < open) return std::nullopt;
-    ProcStat st;
-    st.comm = text->substr(open + 1, close - open - 1);
-    std::istringstream rest(text->substr(close + 1));
-    if (!(rest >> st.state >> st.ppid)) return std::nullopt;
-    return st;
-}
-
 // This process's children (live or zombie), from /proc.
 std::set<pid_t> own_children() {
     std::set<pid_t> out;
@@ -61,7 +41,7 @@ std::set<pid_t> own_children() {
         char* end = nullptr;
         long pid = std::strtol(e->d_name, &end, 10);
         if (pid <= 0 || *end != '\0') continue;
-        auto st = proc_stat(static_cast<pid_t>(pid));
+        auto st = read_proc_stat(static_cast<pid_t>(pid));
         if (st && st->ppid == self) out.insert(static_cast<pid_t>(pid));
     }
     ::closedir(proc);
@@ -139,7 +119,7 @@ void kill_adopted(const std::set<pid_t>& before, std::set<pid_t>& killed, std::v
             if (before.contains(pid)) continue;
             any = true;
             if (killed.insert(pid).second) {
-                auto st = proc_stat(pid);
+                auto st = read_proc_stat(pid);
                 if (st && st->state != 'Z') {
                     bool sent = ::kill(pid, SIGKILL) == 0 || errno == ESRCH;  // our own child, by pid
                     swept.push_back(fmt::format("process {} ({}){}", pid, st->comm, sent ? "" : ": " + errno_name(errno)));

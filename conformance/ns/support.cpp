@@ -21,6 +21,7 @@
 #include "common/child.hpp"
 #include "common/deadline.hpp"
 #include "common/files.hpp"
+#include "common/proc.hpp"
 #include "runtime/namespaces.hpp"
 
 namespace ctb::conformance::nscase {
@@ -195,15 +196,9 @@ std::vector<pid_t> nspids(pid_t pid) {
 }
 
 std::optional<unsigned long long> start_time(pid_t pid) {
-    auto text = read_file(fmt::format("/proc/{}/stat", pid));
-    if (!text) return std::nullopt;
-    // comm (field 2) may hold spaces and parentheses: count from the last ')'.
-    auto close = text->rfind(')');
-    if (close == std::string::npos) return std::nullopt;
-    auto w = words(text->substr(close + 1));
-    // w[0] is field 3 (state); field 22 is w[19].
-    if (w.size() < 20) return std::nullopt;
-    return std::stoull(w[19]);
+    auto st = read_proc_stat(pid);
+    if (!st) return std::nullopt;
+    return st->start_time;
 }
 
 bool same_process_alive(pid_t pid, unsigned long long started) {

@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 
 #include "common/files.hpp"
+#include "common/proc.hpp"
 #include "conformance/harness/registry.hpp"
 #include "conformance/network/lab.hpp"
 
@@ -191,12 +192,8 @@ Verdict released(const CaseContext& ctx) {
 
 // A live (not zombie: a killed proxy is reaped by whoever inherits it) process named as proxies are.
 bool proxy_running(pid_t pid) {
-    auto comm = read_file(fmt::format("/proc/{}/comm", pid));
-    auto stat = read_file(fmt::format("/proc/{}/stat", pid));
-    if (!comm || !stat || trim(*comm) != net::kProxyProcessName) return false;
-    auto close = stat->rfind(')');
-    char state = close != std::string::npos && close + 2 < stat->size() ? (*stat)[close + 2] : '?';
-    return state != 'Z' && state != 'X';
+    auto st = read_proc_stat(pid);
+    return st && st->comm == net::kProxyProcessName && !st->exited();
 }
 
 // A userland-proxy network publishes through a forwarding process: no nft table at all, the same

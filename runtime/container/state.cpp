@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "common/files.hpp"
+#include "common/proc.hpp"
 
 namespace ctb::container {
 namespace {
@@ -104,27 +105,15 @@ std::string oci_state_json(const State& s) {
 }
 
 unsigned long long process_start_time(pid_t pid) {
-    if (pid <= 0) return 0;
-    auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-    if (!stat) return 0;
-    // Field 2 (comm) may contain spaces and parentheses: count fields after the last ')'.
-    std::size_t close = stat->rfind(')');
-    if (close == std::string::npos) return 0;
-    std::istringstream rest(stat->substr(close + 2));
-    std::string field;
-    for (int i = 3; i <= 22 && rest >> field; ++i)
-        if (i == 22) return std::stoull(field);
-    return 0;
+    auto st = read_proc_stat(pid);
+    return st ? st->start_time : 0;
 }
 
 ContainerStatus live_status(const std::string& root, const State& s, bool frozen) {
-    if (s.pid <= 0 || process_start_time(s.pid) != s.pid_start_time) return ContainerStatus::stopped;
+    auto init = read_proc_stat(s.pid);
+    if (!init || init->start_time != s.pid_start_time) return ContainerStatus::stopped;
     // A zombie init has exited: it is stopped even though /proc still lists it.
-    if (auto stat = read_file("/proc/" + std::to_string(s.pid) + "/stat")) {
-        std::size_t close = stat->rfind(')');
-        if (close != std::string::npos && close + 2 < stat->size() && (*stat)[close + 2] == 'Z')
-            return ContainerStatus::stopped;
-    }
+    if (init->state == 'Z') return ContainerStatus::stopped;
     if (frozen) return ContainerStatus::paused;
     struct stat st {};
     if (::stat((state_dir(root, s.id) + "/exec.fifo").c_str(), &st) == 0) return ContainerStatus::created;

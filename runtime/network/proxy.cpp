@@ -12,28 +12,19 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <fmt/format.h>
-#include <sstream>
 
 #include "common/deadline.hpp"
-#include "common/files.hpp"
+#include "common/proc.hpp"
 #include "runtime/network/rtnl.hpp"
 
 namespace ctb::net::proxy {
 namespace {
 
-// Field 22 of /proc/<pid>/stat (after the parenthesised comm, which may contain spaces); 0 when
-// the process is gone or only a zombie (it is not our child, so init reaps it when it likes).
+// The process's start time; 0 when it is gone or only a zombie (it is not our child, so init
+// reaps it when it likes).
 unsigned long long start_time(pid_t pid) {
-    auto stat = read_file(fmt::format("/proc/{}/stat", pid));
-    if (!stat) return 0;
-    std::istringstream rest(stat->substr(stat->rfind(')') + 2));
-    std::string field;
-    for (int i = 3; i <= 22 && rest >> field; ++i) {
-        if (i == 3 && (field == "Z" || field == "X")) return 0;
-        if (i == 22) return std::strtoull(field.c_str(), nullptr, 10);
-    }
-    return 0;
+    auto st = read_proc_stat(pid);
+    return st && !st->exited() ? st->start_time : 0;
 }
 
 Listener listener_for(const portmap::Reserved& r) {

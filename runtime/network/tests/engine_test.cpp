@@ -13,6 +13,7 @@
 #include <set>
 
 #include "common/files.hpp"
+#include "common/proc.hpp"
 #include "netlab.hpp"
 #include "runtime/network/engine.hpp"
 #include "runtime/network/links.hpp"
@@ -30,10 +31,8 @@ std::string bare(const std::string& cidr) { return cidr.substr(0, cidr.find('/')
 
 // Alive and not a zombie (a killed proxy is init's to reap, whenever init gets to it).
 bool running(pid_t pid) {
-    auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-    if (!stat) return false;
-    char state = stat->at(stat->rfind(')') + 2);
-    return state != 'Z' && state != 'X';
+    auto st = read_proc_stat(pid);
+    return st && !st->exited();
 }
 
 PortRequest publish(const std::string& text) {
