@@ -12,6 +12,24 @@
 
 namespace ctb::conformance::netc {
 
+namespace {
+using K = Requirement::Kind;
+}  // namespace
+
+std::vector<Requirement> netns_needs() { return {{K::root, ""}, {K::namespace_type, "network"}}; }
+
+std::vector<Requirement> proxy_needs() {
+    auto needs = netns_needs();
+    needs.insert(needs.end(), {{K::network_feature, "veth"}, {K::network_feature, "bridge"}});
+    return needs;
+}
+
+std::vector<Requirement> bridge_needs() {
+    auto needs = proxy_needs();
+    needs.push_back({K::network_feature, "nft_nat"});
+    return needs;
+}
+
 Result<net::testbed::RemoteHost> remote_host() {
     return net::testbed::RemoteHost::create({kRemoteLink, kHostAddr, kRemoteAddr});
 }
@@ -93,6 +111,14 @@ AgentOutcome client_once(const std::string& agent, const std::string& ns_path, s
     return net::testbed::run_agent(agent, ns_path, args, std::chrono::milliseconds(timeout_ms + 3000));
 }
 
+nlohmann::json agent_inside(RunningContainer& c, std::vector<std::string> args) {
+    auto out = c.exec(sec::agent(std::move(args)));
+    if (!out) return {{"ok", false}, {"exec_error", out.error().message()}};
+    nlohmann::json doc = out->json();
+    if (!doc.is_object() || doc.empty()) return {{"ok", false}, {"status", out->status}, {"output", out->out + out->err}};
+    return doc;
+}
+
 nlohmann::json outcome_evidence(const AgentOutcome& o) {
     if (o.doc.is_object()) {
         nlohmann::json e{{"ok", o.ok()}};
@@ -154,6 +180,22 @@ Result<std::uint16_t> free_tcp_port() {
         ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0)
         return fail(sys_error("bind", "127.0.0.1:0"));
     return ntohs(addr.sin_port);
+}
+
+}  // namespace ctb::conformance::netc
+
+namespace ctb::conformance::netc {
+
+Result<PublishedServer> serve_published(Runtime& rt, const std::string& publish, std::vector<std::string> command,
+                                        std::uint16_t container_port, const std::string& protocol) {
+    auto request = net::parse_publish(publish);
+    if (!request) return fail(request.error());
+    auto a = ScopedAttachment::attach({.publish = {*request}});
+    if (!a) return fail(a.error());
+    auto c = start_in(rt, **a, std::move(command));
+    if (!c) return fail(c.error());
+    auto host_port = std::to_string(host_port_of(**a, container_port, protocol));
+    return PublishedServer{std::move(*a), std::move(*c), host_port};
 }
 
 }  // namespace ctb::conformance::netc

@@ -17,6 +17,7 @@
 
 #include "common/error.hpp"
 #include "conformance/harness/adapter.hpp"
+#include "conformance/harness/registry.hpp"
 #include "conformance/security/helpers.hpp"
 #include "runtime/network/engine.hpp"
 #include "runtime/network/testbed.hpp"
@@ -24,6 +25,15 @@
 namespace ctb::conformance::netc {
 
 using net::testbed::AgentOutcome;
+
+// The container port the cases' echo servers listen on (and the ports after it).
+inline constexpr int kPort = 7000;
+
+// What the cases need from the host: a network namespace alone (none, host); veth, bridge and
+// NAT for the default bridge and user-defined networks; no NAT for a userland-proxy network.
+std::vector<Requirement> netns_needs();
+std::vector<Requirement> bridge_needs();
+std::vector<Requirement> proxy_needs();
 
 // The remote host's link and addresses: apart from the engine tests' (ctbrmt0, 198.19.255.0/24),
 // inside the project's 198.18.0.0/15.
@@ -94,6 +104,10 @@ AgentOutcome client_until_ok(const std::string& agent, const std::string& ns_pat
 AgentOutcome client_once(const std::string& agent, const std::string& ns_path, std::vector<std::string> args,
                          int timeout_ms = 700);
 
+// `ctbench-agent args...` exec'd inside the container: its JSON, or what went wrong as evidence
+// ({"ok": false, ...}) when it printed none.
+nlohmann::json agent_inside(RunningContainer& c, std::vector<std::string> args);
+
 // An agent client's result as evidence: ok, the reply or the error.
 nlohmann::json outcome_evidence(const AgentOutcome& o);
 // The echo came back with exactly `message`.
@@ -137,5 +151,21 @@ private:
 
 // A TCP port that was free on 127.0.0.1 a moment ago (the kernel's pick).
 Result<std::uint16_t> free_tcp_port();
+
+}  // namespace ctb::conformance::netc
+
+namespace ctb::conformance::netc {
+
+// An echo container with a published port. Members go in reverse: the container, then its
+// attachment.
+struct PublishedServer {
+    ScopedAttachment attachment;
+    sec::Started container;
+    std::string host_port;  // the host port `container_port` got
+};
+// Attaches with `-p publish`, starts `command` in it, and looks up the host port of
+// container_port/protocol.
+Result<PublishedServer> serve_published(Runtime& rt, const std::string& publish, std::vector<std::string> command,
+                                        std::uint16_t container_port = kPort, const std::string& protocol = "tcp");
 
 }  // namespace ctb::conformance::netc

@@ -11,22 +11,7 @@
 namespace ctb::conformance::netc {
 namespace {
 
-using K = ::ctb::conformance::Requirement::Kind;
 using nlohmann::json;
-
-const std::vector<Requirement> kNetnsNeeds{{K::root, ""}, {K::namespace_type, "network"}};
-const std::vector<Requirement> kBridgeNeeds{
-    {K::root, ""}, {K::namespace_type, "network"}, {K::network_feature, "veth"},
-    {K::network_feature, "bridge"}, {K::network_feature, "nft_nat"}};
-
-// The agent's JSON from inside the container (with the exec error as evidence when it failed).
-json inside(RunningContainer& c, std::vector<std::string> args) {
-    auto out = c.exec(sec::agent(std::move(args)));
-    if (!out) return {{"ok", false}, {"exec_error", out.error().message()}};
-    json doc = out->json();
-    if (!doc.is_object() || doc.empty()) return {{"ok", false}, {"status", out->status}, {"output", out->out + out->err}};
-    return doc;
-}
 
 std::vector<std::string> interface_names(const json& info) {
     std::vector<std::string> names;
@@ -43,9 +28,9 @@ Verdict none_is_loopback_only(const CaseContext& ctx) {
     if (!a) return Verdict::error(a.error().message());
     auto c = start_in(*b->rt, **a, tcp_echo_servers({7000}));
     if (!c) return Verdict::error(c.error().message());
-    json info = inside(**c, {"info"});
-    json lo_echo = inside(**c, {"tcp-client", "127.0.0.1", "7000", "lo", "--timeout", "2000"});
-    json out = inside(**c, {"tcp-client", kRemoteAddr, "9", "x", "--timeout", "500"});
+    json info = agent_inside(**c, {"info"});
+    json lo_echo = agent_inside(**c, {"tcp-client", "127.0.0.1", "7000", "lo", "--timeout", "2000"});
+    json out = agent_inside(**c, {"tcp-client", kRemoteAddr, "9", "x", "--timeout", "500"});
     json evidence{{"interfaces", interface_names(info)}, {"loopback_echo", lo_echo}, {"to_remote", out}};
     if (interface_names(info) != std::vector<std::string>{"lo"})
         return Verdict::fail("a --network none container has interfaces besides lo", evidence);
@@ -73,8 +58,8 @@ Verdict host_shares_stack(const CaseContext& ctx) {
     if (!server) return Verdict::error(server.error().message());
     auto c = start_in(*b->rt, **a, sleeper());
     if (!c) return Verdict::error(c.error().message());
-    json info = inside(**c, {"info"});
-    json echo = inside(**c, {"tcp-client", "127.0.0.1", port, "host-lo", "--timeout", "2000"});
+    json info = agent_inside(**c, {"info"});
+    json echo = agent_inside(**c, {"tcp-client", "127.0.0.1", port, "host-lo", "--timeout", "2000"});
     auto host_ino = host_netns_inode();
     json evidence{{"host_netns", host_ino}, {"container_netns", info.value("namespaces", json::object()).value("net", json())},
                   {"echo_from_host_loopback", echo}};
@@ -102,27 +87,27 @@ Verdict bridge_addressing_and_masquerade(const CaseContext& ctx) {
     auto cn = start_in(*b->rt, **n, tcp_echo_servers({7000}));
     if (!cn) return Verdict::error(cn.error().message());
 
-    json info = inside(**ca, {"info"});
+    json info = agent_inside(**ca, {"info"});
     std::string mine = bare((*a)->address4), theirs = bare((*n)->address4);
     json evidence{{"addresses", {mine, theirs}}, {"gateway", (*a)->gateway4}, {"interfaces", info.value("interfaces", json())}};
     bool has_address = info.dump().find('"' + mine + '"') != std::string::npos;
     if (mine == theirs || !has_address)
         return Verdict::fail("the container's eth0 does not carry its own, distinct address", evidence);
-    evidence["to_neighbour"] = inside(**ca, {"tcp-client", theirs, "7000", "peer", "--timeout", "2000"});
+    evidence["to_neighbour"] = agent_inside(**ca, {"tcp-client", theirs, "7000", "peer", "--timeout", "2000"});
     if (evidence["to_neighbour"].value("reply", "") != "peer")
         return Verdict::fail("a container could not reach its neighbour on the bridge by address", evidence);
-    evidence["to_remote"] = inside(**ca, {"tcp-client", kRemoteAddr, "7100", "outbound", "--timeout", "2000"});
+    evidence["to_remote"] = agent_inside(**ca, {"tcp-client", kRemoteAddr, "7100", "outbound", "--timeout", "2000"});
     if (evidence["to_remote"].value("reply", "") != "outbound")
         return Verdict::fail("outbound traffic did not come back: no masquerade", evidence);
     return Verdict::pass(evidence);
 }
 
-CTB_CONFORMANCE_CASE("network.none_is_loopback_only", "Docker --network none; network_namespaces(7)", kNetnsNeeds,
+CTB_CONFORMANCE_CASE("network.none_is_loopback_only", "Docker --network none; network_namespaces(7)", netns_needs(),
                      none_is_loopback_only);
 CTB_CONFORMANCE_CASE("network.host_shares_host_stack", "Docker --network host; OCI config-linux.md#namespaces (no network)",
-                     kNetnsNeeds, host_shares_stack);
+                     netns_needs(), host_shares_stack);
 CTB_CONFORMANCE_CASE("network.bridge_addressing_and_masquerade", "Docker default bridge; nft(8) masquerade; veth(4)",
-                     kBridgeNeeds, bridge_addressing_and_masquerade);
+                     bridge_needs(), bridge_addressing_and_masquerade);
 
 }  // namespace
 }  // namespace ctb::conformance::netc

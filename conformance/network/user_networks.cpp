@@ -14,24 +14,13 @@
 namespace ctb::conformance::netc {
 namespace {
 
-using K = ::ctb::conformance::Requirement::Kind;
 using nlohmann::json;
-
-const std::vector<Requirement> kBridgeNeeds{
-    {K::root, ""}, {K::namespace_type, "network"}, {K::network_feature, "veth"},
-    {K::network_feature, "bridge"}, {K::network_feature, "nft_nat"}};
 
 // A command's output from inside the container, with its status.
 json run_inside(RunningContainer& c, const std::vector<std::string>& argv) {
     auto out = c.exec(argv);
     if (!out) return {{"status", -1}, {"output", out.error().message()}};
     return {{"status", out->status}, {"output", (out->out + out->err).substr(0, 400)}};
-}
-
-json agent_inside(RunningContainer& c, std::vector<std::string> args) {
-    auto out = c.exec(sec::agent(std::move(args)));
-    if (!out) return {{"ok", false}, {"exec_error", out.error().message()}};
-    return out->json();
 }
 
 // busybox ping by name: resolved through /etc/hosts and answered.
@@ -173,13 +162,13 @@ Verdict teardown(const CaseContext& ctx) {
     return Verdict::pass(evidence);
 }
 
-CTB_CONFORMANCE_CASE("network.user_networks_isolated", "Docker user-defined bridge networks (isolation)", kBridgeNeeds,
+CTB_CONFORMANCE_CASE("network.user_networks_isolated", "Docker user-defined bridge networks (isolation)", bridge_needs(),
                      isolated);
 CTB_CONFORMANCE_CASE("network.names_on_user_networks_only", "Docker embedded name resolution (user-defined networks, --network-alias)",
-                     kBridgeNeeds, names);
+                     bridge_needs(), names);
 CTB_CONFORMANCE_CASE("network.ipv6_user_network", "Docker --ipv6 networks; RFC 5180 (2001:2::/48 benchmarking range)",
-                     kBridgeNeeds, ipv6);
-CTB_CONFORMANCE_CASE("network.teardown_leaves_nothing", "Docker container removal; veth(4), nft(8)", kBridgeNeeds,
+                     bridge_needs(), ipv6);
+CTB_CONFORMANCE_CASE("network.teardown_leaves_nothing", "Docker container removal; veth(4), nft(8)", bridge_needs(),
                      teardown);
 
 }  // namespace

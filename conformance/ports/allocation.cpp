@@ -16,16 +16,7 @@
 namespace ctb::conformance::netc {
 namespace {
 
-using K = ::ctb::conformance::Requirement::Kind;
 using nlohmann::json;
-
-constexpr int kPort = 7000;
-
-const std::vector<Requirement> kNatNeeds{
-    {K::root, ""}, {K::namespace_type, "network"}, {K::network_feature, "veth"},
-    {K::network_feature, "bridge"}, {K::network_feature, "nft_nat"}};
-const std::vector<Requirement> kProxyNeeds{
-    {K::root, ""}, {K::namespace_type, "network"}, {K::network_feature, "veth"}, {K::network_feature, "bridge"}};
 
 // A host socket on 0.0.0.0:port (0 = any free port) that a host process holds.
 struct HostSocket {
@@ -164,16 +155,14 @@ Verdict released(const CaseContext& ctx) {
     std::uint16_t hp = 0;
     json evidence = json::object();
     {
-        auto a = ScopedAttachment::attach({.publish = {*net::parse_publish(fmt::format("{}", kPort))}});
-        if (!a) return Verdict::error(a.error().message());
-        auto c = start_in(*b->rt, **a, tcp_echo_servers({kPort}));
-        if (!c) return Verdict::error(c.error().message());
-        hp = host_port_of(**a, kPort);
+        auto first = serve_published(*b->rt, fmt::format("{}", kPort), tcp_echo_servers({kPort}));
+        if (!first) return Verdict::error(first.error().message());
+        hp = host_port_of(*first->attachment, kPort);
         auto before = client_until_ok(b->agent, b->remote_ns(), {"tcp-client", kHostAddr, std::to_string(hp), "first"});
         evidence["first_container"] = outcome_evidence(before);
         if (!echoed(before, "first")) return Verdict::error("the first container's port never worked: nothing to release");
-        c->stop();
-        if (auto s = a->detach(); !s) return Verdict::fail("detach failed: " + s.error().message(), evidence);
+        first->container.stop();
+        if (auto s = first->attachment.detach(); !s) return Verdict::fail("detach failed: " + s.error().message(), evidence);
     }
     evidence["host_port"] = hp;
     auto rebound = hold_port(SOCK_STREAM, hp);
@@ -227,13 +216,13 @@ Verdict userland_proxy(const CaseContext& ctx) {
 }
 
 CTB_CONFORMANCE_CASE("ports.in_use_refused", "Docker -p (\"port is already allocated\"); bind(2) EADDRINUSE",
-                     kNatNeeds, in_use_refused);
-CTB_CONFORMANCE_CASE("ports.ranges", "Docker -p HOST-RANGE:CONTAINER-RANGE and HOST-RANGE:PORT", kNatNeeds, ranges);
+                     bridge_needs(), in_use_refused);
+CTB_CONFORMANCE_CASE("ports.ranges", "Docker -p HOST-RANGE:CONTAINER-RANGE and HOST-RANGE:PORT", bridge_needs(), ranges);
 CTB_CONFORMANCE_CASE("ports.publish_all_ephemeral", "Docker -P / --expose; ip-sysctl ip_local_port_range",
-                     kNatNeeds, publish_all);
-CTB_CONFORMANCE_CASE("ports.released_with_container", "Docker -p (port freed on container removal)", kNatNeeds,
+                     bridge_needs(), publish_all);
+CTB_CONFORMANCE_CASE("ports.released_with_container", "Docker -p (port freed on container removal)", bridge_needs(),
                      released);
-CTB_CONFORMANCE_CASE("ports.userland_proxy", "dockerd --userland-proxy (docker-proxy)", kProxyNeeds, userland_proxy);
+CTB_CONFORMANCE_CASE("ports.userland_proxy", "dockerd --userland-proxy (docker-proxy)", proxy_needs(), userland_proxy);
 
 }  // namespace
 }  // namespace ctb::conformance::netc

@@ -12,34 +12,24 @@
 namespace ctb::conformance::netc {
 namespace {
 
-using K = ::ctb::conformance::Requirement::Kind;
 using nlohmann::json;
 
-constexpr int kPort = 7000;
-
-const std::vector<Requirement> kNatNeeds{
-    {K::root, ""}, {K::namespace_type, "network"}, {K::network_feature, "veth"},
-    {K::network_feature, "bridge"}, {K::network_feature, "nft_nat"}};
-
-net::PortRequest publish(const std::string& text) { return *net::parse_publish(text); }  // constant, valid text
 
 // The remote host reaches a published TCP port through the host's address; the container's own
 // address stays unreachable for an unpublished port even with a route to it.
 Verdict tcp_from_remote(const CaseContext& ctx) {
     auto b = open_bench(ctx.runtime, true);
     if (!b) return Verdict::error(b.error().message());
-    auto a = ScopedAttachment::attach({.publish = {publish(fmt::format("{}", kPort))}});
-    if (!a) return Verdict::error(a.error().message());
-    auto c = start_in(*b->rt, **a, tcp_echo_servers({kPort, kPort + 1}));
-    if (!c) return Verdict::error(c.error().message());
-    auto hp = std::to_string(host_port_of(**a, kPort));
+    auto s = serve_published(*b->rt, fmt::format("{}", kPort), tcp_echo_servers({kPort, kPort + 1}));
+    if (!s) return Verdict::error(s.error().message());
+    const std::string& hp = s->host_port;
 
     auto published = client_until_ok(b->agent, b->remote_ns(), {"tcp-client", kHostAddr, hp, "via-published"});
     json evidence{{"host_port", hp}, {"published", outcome_evidence(published)}};
     if (!echoed(published, "via-published"))
         return Verdict::fail("the remote host could not reach the published port through the host address", evidence);
-    if (auto s = b->remote->route_containers_via_host(); !s) return Verdict::error(s.error().message());
-    auto direct = client_once(b->agent, b->remote_ns(), {"tcp-client", bare((*a)->address4), std::to_string(kPort + 1), "x"});
+    if (auto r = b->remote->route_containers_via_host(); !r) return Verdict::error(r.error().message());
+    auto direct = client_once(b->agent, b->remote_ns(), {"tcp-client", bare(s->attachment->address4), std::to_string(kPort + 1), "x"});
     evidence["unpublished_direct"] = outcome_evidence(direct);
     if (direct.ok())
         return Verdict::fail("an unpublished container port was reachable from the remote host", evidence);
@@ -49,11 +39,9 @@ Verdict tcp_from_remote(const CaseContext& ctx) {
 Verdict udp_from_remote(const CaseContext& ctx) {
     auto b = open_bench(ctx.runtime, true);
     if (!b) return Verdict::error(b.error().message());
-    auto a = ScopedAttachment::attach({.publish = {publish(fmt::format("{}/udp", kPort))}});
-    if (!a) return Verdict::error(a.error().message());
-    auto c = start_in(*b->rt, **a, udp_echo_server(kPort));
-    if (!c) return Verdict::error(c.error().message());
-    auto hp = std::to_string(host_port_of(**a, kPort, "udp"));
+    auto s = serve_published(*b->rt, fmt::format("{}/udp", kPort), udp_echo_server(kPort), kPort, "udp");
+    if (!s) return Verdict::error(s.error().message());
+    const std::string& hp = s->host_port;
     auto echo = client_until_ok(b->agent, b->remote_ns(), {"udp-client", kHostAddr, hp, "via-udp"});
     json evidence{{"host_port", hp}, {"udp", outcome_evidence(echo)}};
     if (!echoed(echo, "via-udp"))
@@ -65,11 +53,9 @@ Verdict udp_from_remote(const CaseContext& ctx) {
 Verdict from_host(const CaseContext& ctx) {
     auto b = open_bench(ctx.runtime, true);  // the remote link gives the host a known address
     if (!b) return Verdict::error(b.error().message());
-    auto a = ScopedAttachment::attach({.publish = {publish(fmt::format("{}", kPort))}});
-    if (!a) return Verdict::error(a.error().message());
-    auto c = start_in(*b->rt, **a, tcp_echo_servers({kPort}));
-    if (!c) return Verdict::error(c.error().message());
-    auto hp = std::to_string(host_port_of(**a, kPort));
+    auto s = serve_published(*b->rt, fmt::format("{}", kPort), tcp_echo_servers({kPort}));
+    if (!s) return Verdict::error(s.error().message());
+    const std::string& hp = s->host_port;
     auto lo = client_until_ok(b->agent, "", {"tcp-client", "127.0.0.1", hp, "host-lo"});
     auto addr = client_until_ok(b->agent, "", {"tcp-client", kHostAddr, hp, "host-addr"});
     json evidence{{"host_port", hp}, {"loopback", outcome_evidence(lo)}, {"host_address", outcome_evidence(addr)}};
@@ -83,16 +69,14 @@ Verdict from_host(const CaseContext& ctx) {
 Verdict loopback_only(const CaseContext& ctx) {
     auto b = open_bench(ctx.runtime, true);
     if (!b) return Verdict::error(b.error().message());
-    auto a = ScopedAttachment::attach({.publish = {publish(fmt::format("127.0.0.1::{}", kPort))}});
-    if (!a) return Verdict::error(a.error().message());
-    auto c = start_in(*b->rt, **a, tcp_echo_servers({kPort}));
-    if (!c) return Verdict::error(c.error().message());
-    auto hp = std::to_string(host_port_of(**a, kPort));
+    auto s = serve_published(*b->rt, fmt::format("127.0.0.1::{}", kPort), tcp_echo_servers({kPort}));
+    if (!s) return Verdict::error(s.error().message());
+    const std::string& hp = s->host_port;
     auto host = client_until_ok(b->agent, "", {"tcp-client", "127.0.0.1", hp, "from-host"});
     json evidence{{"host_port", hp}, {"host", outcome_evidence(host)}};
     if (!echoed(host, "from-host")) return Verdict::fail("the host could not reach its own 127.0.0.1 port", evidence);
 
-    if (auto s = b->remote->route_loopback_to_host(); !s) return Verdict::error(s.error().message());
+    if (auto r = b->remote->route_loopback_to_host(); !r) return Verdict::error(r.error().message());
     long long before = net::testbed::loopback_drops();
     auto attack = client_once(b->agent, b->remote_ns(), {"tcp-client", "127.0.0.1", hp, "x"}, 1000);
     long long after = net::testbed::loopback_drops();
@@ -111,19 +95,18 @@ Verdict loopback_only(const CaseContext& ctx) {
 Verdict hairpin(const CaseContext& ctx) {
     auto b = open_bench(ctx.runtime, true);
     if (!b) return Verdict::error(b.error().message());
-    auto server = ScopedAttachment::attach({.publish = {publish(fmt::format("{}", kPort))}});
-    if (!server) return Verdict::error(server.error().message());
+    auto s = serve_published(*b->rt, fmt::format("{}", kPort), tcp_echo_servers({kPort}));
+    if (!s) return Verdict::error(s.error().message());
     auto neighbour = ScopedAttachment::attach({});
     if (!neighbour) return Verdict::error(neighbour.error().message());
-    auto c = start_in(*b->rt, **server, tcp_echo_servers({kPort}));
-    if (!c) return Verdict::error(c.error().message());
-    auto hp = std::to_string(host_port_of(**server, kPort));
+    const std::string& hp = s->host_port;
+    const net::Attachment& server = *s->attachment;
 
     json evidence{{"host_port", hp}};
     std::vector<std::string> failed;
-    for (const std::string& addr : {std::string(kHostAddr), (*server)->gateway4}) {
-        for (const auto* from : {&**server, &**neighbour}) {
-            std::string who = from == &**server ? "own" : "neighbour";
+    for (const std::string& addr : {std::string(kHostAddr), server.gateway4}) {
+        for (const auto* from : {&server, &**neighbour}) {
+            std::string who = from == &server ? "own" : "neighbour";
             auto r = client_until_ok(b->agent, from->netns_path, {"tcp-client", addr, hp, who});
             evidence[who + " via " + addr] = outcome_evidence(r);
             if (!echoed(r, who)) failed.push_back(who + " via " + addr);
@@ -135,13 +118,13 @@ Verdict hairpin(const CaseContext& ctx) {
 }
 
 CTB_CONFORMANCE_CASE("ports.tcp_from_remote_host", "Docker -p (container networking: published ports); nft(8) dnat",
-                     kNatNeeds, tcp_from_remote);
-CTB_CONFORMANCE_CASE("ports.udp_from_remote_host", "Docker -p PORT/udp; nft(8) dnat", kNatNeeds, udp_from_remote);
+                     bridge_needs(), tcp_from_remote);
+CTB_CONFORMANCE_CASE("ports.udp_from_remote_host", "Docker -p PORT/udp; nft(8) dnat", bridge_needs(), udp_from_remote);
 CTB_CONFORMANCE_CASE("ports.from_host", "Docker -p; nft(8) output-hook dnat; ip-sysctl route_localnet",
-                     kNatNeeds, from_host);
+                     bridge_needs(), from_host);
 CTB_CONFORMANCE_CASE("ports.loopback_binding_is_host_only", "Docker -p 127.0.0.1:...; moby#45610 (loopback-published ports reachable from the LAN)",
-                     kNatNeeds, loopback_only);
-CTB_CONFORMANCE_CASE("ports.hairpin", "Docker -p (hairpin NAT); bridge hairpin_mode (ip-link(8))", kNatNeeds, hairpin);
+                     bridge_needs(), loopback_only);
+CTB_CONFORMANCE_CASE("ports.hairpin", "Docker -p (hairpin NAT); bridge hairpin_mode (ip-link(8))", bridge_needs(), hairpin);
 
 }  // namespace
 }  // namespace ctb::conformance::netc
