@@ -111,14 +111,6 @@ AgentOutcome client_once(const std::string& agent, const std::string& ns_path, s
     return net::testbed::run_agent(agent, ns_path, args, std::chrono::milliseconds(timeout_ms + 3000));
 }
 
-nlohmann::json agent_inside(RunningContainer& c, std::vector<std::string> args) {
-    auto out = c.exec(sec::agent(std::move(args)));
-    if (!out) return {{"ok", false}, {"exec_error", out.error().message()}};
-    nlohmann::json doc = out->json();
-    if (!doc.is_object() || doc.empty()) return {{"ok", false}, {"status", out->status}, {"output", out->out + out->err}};
-    return doc;
-}
-
 nlohmann::json outcome_evidence(const AgentOutcome& o) {
     if (o.doc.is_object()) {
         nlohmann::json e{{"ok", o.ok()}};

@@ -104,9 +104,7 @@ AgentOutcome client_until_ok(const std::string& agent, const std::string& ns_pat
 AgentOutcome client_once(const std::string& agent, const std::string& ns_path, std::vector<std::string> args,
                          int timeout_ms = 700);
 
-// `ctbench-agent args...` exec'd inside the container: its JSON, or what went wrong as evidence
-// ({"ok": false, ...}) when it printed none.
-nlohmann::json agent_inside(RunningContainer& c, std::vector<std::string> args);
+using sec::agent_inside;
 
 // An agent client's result as evidence: ok, the reply or the error.
 nlohmann::json outcome_evidence(const AgentOutcome& o);

@@ -148,6 +148,14 @@ std::vector<std::string> agent(std::vector<std::string> args) {
     return args;
 }
 
+nlohmann::json agent_inside(RunningContainer& c, std::vector<std::string> args) {
+    auto out = c.exec(agent(std::move(args)));
+    if (!out) return {{"ok", false}, {"exec_error", out.error().message()}};
+    nlohmann::json doc = out->json();
+    if (!doc.is_object() || doc.empty()) return {{"ok", false}, {"status", out->status}, {"output", out->out + out->err}};
+    return doc;
+}
+
 Result<std::vector<ProbeResult>> run_probes(Runtime& rt, spec::Spec spec, const std::vector<Probe>& probes,
                                             std::vector<std::string> extra_layers) {
     spec.process.args = {"/bin/sh", "-c", batch_script(probes)};

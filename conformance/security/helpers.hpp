@@ -85,6 +85,9 @@ struct ProbeResult {
 
 // ctbench-agent with these arguments.
 std::vector<std::string> agent(std::vector<std::string> args);
+// `ctbench-agent args...` exec'd inside a running container: its JSON, or what went wrong as
+// evidence ({"ok": false, ...}) when it printed none.
+nlohmann::json agent_inside(RunningContainer& c, std::vector<std::string> args);
 
 // Runs the probes one after the other inside ONE container (through /bin/sh -c of the image), so a
 // case costs one container start however many things it checks. The spec's process.args is

@@ -17,13 +17,6 @@ using nlohmann::json;
 
 std::string data_file(const std::string& name) { return std::string(kMountPoint) + "/" + name; }
 
-// One agent command in a running container; its JSON (an empty object when it printed none).
-json agent_in(RunningContainer& c, std::vector<std::string> args) {
-    auto out = c.exec(sec::agent(std::move(args)));
-    if (!out) return {{"ok", false}, {"exec_error", out.error().message()}};
-    return out->json();
-}
-
 std::string content_of(const json& cat) {
     return cat.value("ok", false) && cat.value("content", json()).is_string() ? cat["content"].get<std::string>() : "";
 }
@@ -67,10 +60,10 @@ Verdict shared_concurrently(const CaseContext& ctx) {
 
     // Both directions, each read right after the write: no sync, no wait.
     std::string a_token = fmt::format("from-a-{}", ::getpid()), b_token = fmt::format("from-b-{}", ::getpid());
-    json evidence{{"a_write", agent_in(**a, {"write", data_file("a"), a_token})},
-                  {"b_read", agent_in(**b, {"cat", data_file("a")})},
-                  {"b_write", agent_in(**b, {"write", data_file("b"), b_token})},
-                  {"a_read", agent_in(**a, {"cat", data_file("b")})}};
+    json evidence{{"a_write", sec::agent_inside(**a, {"write", data_file("a"), a_token})},
+                  {"b_read", sec::agent_inside(**b, {"cat", data_file("a")})},
+                  {"b_write", sec::agent_inside(**b, {"write", data_file("b"), b_token})},
+                  {"a_read", sec::agent_inside(**a, {"cat", data_file("b")})}};
     if (content_of(evidence["b_read"]) != a_token || content_of(evidence["a_read"]) != b_token)
         return Verdict::fail("a write in one running container was not visible in the other", evidence);
     return Verdict::pass(evidence);
@@ -89,9 +82,9 @@ Verdict readonly_mount(const CaseContext& ctx) {
     if (!reader) return Verdict::error(reader.error().message());
 
     std::string token = fmt::format("rw-{}", ::getpid());
-    json evidence{{"ro_write", agent_in(**reader, {"write", data_file("from-ro"), "x"})},
-                  {"rw_write", agent_in(**writer, {"write", data_file("from-rw"), token})},
-                  {"ro_read", agent_in(**reader, {"cat", data_file("from-rw")})}};
+    json evidence{{"ro_write", sec::agent_inside(**reader, {"write", data_file("from-ro"), "x"})},
+                  {"rw_write", sec::agent_inside(**writer, {"write", data_file("from-rw"), token})},
+                  {"ro_read", sec::agent_inside(**reader, {"cat", data_file("from-rw")})}};
     evidence["on_host_from_ro"] = ::access((v->path() + "/from-ro").c_str(), F_OK) == 0;
     if (evidence["ro_write"].value("errno_name", json()) != "EROFS" || evidence["on_host_from_ro"] == true)
         return Verdict::fail("the read-only mount accepted a write (want EROFS)", evidence);
@@ -113,10 +106,10 @@ Verdict remove_refused_while_in_use(const CaseContext& ctx) {
     if (!c) return Verdict::error(c.error().message());
 
     std::string token = fmt::format("kept-{}", ::getpid());
-    json evidence{{"write", agent_in(**c, {"write", data_file("kept"), token})}};
+    json evidence{{"write", sec::agent_inside(**c, {"write", data_file("kept"), token})}};
     auto busy = rootfs::remove_volume(v->name());
     evidence["while_in_use"] = busy ? "removed" : busy.error().message();
-    evidence["read_after_refusal"] = agent_in(**c, {"cat", data_file("kept")});
+    evidence["read_after_refusal"] = sec::agent_inside(**c, {"cat", data_file("kept")});
     if (busy) return Verdict::fail("remove_volume succeeded while a container used the volume", evidence);
     if (busy.error().err != EBUSY) return Verdict::fail("remove_volume failed, but not with EBUSY", evidence);
     if (content_of(evidence["read_after_refusal"]) != token || ::access(v->path().c_str(), F_OK) != 0)
