@@ -25,6 +25,7 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/files.hpp"
+#include "bpf/libbpf_log.hpp"
 
 namespace ctb::bpf {
 namespace {
@@ -42,40 +43,6 @@ constexpr std::array<const char*, 3> kTargetFunctions = {"do_nanosleep", "hrtime
 // Tracepoints for the perf-event attach, most common first (syscalls/ needs FTRACE_SYSCALLS).
 constexpr std::array<const char*, 2> kTracepoints = {"sched/sched_switch",
                                                      "syscalls/sys_enter_getpid"};
-
-// ---- libbpf output: captured, never printed ---------------------------------------------------
-
-// libbpf's print callback is process-global; the log goes to the sink of the thread that is
-// probing, so doctor output stays clean and the text can still end up in a Feature's detail.
-thread_local std::string* libbpf_sink = nullptr;
-
-int capture_libbpf(enum libbpf_print_level, const char* format, va_list args) {
-    if (libbpf_sink == nullptr) return 0;
-    char line[1024];
-    std::vsnprintf(line, sizeof line, format, args);
-    *libbpf_sink += line;
-    return 0;
-}
-
-// Scoped: restores whatever printer was installed before (a skeleton loader may want its own).
-class LibbpfCapture {
-public:
-    LibbpfCapture() : previous_(libbpf_set_print(capture_libbpf)), outer_sink_(libbpf_sink) {
-        libbpf_sink = &text_;
-    }
-    ~LibbpfCapture() {
-        libbpf_sink = outer_sink_;  // nested captures hand the log back to the enclosing one
-        libbpf_set_print(previous_);
-    }
-    LibbpfCapture(const LibbpfCapture&) = delete;
-    LibbpfCapture& operator=(const LibbpfCapture&) = delete;
-    const std::string& text() const { return text_; }
-
-private:
-    libbpf_print_fn_t previous_;
-    std::string* outer_sink_;
-    std::string text_;
-};
 
 // ---- small helpers ----------------------------------------------------------------------------
 

@@ -10,22 +10,7 @@
 namespace ctb::cli {
 namespace {
 
-std::string requirement_text(const conformance::Requirement& r) {
-    using K = conformance::Requirement::Kind;
-    switch (r.kind) {
-        case K::root: return "root";
-        case K::namespace_type: return "ns:" + r.value;
-        case K::cgroup_controller: return "cgroup:" + r.value;
-        case K::cgroup_v2_controller: return "cgroup2:" + r.value;
-        case K::overlay_feature: return "overlay:" + r.value;
-        case K::bpf_program_type: return "bpf:" + r.value;
-        case K::network_feature: return "net:" + r.value;
-        case K::tool: return "tool:" + r.value;
-    }
-    return "?";
-}
-
-std::vector<std::string> requirement_texts(const std::vector<conformance::Requirement>& reqs) {
+std::vector<std::string> requirement_texts(const std::vector<Requirement>& reqs) {
     std::vector<std::string> out;
     for (const auto& r : reqs) out.push_back(requirement_text(r));
     return out;

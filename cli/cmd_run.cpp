@@ -1,7 +1,7 @@
 // `ctbench run`: probe the host, plan (skips decided up front), execute, report, exit code.
 #include <fmt/format.h>
 
-#include "benches/registry.hpp"
+#include "benches/harness/runner.hpp"
 #include "cli/cleanup.hpp"
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
@@ -22,6 +22,7 @@ struct RunArgs {
     std::string output;
     double timeout_seconds = 0;
     int repetitions = 0;
+    bool thorough = false;
 };
 
 struct Plan {
@@ -32,14 +33,6 @@ struct Plan {
     std::vector<const report::Format*> formats;
     report::RuntimeUnderTest runtime;
 };
-
-bool bench_selected(const bench::Bench& b, const Plan& plan) {
-    const auto& areas = plan.suite.bench_areas;
-    if (!areas.empty() && std::find(areas.begin(), areas.end(), b.area()) == areas.end()) return false;
-    if (plan.selection.filter && !std::regex_search(b.name, *plan.selection.filter)) return false;
-    if (plan.selection.skip && std::regex_search(b.name, *plan.selection.skip)) return false;
-    return true;
-}
 
 Result<Plan> make_plan(const RunArgs& a) {
     Plan p;
@@ -58,9 +51,7 @@ Result<Plan> make_plan(const RunArgs& a) {
     if (!runtime) return fail(runtime.error());
     p.runtime = *runtime;
     if (p.suite.conformance) p.cases = conformance::select(p.selection);
-    if (p.suite.bench)
-        for (const auto& b : bench::registry())
-            if (bench_selected(b, p)) p.benches.push_back(&b);
+    if (p.suite.bench) p.benches = bench::select({p.suite.bench_areas, *filter, *skip});
     return p;
 }
 
@@ -70,28 +61,10 @@ void print_plan(const Plan& p, const report::HostProbe& host) {
         fmt::print("{:<48} {}\n", c->id, why.empty() ? "run" : "skip: " + why);
     }
     for (const auto* b : p.benches) {
-        std::string why;
-        for (const auto& r : b->needs)
-            if (why.empty()) why = conformance::unmet_requirement(r, host);
+        std::string why = first_unmet(b->needs, host);
         fmt::print("{:<48} {}\n", "bench " + b->name, why.empty() ? "run" : "skip: " + why);
     }
     fmt::print("{} cases, {} benchmarks selected\n", p.cases.size(), p.benches.size());
-}
-
-void run_benches(const Plan& p, const RunArgs& a, report::Report& r) {
-    bench::BenchContext ctx{r.run.host, p.runtime.name, a.repetitions};
-    for (const auto* b : p.benches) {
-        std::string why;
-        for (const auto& req : b->needs)
-            if (why.empty()) why = conformance::unmet_requirement(req, r.run.host);
-        if (!why.empty()) {
-            r.benchmarks_not_run.push_back({b->name, why, false});
-            continue;
-        }
-        auto results = b->body(ctx);
-        if (!results) r.benchmarks_not_run.push_back({b->name, results.error().message(), true});
-        else for (auto& res : *results) r.benchmarks.push_back(std::move(res));
-    }
 }
 
 int exit_code_for(const report::Report& r) {
@@ -116,6 +89,15 @@ report::RunMetadata metadata(const Plan& p, const RunArgs& a, report::HostProbe 
     m.command_line = command_line();
     m.host = std::move(host);
     return m;
+}
+
+// What a case or bench killed at its deadline left: we hold the run lock and they run one at a
+// time, so whatever ctbench objects exist now are that one's.
+std::vector<std::string> sweep_leftovers() {
+    std::vector<std::string> swept;
+    for (const auto& r : remove_leftovers())
+        swept.push_back(fmt::format("{} {}{}", r.kind, r.object, r.error.empty() ? "" : ": " + r.error));
+    return swept;
 }
 
 // An interrupted earlier run is cleaned up by this one (we hold the run lock, so it is not live).
@@ -148,16 +130,12 @@ int run(const RunArgs& a) {
     settings.runtime = plan->runtime.name;
     if (a.timeout_seconds > 0)
         settings.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout_seconds * 1000));
-    // A case killed at its deadline (or crashed) left its containers behind: we hold the run lock
-    // and cases run one at a time, so whatever ctbench objects exist now are that case's.
-    settings.sweep_after_error = [] {
-        std::vector<std::string> swept;
-        for (const auto& r : remove_leftovers())
-            swept.push_back(fmt::format("{} {}{}", r.kind, r.object, r.error.empty() ? "" : ": " + r.error));
-        return swept;
-    };
+    settings.sweep_after_error = sweep_leftovers;
     r.conformance = conformance::run_cases(plan->cases, r.run.host, settings);
-    run_benches(*plan, a, r);
+    bench::RunSettings bench_settings{plan->runtime.name, a.repetitions, settings.timeout, a.thorough, sweep_leftovers};
+    auto benches = bench::run_benches(plan->benches, r.run.host, bench_settings);
+    r.benchmarks = std::move(benches.results);
+    r.benchmarks_not_run = std::move(benches.not_run);
     r.run.finished_at = report::utc_timestamp();
     if (auto s = write_outputs(r, plan->formats, a.output); !s) return usage_error(s.error());
     bool text_shown = a.output.empty() && std::find(plan->formats.begin(), plan->formats.end(),
@@ -186,8 +164,9 @@ void register_run(CLI::App& app, int& exit_code) {
                         " (default text)");
     cmd->add_option("--output", args->output,
                     "Write the report here (a file for one format, a directory for several); default stdout");
-    cmd->add_option("--timeout", args->timeout_seconds, "Per-case deadline in seconds (default: each case's own)");
+    cmd->add_option("--timeout", args->timeout_seconds, "Per-case and per-bench deadline in seconds (default: each one's own)");
     cmd->add_option("--repetitions", args->repetitions, "Benchmark repetitions (default: each bench's own)");
+    cmd->add_flag("--thorough", args->thorough, "Benchmark sizes for real hardware instead of the quick profile");
     cmd->callback([args, &exit_code] { exit_code = run(*args); });
 }
 

@@ -19,7 +19,6 @@
 #include "benches/harness/measure.hpp"
 #include "benches/harness/spawn.hpp"
 #include "benches/registry.hpp"
-#include "common/child.hpp"
 #include "common/files.hpp"
 #include "common/subprocess.hpp"
 #include "runtime/container/container.hpp"
@@ -185,34 +184,21 @@ Result<std::vector<report::BenchResult>> measure_all(const Fixture& f, int repet
     return results;
 }
 
-// In the child: private mount namespace, fixture, measurements, JSON back to the parent.
-std::string bench_child(int repetitions) {
-    nlohmann::json out;
-    if (auto s = hide_unified_hierarchy(); !s) return nlohmann::json{{"error", s.error().message()}}.dump();
+// The runner gives every bench its own child: the private mount namespace and the fixture die
+// with it, even if the bench is killed at its deadline.
+Result<std::vector<report::BenchResult>> lifecycle(const BenchContext& ctx) {
+    int reps = ctx.repetitions > 0 ? ctx.repetitions : kDefaultRepetitions;
+    if (auto s = hide_unified_hierarchy(); !s) return fail(s.error());
     auto f = make_fixture();
-    if (!f) return nlohmann::json{{"error", f.error().message()}}.dump();
-    auto results = measure_all(*f, repetitions);
+    if (!f) return fail(f.error());
+    auto results = measure_all(*f, reps);
     ::umount2(f->rootfs.c_str(), MNT_DETACH);
     std::error_code ec;
     std::filesystem::remove_all(f->dir, ec);
-    if (!results) return nlohmann::json{{"error", results.error().message()}}.dump();
-    out["results"] = nlohmann::json::array();
-    for (const auto& r : *results) out["results"].push_back(report::bench_json(r));
-    return out.dump();
+    return results;
 }
 
-Result<std::vector<report::BenchResult>> lifecycle(const BenchContext& ctx) {
-    int reps = ctx.repetitions > 0 ? ctx.repetitions : kDefaultRepetitions;
-    auto text = run_in_child([reps] { return bench_child(reps); }, std::chrono::minutes(15));
-    if (!text) return fail(text.error());
-    auto j = nlohmann::json::parse(*text);
-    if (j.contains("error")) return fail(plain_error("start.lifecycle", "", j["error"].get<std::string>()));
-    std::vector<report::BenchResult> out;
-    for (const auto& r : j["results"]) out.push_back(report::bench_from_json(r));
-    return out;
-}
-
-using K = conformance::Requirement::Kind;
+using K = Requirement::Kind;
 CTB_BENCH("start.lifecycle",
           "container lifecycle of /bin/true: ctbench library and CLI vs crun, runc and the kernel floor",
           {{K::root, ""}, {K::namespace_type, "pid"}, {K::namespace_type, "network"}, {K::namespace_type, "cgroup"},

@@ -12,17 +12,14 @@
 #include <nlohmann/json.hpp>
 
 #include "reports/host_probe.hpp"
+#include "reports/requirements.hpp"
 #include "reports/model.hpp"
 
 namespace ctb::conformance {
 
-// What a case needs from the host. Each kind maps to one part of the host probe.
-struct Requirement {
-    enum class Kind { root, namespace_type, cgroup_controller, cgroup_v2_controller, overlay_feature,
-                      bpf_program_type, network_feature, tool };
-    Kind kind;
-    std::string value;  // "time", "memory", "redirect_dir", "tp_btf", "nft_nat", "runc" ...
-};
+// Requirements are shared with the benches (reports/requirements.hpp); cases name them unqualified.
+using ::ctb::Requirement;
+using ::ctb::unmet_requirement;
 
 struct CaseContext {
     const report::HostProbe& host;
@@ -66,7 +63,6 @@ struct Registrar {
 };
 
 // Why the host cannot run this case ("" when it can).
-std::string unmet_requirement(const Requirement& r, const report::HostProbe& host);
 std::string skip_reason(const Case& c, const report::HostProbe& host);
 
 }  // namespace ctb::conformance

@@ -246,6 +246,13 @@ Verdict init_ignores_unhandled_signals(const CaseContext& ctx) {
     if (killed.status != 128 + SIGKILL) return Verdict::fail("SIGKILL from the host did not kill the init", ev);
     // And an init that does handle SIGTERM receives it (the agent installs handlers as PID 1).
     auto handled = cs.start(agent({"sleep", "30"}));
+    // The agent installs its handlers after exec: a signal sent before that is (rightly) dropped.
+    pid_t handling_init = handled->pid();
+    bool catches = retry_until(Deadline(5s), [&] {
+        auto st = proc_status(handling_init);
+        return st && mask_has(st->at("SigCgt"), SIGTERM);
+    });
+    if (!catches) throw SetupError("the agent as PID 1 installed no SIGTERM handler within 5 s");
     // The sender itself may die with the init before it reports: only the init's fate counts.
     (void)handled->exec({"/usr/bin/ctbench-agent", "kill", "1", "TERM"});
     auto handled_out = must(handled->wait(10s), "wait for the handling init");
