@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fmt/format.h>
 
 namespace ctb::bpf {
 namespace {
@@ -87,32 +86,6 @@ nlohmann::json TraceSeries::summary(nlohmann::json tracer) const {
             {"window_ms", round_ms(median_of(windows) / 1e6)},
             {"namespace_ops", ns_ops},
             {"blocked_ms_by_state", blocked}};
-}
-
-std::string phase_table(const std::vector<std::pair<std::string, nlohmann::json>>& series) {
-    if (series.empty()) return {};
-    std::string out = fmt::format("{:<18}", "phase (ms)");
-    for (const auto& [title, _] : series) out += fmt::format(" {:>22}", title.substr(0, 22));
-    out += "\n";
-    for (Phase p : all_phases()) {
-        std::string line = fmt::format("{:<18}", phase_name(p));
-        bool any = false;
-        for (const auto& [title, trace] : series) {
-            double on = 0, off = 0;
-            for (const auto& row : trace.value("phases", nlohmann::json::array()))
-                if (row.value("name", "") == phase_name(p)) {
-                    on = row.value("on_cpu_ms", 0.0);
-                    off = row.value("blocked_ms", 0.0);
-                }
-            any = any || on + off >= 0.0005;
-            line += fmt::format(" {:>22}", fmt::format("{:.3f} cpu + {:.3f} off", on, off));
-        }
-        if (any) out += line + "\n";
-    }
-    std::string line = fmt::format("{:<18}", "unattributed");
-    for (const auto& [title, trace] : series)
-        line += fmt::format(" {:>22}", fmt::format("{:.1f} %", 100 * trace.value("unattributed_share", 0.0)));
-    return out + line + "\n";
 }
 
 }  // namespace ctb::bpf

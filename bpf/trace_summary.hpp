@@ -39,8 +39,4 @@ private:
     std::map<Phase, std::map<std::string, double>> waits_;  // phase -> blocking point -> ns (all samples)
 };
 
-// The phase table of several series side by side (phase x series), for the text summary:
-// `series` maps a column title to a `trace` object as summary() wrote it.
-std::string phase_table(const std::vector<std::pair<std::string, nlohmann::json>>& series);
-
 }  // namespace ctb::bpf

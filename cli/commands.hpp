@@ -18,6 +18,7 @@ void register_list(CLI::App& app, int& exit_code);
 void register_doctor(CLI::App& app, int& exit_code);
 void register_report(CLI::App& app, int& exit_code);
 void register_compare(CLI::App& app, int& exit_code);
+void register_trace(CLI::App& app, int& exit_code);
 
 // The command line as typed, recorded in every report.
 std::vector<std::string>& command_line();

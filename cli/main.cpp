@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
     register_doctor(app, exit_code);
     register_report(app, exit_code);
     register_compare(app, exit_code);
+    register_trace(app, exit_code);
     try {
         app.parse(argc, argv);
     } catch (const CLI::Success& e) {

@@ -37,7 +37,7 @@ json case_json(const CaseResult& c) {
 }  // namespace
 
 json bench_json(const BenchResult& b) {
-    return {{"name", b.name},
+    json j = {{"name", b.name},
             {"unit", b.unit},
             {"samples", b.samples},
             {"median", b.median},
@@ -47,6 +47,8 @@ json bench_json(const BenchResult& b) {
             {"baseline", b.baseline ? json(*b.baseline) : json(nullptr)},
             {"ratio", b.ratio ? json(*b.ratio) : json(nullptr)},
             {"context", b.context}};
+    if (!b.trace.is_null()) j["trace"] = b.trace;
+    return j;
 }
 
 namespace {
@@ -97,6 +99,7 @@ BenchResult bench_from_json(const json& j) {
     if (!j.at("baseline").is_null()) b.baseline = j.at("baseline").get<std::string>();
     if (!j.at("ratio").is_null()) b.ratio = j.at("ratio").get<double>();
     b.context = j.at("context");
+    if (j.contains("trace")) b.trace = j.at("trace");
     return b;
 }
 

@@ -64,6 +64,7 @@ struct BenchResult {
     std::optional<std::string> baseline;  // name of the bench it is compared with
     std::optional<double> ratio;          // median / baseline median
     nlohmann::json context = nlohmann::json::object();  // what actually ran: accel, runtime ...
+    nlohmann::json trace;  // eBPF phase attribution ($defs/startTrace), null when not traced
 };
 
 // A benchmark that did not run, and why (the host lacks something, or its setup broke).

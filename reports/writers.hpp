@@ -27,5 +27,9 @@ std::string render_tap(const Report& r);
 std::string render_markdown(const Report& r);
 // The human summary printed at the end of `ctbench run`: counts per area, then every non-pass.
 std::string render_text(const Report& r);
+// Phase x series table of every traced bench series ("" when none is traced).
+std::string render_phase_table(const Report& r);
+// The same for (title, trace) pairs, e.g. `ctbench trace` of one command.
+std::string render_phase_table(const std::vector<std::pair<std::string, nlohmann::json>>& series);
 
 }  // namespace ctb::report

@@ -18,6 +18,7 @@
 
 #include "benches/harness/measure.hpp"
 #include "benches/harness/spawn.hpp"
+#include "benches/harness/traced.hpp"
 #include "benches/registry.hpp"
 #include "common/files.hpp"
 #include "common/subprocess.hpp"
@@ -162,16 +163,20 @@ std::vector<Series> plan_series(const Fixture& f, std::vector<std::string>& miss
     return out;
 }
 
-Result<std::vector<report::BenchResult>> measure_all(const Fixture& f, int repetitions) {
+// Each series alternates untraced samples (its figure) with traced ones (its phase breakdown).
+Result<std::vector<report::BenchResult>> measure_all(const Fixture& f, int repetitions, Tracing& tracing) {
     std::vector<std::string> missing;
     std::vector<report::BenchResult> results;
     for (auto& s : plan_series(f, missing)) {
-        auto samples = measure_ms("start.lifecycle/" + s.name, s.body, repetitions);
+        auto samples = measure_traced("start.lifecycle/" + s.name, s.body, repetitions, tracing);
         if (!samples) return fail(Error{"measure start.lifecycle/" + s.name, "", 0, samples.error().message()});
         s.context["namespaces"] = kNamespaces;
         s.context["cgroups"] = "hybrid host seen as v1: cgroup2 at /sys/fs/cgroup/unified hidden for every runtime";
+        s.context["tracer"] = tracing.label();
         if (!missing.empty()) s.context["not_measured"] = missing;
-        results.push_back(make_result("start.lifecycle/" + s.name, *samples, s.context));
+        auto r = make_result("start.lifecycle/" + s.name, samples->untraced_ms, s.context);
+        r.trace = samples->trace;
+        results.push_back(std::move(r));
     }
     auto find = [&](const std::string& n) -> report::BenchResult* {
         for (auto& r : results)
@@ -191,7 +196,8 @@ Result<std::vector<report::BenchResult>> lifecycle(const BenchContext& ctx) {
     if (auto s = hide_unified_hierarchy(); !s) return fail(s.error());
     auto f = make_fixture();
     if (!f) return fail(f.error());
-    auto results = measure_all(*f, reps);
+    Tracing tracing = Tracing::open(ctx.host);
+    auto results = measure_all(*f, reps, tracing);
     ::umount2(f->rootfs.c_str(), MNT_DETACH);
     std::error_code ec;
     std::filesystem::remove_all(f->dir, ec);

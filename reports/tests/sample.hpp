@@ -56,6 +56,14 @@ inline Report sample_report() {
     BenchResult b{"start.lifecycle/ctbench-runtime", "ns", {5, 3, 4, 6, 2, 4, 5}, 0, 0, 0, {}, "start.lifecycle/crun",
                   0.42, {{"runtime", "ctbench-runtime"}}};
     finalize(b);
+    b.trace = {{"tracer", {{"program_type", "tp_btf"}, {"events_seen", 4210}, {"events_lost", 0}, {"samples", 7}}},
+               {"phases", {{{"name", "cgroups"}, {"on_cpu_ms", 0.8}, {"blocked_ms", 1.2}, {"share", 0.4},
+                            {"top_wait", "synchronize_rcu < rcu_sync_enter"}, {"top_wait_ms", 1.1}},
+                           {{"name", "container"}, {"on_cpu_ms", 0.3}, {"blocked_ms", 0.0}, {"share", 0.06}}}},
+               {"unattributed_share", 0.01},
+               {"sum_error", 0.002},
+               {"overhead_ratio", 1.01},
+               {"namespace_ops", {{{"op", "clone3(pid,net)"}, {"ms", 0.4}}}}};
     r.benchmarks.push_back(b);
     r.benchmarks_not_run.push_back({"veth.throughput", "network feature veth unavailable", false});
     r.traces.push_back({{"bench", b.name}, {"events", 3}});

@@ -44,6 +44,7 @@ std::string render_text(const Report& r) {
     if (!r.benchmarks.empty()) {
         out += "\n";
         for (const auto& b : r.benchmarks) out += bench_line(b) + "\n";
+        if (auto phases = render_phase_table(r); !phases.empty()) out += "\n" + phases;
     }
     Summary s = r.summary();
     out += fmt::format("\n{} passed, {} failed, {} skipped, {} errors, {} benchmarks\n", s.pass, s.fail, s.skip,

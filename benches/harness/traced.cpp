@@ -1,0 +1,128 @@
+#include "benches/harness/traced.hpp"
+
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <map>
+
+#include "bpf/trace_summary.hpp"
+#include "reports/requirements.hpp"
+#include "reports/stats.hpp"
+
+namespace ctb::bench {
+namespace {
+
+std::uint64_t monotonic_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);  // the clock of bpf_ktime_get_ns
+    return std::uint64_t(ts.tv_sec) * 1'000'000'000ull + std::uint64_t(ts.tv_nsec);
+}
+
+std::vector<std::string> attachable(const report::HostProbe& host) {
+    std::vector<std::string> kinds;
+    for (const auto& [kind, f] : host.bpf_program_types)
+        if (f.available) kinds.push_back(kind);
+    return kinds;
+}
+
+// Everything one traced series collects between the hooks.
+struct Recorder {
+    Tracing& tracing;
+    bpf::Window window;
+    std::vector<bpf::Attribution> attributions;
+    std::map<int, std::string> stack_labels;
+
+    static bool traced(int index) { return index % 2 == 1; }
+
+    Status before(int index) {
+        tracing.tracer->drain();  // whatever came between samples is no sample's
+        if (!traced(index)) {
+            tracing.tracer->detach();
+            return {};
+        }
+        return tracing.tracer->attach();
+    }
+    Status after(int index) {
+        if (!traced(index)) return {};
+        attributions.push_back(bpf::attribute(tracing.tracer->drain(), window));
+        return {};
+    }
+    std::string label(int id) {
+        auto [it, fresh] = stack_labels.try_emplace(id);
+        if (fresh) it->second = bpf::blocking_point(tracing.tracer->stack(id), tracing.symbols);
+        return it->second;
+    }
+};
+
+}  // namespace
+
+Tracing Tracing::open(const report::HostProbe& host) {
+    Tracing t;
+    if (auto why = unmet_requirement({Requirement::Kind::bpf_tracing, ""}, host); !why.empty()) {
+        t.off_reason = why;
+        return t;
+    }
+    auto tracer = bpf::StartTracer::open(attachable(host));
+    if (!tracer) {
+        t.off_reason = tracer.error().message();
+        return t;
+    }
+    t.tracer = std::move(*tracer);
+    t.symbols = bpf::KernelSymbols::load();
+    return t;
+}
+
+std::string Tracing::label() const { return tracer ? tracer->program_kind() : "off: " + off_reason; }
+
+Result<TracedSamples> measure_traced(const std::string& name, const Body& body, int repetitions, Tracing& tracing) {
+    TracedSamples out;
+    if (!tracing.tracer) {
+        auto samples = measure_ms(name, body, repetitions);
+        if (!samples) return fail(samples.error());
+        out.untraced_ms = std::move(*samples);
+        return out;
+    }
+    auto& tracer = *tracing.tracer;
+    tracer.forget_all();
+    if (auto s = tracer.follow(static_cast<pid_t>(::syscall(SYS_gettid))); !s) return fail(s.error());
+    std::uint64_t seen0 = tracer.events_seen(), lost0 = tracer.events_lost();
+    Recorder rec{tracing, {}, {}, {}};
+    rec.window.root_tid = static_cast<std::uint32_t>(::syscall(SYS_gettid));
+    Body windowed = [&] {
+        rec.window.begin_ns = monotonic_ns();
+        auto s = body();
+        rec.window.end_ns = monotonic_ns();
+        return s;
+    };
+    SampleHooks hooks{[&](int i) { return rec.before(i); }, [&](int i) { return rec.after(i); }};
+    auto samples = measure_ms(name, windowed, 2 * repetitions, 2, hooks);
+    tracer.detach();
+    tracer.drain();
+    tracer.forget_all();
+    if (!samples) return fail(samples.error());
+    bpf::TraceSeries series;
+    for (std::size_t i = 0; i < samples->size(); ++i) {
+        if (Recorder::traced(static_cast<int>(i))) {
+            std::size_t k = out.traced_ms.size();
+            out.traced_ms.push_back((*samples)[i]);
+            if (k < rec.attributions.size())
+                series.add(rec.attributions[k], (*samples)[i], [&](int id) { return rec.label(id); });
+        } else {
+            out.untraced_ms.push_back((*samples)[i]);
+        }
+    }
+    std::uint64_t lost = tracer.events_lost() - lost0;
+    out.trace = series.summary({{"program_type", tracer.program_kind()},
+                                {"events_seen", tracer.events_seen() - seen0},
+                                {"events_lost", lost}});
+    double untraced = stats::median(out.untraced_ms), traced = stats::median(out.traced_ms);
+    out.trace["overhead_ratio"] = untraced > 0 ? traced / untraced : 0.0;
+    if (lost > 0)
+        out.trace["warning"] = fmt::format("{} events lost (ring buffer full): the breakdown is incomplete", lost);
+    return out;
+}
+
+}  // namespace ctb::bench
