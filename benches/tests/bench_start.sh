@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `meson test --suite bench`: the start bench with few repetitions gives sane, traced series
+# (benches/tests/check_bench.py), a schema-valid report, and leaves nothing behind: no ctbench
+# object (`ctbench doctor --cleanup`) and no BPF program or link of ours (bpftool).
+set -u
+[ "$(id -u)" = 0 ] || { echo "skipping: needs root"; exit 77; }
+tmp="$(mktemp -d /tmp/ctbench-bench.XXXXXX)"
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+"$CTBENCH" run --suite start --repetitions 3 --format json --output "$tmp/start.json" 2>"$tmp/err"
+rc=$?
+[ "$rc" = 0 ] || { echo "FAIL ctbench run --suite start exited $rc"; cat "$tmp/err"; fails=$((fails+1)); }
+python3 "$VALIDATE" "$SCHEMA" "$tmp/start.json" || { echo "FAIL report does not match the schema"; fails=$((fails+1)); }
+"$CHECK" --traced "$tmp/start.json" || fails=$((fails+1))
+left="$("$CTBENCH" doctor --cleanup)"
+[ "$left" = "nothing to clean up" ] || { echo "FAIL left behind: $left"; fails=$((fails+1)); }
+bpftool=$(command -v bpftool || echo /usr/sbin/bpftool)
+for what in prog link; do
+  # Programs are freed after an RCU grace period: bounded wait.
+  for _ in $(seq 1 50); do "$bpftool" "$what" list | grep -q ctb_st_ || break; sleep 0.1; done
+  if "$bpftool" "$what" list | grep -q ctb_st_; then echo "FAIL bpftool $what list still shows ctb_st_"; fails=$((fails+1)); fi
+done
+# `ctbench trace` around a command, JSON out, and a clear refusal of a failing command.
+"$CTBENCH" trace --format json -- /bin/true >"$tmp/trace.json" || { echo "FAIL ctbench trace -- /bin/true"; fails=$((fails+1)); }
+python3 - "$tmp/trace.json" <<'PY' || fails=$((fails+1))
+import json, sys
+t = json.load(open(sys.argv[1]))
+assert t["tracer"]["events_seen"] > 0 and t["tracer"]["events_lost"] == 0, t["tracer"]
+assert t["unattributed_share"] <= 0.05, t["unattributed_share"]
+assert any(p["name"] == "startup" and p["on_cpu_ms"] > 0 for p in t["phases"]), t["phases"]
+PY
+"$CTBENCH" trace -- /bin/false 2>"$tmp/false.err"; rc=$?
+[ "$rc" = 1 ] && grep -q "exited with status 1" "$tmp/false.err" || { echo "FAIL trace of a failing command: exit $rc: $(cat "$tmp/false.err")"; fails=$((fails+1)); }
+"$CTBENCH" trace -- /nonexistent/cmd 2>"$tmp/missing.err"; rc=$?
+[ "$rc" = 2 ] || { echo "FAIL trace of a missing command: exit $rc"; fails=$((fails+1)); }
+[ "$fails" = 0 ]

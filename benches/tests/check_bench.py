@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""Sanity of a bench report: every series has positive samples with a unit, its baseline is in
+the report, and every traced series was traced for real (events seen, none lost) with buckets
+that add up to the wall time (within 2 %) and at most 5 % unattributed. No timing thresholds."""
+import json
+import sys
+
+
+def check(path, expect_traced):
+    report = json.load(open(path))
+    problems = []
+    benches = report["benchmarks"]
+    names = {b["name"] for b in benches}
+    if not benches:
+        problems.append("no benchmark results; not run: %s" % report["benchmarks_not_run"])
+    for b in benches:
+        n = b["name"]
+        if not b["unit"]:
+            problems.append(f"{n}: no unit")
+        if not b["samples"] or min(b["samples"]) <= 0:
+            problems.append(f"{n}: samples must be positive: {b['samples']}")
+        if b["baseline"] is not None and b["baseline"] not in names:
+            problems.append(f"{n}: baseline {b['baseline']} is not in the report")
+        trace = b.get("trace")
+        if trace is None:
+            if expect_traced:
+                problems.append(f"{n}: not traced (context.tracer: {b['context'].get('tracer')})")
+            continue
+        t = trace["tracer"]
+        if t["events_seen"] <= 0:
+            problems.append(f"{n}: tracer saw no events")
+        if t["events_lost"] != 0:
+            problems.append(f"{n}: {t['events_lost']} events lost")
+        if trace["sum_error"] > 0.02:
+            problems.append(f"{n}: buckets differ from the wall time by {trace['sum_error']:.1%}")
+        if trace["unattributed_share"] > 0.05:
+            problems.append(f"{n}: {trace['unattributed_share']:.1%} unattributed")
+        if sum(p["on_cpu_ms"] + p["blocked_ms"] for p in trace["phases"]) <= 0:
+            problems.append(f"{n}: every phase is empty")
+        if trace["overhead_ratio"] <= 0:
+            problems.append(f"{n}: no overhead ratio")
+    for p in problems:
+        print("FAIL", p)
+    print(f"{len(benches)} series checked, {len(problems)} problems")
+    return not problems
+
+
+if __name__ == "__main__":
+    traced = "--traced" in sys.argv
+    paths = [a for a in sys.argv[1:] if not a.startswith("--")]
+    sys.exit(0 if all(check(p, traced) for p in paths) else 1)
