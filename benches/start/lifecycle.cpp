@@ -20,6 +20,7 @@
 #include "benches/harness/spawn.hpp"
 #include "benches/harness/traced.hpp"
 #include "benches/registry.hpp"
+#include "benches/start/fixture.hpp"
 #include "common/files.hpp"
 #include "common/subprocess.hpp"
 #include "runtime/container/container.hpp"
@@ -31,58 +32,6 @@ namespace ctb::bench {
 namespace {
 
 constexpr int kDefaultRepetitions = 20;
-constexpr int kNamespaceFlags = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS | CLONE_NEWCGROUP;
-const std::vector<std::string> kNamespaces{"pid", "network", "ipc", "uts", "mount", "cgroup"};
-
-struct Fixture {
-    std::string dir;     // /run/ctbench/bench-start-<pid>
-    std::string image;   // the embedded image's rootfs (read-only lower layer)
-    std::string rootfs;  // dir/rootfs: overlay of image + dir/upper, shared by every CLI runtime
-};
-
-spec::Spec true_spec(const std::string& rootfs, const std::string& cgroup) {
-    spec::Spec s = spec::default_spec();
-    s.process.args = {"/bin/true"};
-    s.root.path = rootfs;
-    s.linux.namespaces.clear();
-    for (const auto& n : kNamespaces) s.linux.namespaces.push_back({n, ""});
-    s.linux.cgroups_path = cgroup;
-    return s;
-}
-
-Status hide_unified_hierarchy() {
-    if (::unshare(CLONE_NEWNS) != 0) return fail(sys_error("unshare", "mount namespace"));
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
-        return fail(sys_error("make private", "/"));
-    if (::umount2("/sys/fs/cgroup/unified", MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
-        return fail(sys_error("umount", "/sys/fs/cgroup/unified"));
-    return {};
-}
-
-Result<Fixture> make_fixture() {
-    Fixture f;
-    f.dir = fmt::format("/run/ctbench/bench-start-{}", ::getpid());
-    auto image = image::ensure_default_image();
-    if (!image) return fail(image.error());
-    f.image = *image;
-    f.rootfs = f.dir + "/rootfs";
-    for (const char* sub : {"/rootfs", "/upper", "/work", "/state"})
-        if (auto s = make_dirs(f.dir + sub, 0700); !s) return fail(s.error());
-    rootfs::OverlayLayers layers;
-    layers.lower = {f.image};
-    layers.upper = f.dir + "/upper";
-    layers.work = f.dir + "/work";
-    if (auto s = rootfs::mount_overlay(layers, f.rootfs); !s) return fail(s.error());
-    return f;
-}
-
-Result<std::string> write_bundle(const Fixture& f, const std::string& runtime) {
-    std::string bundle = f.dir + "/bundle-" + runtime;
-    if (auto s = make_dirs(bundle); !s) return fail(s.error());
-    auto spec = true_spec(f.rootfs, "/ctbench/bench-start-" + runtime);
-    if (auto s = write_file(bundle + "/config.json", spec::to_json(spec).dump(2)); !s) return fail(s.error());
-    return bundle;
-}
 
 // The floor: what the kernel charges for the same namespaces, a process and an exec.
 Status kernel_floor_once(const std::string& true_path) {
@@ -140,12 +89,7 @@ std::vector<Series> plan_series(const Fixture& f, std::vector<std::string>& miss
     auto counter = std::make_shared<int>(0);
     out.push_back({"ctbench-lib", [&f, counter] { return library_once(f, (*counter)++); },
                    {{"what", "container::run in-process, overlay of the image per container"}}});
-    std::vector<std::pair<std::string, Result<std::string>>> clis{{"ctbench-runtime", find_ctbench_runtime()}};
-    for (const char* name : {"crun", "runc"}) {
-        auto path = find_executable(name);
-        clis.emplace_back(name, path ? Result<std::string>(*path) : fail(plain_error("find", name, "not installed")));
-    }
-    for (auto& [name, exe] : clis) {
+    for (auto& [name, exe] : cli_runtimes()) {
         if (!exe) {
             missing.push_back(name + ": " + exe.error().message());
             continue;
@@ -171,7 +115,7 @@ Result<std::vector<report::BenchResult>> measure_all(const Fixture& f, int repet
         auto samples = measure_traced("start.lifecycle/" + s.name, s.body, repetitions, tracing);
         if (!samples) return fail(Error{"measure start.lifecycle/" + s.name, "", 0, samples.error().message()});
         s.context["namespaces"] = kNamespaces;
-        s.context["cgroups"] = "hybrid host seen as v1: cgroup2 at /sys/fs/cgroup/unified hidden for every runtime";
+        s.context["cgroups"] = kCgroupView;
         s.context["tracer"] = tracing.label();
         if (!missing.empty()) s.context["not_measured"] = missing;
         auto r = make_result("start.lifecycle/" + s.name, samples->untraced_ms, s.context);
@@ -198,9 +142,7 @@ Result<std::vector<report::BenchResult>> lifecycle(const BenchContext& ctx) {
     if (!f) return fail(f.error());
     Tracing tracing = Tracing::open(ctx.host);
     auto results = measure_all(*f, reps, tracing);
-    ::umount2(f->rootfs.c_str(), MNT_DETACH);
-    std::error_code ec;
-    std::filesystem::remove_all(f->dir, ec);
+    remove_fixture(*f);
     return results;
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `meson test --suite bench`: the start bench with few repetitions gives sane, traced series
+# `meson test --suite bench`: the start benches (lifecycle, churn, namespace) with few repetitions gives sane, traced series
 # (benches/tests/check_bench.py), a schema-valid report, and leaves nothing behind: no ctbench
 # object (`ctbench doctor --cleanup`) and no BPF program or link of ours (bpftool).
 set -u
@@ -11,7 +11,7 @@ fails=0
 rc=$?
 [ "$rc" = 0 ] || { echo "FAIL ctbench run --suite start exited $rc"; cat "$tmp/err"; fails=$((fails+1)); }
 python3 "$VALIDATE" "$SCHEMA" "$tmp/start.json" || { echo "FAIL report does not match the schema"; fails=$((fails+1)); }
-"$CHECK" --traced "$tmp/start.json" || fails=$((fails+1))
+"$CHECK" --traced start.lifecycle/ "$tmp/start.json" || fails=$((fails+1))
 left="$("$CTBENCH" doctor --cleanup)"
 [ "$left" = "nothing to clean up" ] || { echo "FAIL left behind: $left"; fails=$((fails+1)); }
 bpftool=$(command -v bpftool || echo /usr/sbin/bpftool)

@@ -6,7 +6,7 @@ import json
 import sys
 
 
-def check(path, expect_traced):
+def check(path, traced_prefix):
     report = json.load(open(path))
     problems = []
     benches = report["benchmarks"]
@@ -23,7 +23,7 @@ def check(path, expect_traced):
             problems.append(f"{n}: baseline {b['baseline']} is not in the report")
         trace = b.get("trace")
         if trace is None:
-            if expect_traced:
+            if traced_prefix and n.startswith(traced_prefix):
                 problems.append(f"{n}: not traced (context.tracer: {b['context'].get('tracer')})")
             continue
         t = trace["tracer"]
@@ -46,6 +46,12 @@ def check(path, expect_traced):
 
 
 if __name__ == "__main__":
-    traced = "--traced" in sys.argv
-    paths = [a for a in sys.argv[1:] if not a.startswith("--")]
+    # --traced PREFIX: series whose name starts with PREFIX must carry a trace.
+    args = sys.argv[1:]
+    traced = ""
+    if "--traced" in args:
+        i = args.index("--traced")
+        traced = args[i + 1]
+        del args[i:i + 2]
+    paths = args
     sys.exit(0 if all(check(p, traced) for p in paths) else 1)

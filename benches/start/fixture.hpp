@@ -1,0 +1,39 @@
+// What the start benches share: a private mount namespace with the cgroup2 mount hidden (crun
+// 1.8.1 refuses hybrid hosts, and every runtime gets the same view), one overlay rootfs of the
+// embedded image for every CLI runtime, bundles running /bin/true, and the CLIs to compare.
+#pragma once
+
+#include <sched.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/error.hpp"
+#include "runtime/spec/spec.hpp"
+
+namespace ctb::bench {
+
+inline constexpr int kNamespaceFlags =
+    CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS | CLONE_NEWCGROUP;
+inline const std::vector<std::string> kNamespaces{"pid", "network", "ipc", "uts", "mount", "cgroup"};
+inline constexpr const char* kCgroupView =
+    "hybrid host seen as v1: cgroup2 at /sys/fs/cgroup/unified hidden for every runtime";
+
+struct Fixture {
+    std::string dir;     // /run/ctbench/bench-start-<pid>
+    std::string image;   // the embedded image's rootfs (read-only lower layer)
+    std::string rootfs;  // dir/rootfs: overlay of image + dir/upper, shared by every CLI runtime
+};
+
+spec::Spec true_spec(const std::string& rootfs, const std::string& cgroup);
+// Private mount namespace for the calling process, /sys/fs/cgroup/unified unmounted in it.
+Status hide_unified_hierarchy();
+Result<Fixture> make_fixture();
+void remove_fixture(const Fixture& f);
+// dir/bundle-<runtime><tag>/config.json, cgroup /ctbench/bench-start-<runtime><tag>.
+Result<std::string> write_bundle(const Fixture& f, const std::string& runtime, const std::string& tag = "");
+// ctbench-runtime, crun, runc: path or why it is missing.
+std::vector<std::pair<std::string, Result<std::string>>> cli_runtimes();
+
+}  // namespace ctb::bench
