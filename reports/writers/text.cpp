@@ -46,6 +46,8 @@ std::string render_text(const Report& r) {
         for (const auto& b : r.benchmarks) out += bench_line(b) + "\n";
         if (auto phases = render_phase_table(r); !phases.empty()) out += "\n" + phases;
     }
+    for (const auto& b : r.benchmarks_not_run)
+        out += fmt::format("{} bench {}: {}\n", b.error ? "error" : "skip ", b.name, b.reason);
     Summary s = r.summary();
     out += fmt::format("\n{} passed, {} failed, {} skipped, {} errors, {} benchmarks\n", s.pass, s.fail, s.skip,
                        s.error, r.benchmarks.size());
