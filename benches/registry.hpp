@@ -27,6 +27,9 @@ struct Bench {
     // Runs in its own child (benches/harness/runner.hpp): it may unshare, mount and fork freely.
     std::function<Result<std::vector<report::BenchResult>>(const BenchContext&)> body;
     std::chrono::milliseconds timeout{std::chrono::minutes(10)};
+    // Uses the eBPF start tracer when the host can (Requirement::Kind::bpf_tracing); runs
+    // untraced otherwise, and `--list` says why.
+    bool traced = false;
 
     std::string area() const { return name.substr(0, name.find('.')); }
 };

@@ -62,7 +62,9 @@ void print_plan(const Plan& p, const report::HostProbe& host) {
     }
     for (const auto* b : p.benches) {
         std::string why = first_unmet(b->needs, host);
-        fmt::print("{:<48} {}\n", "bench " + b->name, why.empty() ? "run" : "skip: " + why);
+        std::string tracing = b->traced ? first_unmet({{Requirement::Kind::bpf_tracing, ""}}, host) : "";
+        std::string verdict = !why.empty() ? "skip: " + why : !tracing.empty() ? "run untraced: " + tracing : "run";
+        fmt::print("{:<48} {}\n", "bench " + b->name, verdict);
     }
     fmt::print("{} cases, {} benchmarks selected\n", p.cases.size(), p.benches.size());
 }

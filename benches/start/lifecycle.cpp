@@ -151,7 +151,7 @@ CTB_BENCH("start.lifecycle",
           "container lifecycle of /bin/true: ctbench library and CLI vs crun, runc and the kernel floor",
           {{K::root, ""}, {K::namespace_type, "pid"}, {K::namespace_type, "network"}, {K::namespace_type, "cgroup"},
            {K::overlay_feature, "redirect_dir"}},
-          lifecycle);
+          lifecycle, std::chrono::minutes(10), true);
 
 }  // namespace
 }  // namespace ctb::bench
