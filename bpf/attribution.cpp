@@ -196,6 +196,7 @@ private:
         if (t.container && p != Phase::exec) p = Phase::container;
         add(out_.phases[p], t.call.time);
         if (p == Phase::namespaces && !t.call.ns_label.empty()) out_.namespace_ops[t.call.ns_label] += t.call.time.total();
+        if (p == Phase::runtime_syscalls) out_.runtime_calls[syscall_name(t.call.nr)] += t.call.time.total();
         t.call = PendingCall{};
     }
 

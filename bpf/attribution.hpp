@@ -45,6 +45,7 @@ struct Attribution {
     double window_ns = 0;
     std::map<std::string, double> namespace_ops;  // "clone3(pid,net)" -> ns spent in such calls
     std::map<std::string, double> blocked_reasons;  // "preempted", "sleep", "disk" -> ns
+    std::map<std::string, double> runtime_calls;    // runtime_syscalls by call name: "openat" -> ns
     std::uint64_t events = 0;  // events inside the window
     int tasks = 0;             // traced tasks seen in the window
 

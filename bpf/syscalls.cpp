@@ -61,6 +61,8 @@ constexpr std::array<long, 27> kStartupCalls{
 
 }  // namespace
 
+const std::map<long, std::string>& generated_syscall_names();  // syscall_names.cpp, generated
+
 const char* phase_name(Phase p) {
     switch (p) {
         case Phase::startup: return "startup";
@@ -99,25 +101,15 @@ bool is_exec(long nr) { return nr == SYS_execve || nr == SYS_execveat; }
 bool is_clone(long nr) { return nr == SYS_clone || nr == SYS_clone3; }
 
 long syscall_number(const std::string& name) {
-    for (const auto& k : known())
-        if (name == k.name) return k.nr;
-    static const std::map<std::string, long> more{{"read", SYS_read},   {"write", SYS_write}, {"openat", SYS_openat},
-                                                  {"mkdir", SYS_mkdir}, {"rmdir", SYS_rmdir}, {"socket", SYS_socket},
-                                                  {"sendmsg", SYS_sendmsg}, {"futex", SYS_futex}, {"close", SYS_close}};
-    auto it = more.find(name);
-    return it == more.end() ? -1 : it->second;
+    for (const auto& [nr, n] : generated_syscall_names())
+        if (n == name) return nr;
+    return -1;
 }
 
 std::string syscall_name(long nr) {
-    for (const auto& k : known())
-        if (k.nr == nr) return k.name;
-    static const std::map<long, std::string> more{{SYS_read, "read"},   {SYS_write, "write"}, {SYS_openat, "openat"},
-                                                  {SYS_mkdir, "mkdir"}, {SYS_rmdir, "rmdir"}, {SYS_socket, "socket"},
-                                                  {SYS_sendmsg, "sendmsg"}, {SYS_futex, "futex"}, {SYS_close, "close"},
-                                                  {SYS_mkdirat, "mkdirat"}, {SYS_unlinkat, "unlinkat"},
-                                                  {SYS_exit_group, "exit_group"}, {SYS_mmap, "mmap"}};
-    auto it = more.find(nr);
-    return it == more.end() ? "sys_" + std::to_string(nr) : it->second;
+    const auto& names = generated_syscall_names();
+    auto it = names.find(nr);
+    return it == names.end() ? "sys_" + std::to_string(nr) : it->second;
 }
 
 std::vector<long> fd_first_argument_syscalls() {

@@ -27,6 +27,7 @@ void TraceSeries::add(const Attribution& a, double wall_ms, const StackLabel& la
     s.wall_ns = wall_ms * 1e6;
     s.namespace_ops = a.namespace_ops;
     s.blocked_reasons = a.blocked_reasons;
+    s.runtime_calls = a.runtime_calls;
     for (const auto& [phase, bucket] : a.phases)
         for (const auto& [stack, ns] : bucket.blocked_by_stack)
             waits_[phase][stack < 0 ? "runqueue (preempted)" : label(stack)] += ns;
@@ -78,6 +79,19 @@ nlohmann::json TraceSeries::summary(nlohmann::json tracer) const {
         v.resize(samples_.size(), 0.0);
         blocked[r] = round_ms(median_of(v));
     }
+    // The calls that make up runtime_syscalls, costliest first (medians; the top 8).
+    std::map<std::string, std::vector<double>> calls;
+    for (const auto& s : samples_)
+        for (const auto& [c, ns] : s.runtime_calls) calls[c].push_back(ns / 1e6);
+    std::vector<std::pair<double, std::string>> ranked;
+    for (auto& [c, v] : calls) {
+        v.resize(samples_.size(), 0.0);
+        ranked.emplace_back(median_of(v), c);
+    }
+    std::sort(ranked.rbegin(), ranked.rend());
+    nlohmann::json top_calls = nlohmann::json::array();
+    for (std::size_t i = 0; i < ranked.size() && i < 8; ++i)
+        top_calls.push_back({{"call", ranked[i].second}, {"ms", round_ms(ranked[i].first)}});
     tracer["samples"] = samples_.size();
     return {{"tracer", tracer},
             {"phases", phases},
@@ -85,7 +99,8 @@ nlohmann::json TraceSeries::summary(nlohmann::json tracer) const {
             {"sum_error", sum_errors.empty() ? 0.0 : *std::max_element(sum_errors.begin(), sum_errors.end())},
             {"window_ms", round_ms(median_of(windows) / 1e6)},
             {"namespace_ops", ns_ops},
-            {"blocked_ms_by_state", blocked}};
+            {"blocked_ms_by_state", blocked},
+            {"runtime_calls", top_calls}};
 }
 
 }  // namespace ctb::bpf

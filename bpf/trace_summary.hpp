@@ -34,6 +34,7 @@ private:
         double unattributed_ns = 0, window_ns = 0, wall_ns = 0;
         std::map<std::string, double> namespace_ops;
         std::map<std::string, double> blocked_reasons;
+        std::map<std::string, double> runtime_calls;
     };
     std::vector<Sample> samples_;
     std::map<Phase, std::map<std::string, double>> waits_;  // phase -> blocking point -> ns (all samples)
