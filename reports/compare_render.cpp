@@ -37,7 +37,7 @@ std::string render_comparison_text(const Comparison& c) {
         out += fmt::format("{:<44} {:>6} {:>12} {:>12} {:>8} {:>20} {:>8} {:>7}  {}\n", "benchmark", "unit", "baseline",
                            "candidate", "change", "CI of change", "p (U)", "n", "verdict");
         for (const auto& b : c.benchmarks) {
-            out += fmt::format("{:<44} {:>6} {:>12.1f} {:>12.1f} {:>+7.1f}% {:>20} {:>8.4f} {:>7}  {}\n", b.name, b.unit,
+            out += fmt::format("{:<44} {:>6} {:>12.1f} {:>12.1f} {:>+7.1f}% {:>20} {:>8.3g} {:>7}  {}\n", b.name, b.unit,
                                b.before, b.after, b.change * 100, ci_text(b), b.u.p_value,
                                fmt::format("{}/{}", b.n_before, b.n_after), verdict_text(b));
             for (const auto& w : b.warnings) out += fmt::format("  warning: {}\n", w);
@@ -62,7 +62,7 @@ std::string render_comparison_markdown(const Comparison& c) {
         for (const auto& b : c.benchmarks) {
             std::string verdict = b.regression() ? "**REGRESSION**" : verdict_text(b);
             for (const auto& w : b.warnings) verdict += "<br>⚠ " + w;
-            out += fmt::format("| `{}` | {:.1f} {} | {:.1f} {} | {:+.1f}% | {} | {:.4f} | {}/{} | {} |\n", b.name,
+            out += fmt::format("| `{}` | {:.1f} {} | {:.1f} {} | {:+.1f}% | {} | {:.3g} | {}/{} | {} |\n", b.name,
                                b.before, b.unit, b.after, b.unit, b.change * 100, ci_text(b), b.u.p_value, b.n_before,
                                b.n_after, verdict);
         }

@@ -107,8 +107,11 @@ std::string bench_section(const Report& r) {
     return out;
 }
 
-std::string comparison_section(const Comparison& c) {
+std::string comparison_section(const Report& before, const Comparison& c) {
     std::string out = fmt::format("<h2 id=\"comparison\">Comparison: {} regression(s)</h2>\n", c.regressions());
+    out += fmt::format("<p>baseline: {} on {} (kernel {}, runtime {}); candidate: the run this page describes</p>\n",
+                       escape(before.run.started_at), escape(before.run.hostname), escape(before.run.kernel),
+                       escape(before.run.runtime.name));
     out += fmt::format("<p>alpha {}, threshold {:.1f}%, bootstrap {} resamples (seed {})</p>\n", c.options.alpha,
                        c.options.threshold * 100, c.options.resamples, c.options.seed);
     for (const auto& w : c.context_warnings) out += "<p class=\"warn\">" + escape(w) + "</p>\n";
@@ -120,7 +123,7 @@ std::string comparison_section(const Comparison& c) {
             std::string notes;
             for (const auto& w : b.warnings) notes += "<br><small>" + escape(w) + "</small>";
             out += fmt::format("<tr><td><code>{}</code></td><td>{:.1f} {}</td><td>{:.1f} {}</td><td>{:+.1f}%</td>"
-                               "<td>[{:+.1f}%, {:+.1f}%]</td><td>{:.4f}</td><td>{}/{}</td><td class=\"{}\">{}{}</td></tr>\n",
+                               "<td>[{:+.1f}%, {:+.1f}%]</td><td>{:.3g}</td><td>{}/{}</td><td class=\"{}\">{}{}</td></tr>\n",
                                escape(b.name), b.before, escape(b.unit), b.after, escape(b.unit), b.change * 100,
                                (b.ratio.low - 1) * 100, (b.ratio.high - 1) * 100, b.u.p_value, b.n_before, b.n_after,
                                to_string(b.verdict), to_string(b.verdict), notes);
@@ -158,7 +161,7 @@ std::string render_html(const Report& r) { return page(r, "", json::array()); }
 
 std::string render_html_comparison(const Report& before, const Report& after) {
     auto c = compare(before, after);
-    std::string view = c ? comparison_section(*c)
+    std::string view = c ? comparison_section(before, *c)
                          : "<h2 id=\"comparison\">Comparison</h2>\n<p class=\"warn\">" + escape(c.error().message()) + "</p>\n";
     return page(after, view, html::comparison_charts(before, after));
 }

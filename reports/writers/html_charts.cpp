@@ -143,9 +143,16 @@ std::string script() {
     t.textContent = s;
     return t;
   }
-  function fmt(v) { return Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3); }
+  // Compact numbers for labels: 4.23M, 2.92k, 8.69.
+  function fmt(v) {
+    var a = Math.abs(v);
+    if (a >= 1e9) return (v / 1e9).toPrecision(3) + "G";
+    if (a >= 1e6) return (v / 1e6).toPrecision(3) + "M";
+    if (a >= 1e4) return (v / 1e3).toPrecision(3) + "k";
+    return a >= 100 ? v.toFixed(0) : v.toPrecision(3);
+  }
   function svgFor(host, id, height) {
-    var svg = el("svg", {"class": "ctb-chart", id: id, width: 760, height: height, viewBox: "0 0 760 " + height,
+    var svg = el("svg", {"class": "ctb-chart", id: id, width: 900, height: height, viewBox: "0 0 900 " + height,
                          role: "img"}, host);
     counts.charts++;
     return svg;
