@@ -29,12 +29,18 @@ done
 if [ -z "$out" ]; then out="$(mktemp -d /tmp/ctbench-gating.XXXXXX)"; fi
 mkdir -p "$out"
 
-run() {  # run NAME [env...]
-  local name="$1"; shift
-  if ! env "$@" flock /tmp/ctbench-dev.lock "$ctbench" run --suite start --format json --output "$out/$name.json" \
-      >"$out/$name.log" 2>&1 && [ ! -s "$out/$name.json" ]; then
-    echo "gating-quality.sh: run $name failed:" >&2; tail -5 "$out/$name.log" >&2; exit 1
-  fi
+run() {  # run NAME [env...]: one retry when a run produced no benchmark (its setup broke)
+  local name="$1" attempt; shift
+  for attempt in 1 2; do
+    env "$@" flock /tmp/ctbench-dev.lock "$ctbench" run --suite start --format json --output "$out/$name.json" \
+      >"$out/$name.log" 2>&1 || true
+    if /usr/bin/python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["benchmarks"] else 1)' \
+        "$out/$name.json" 2>/dev/null; then return 0; fi
+    echo "run $name (attempt $attempt) measured nothing: $(tail -1 "$out/$name.log")" >&2
+    cp "$out/$name.log" "$out/$name.failed-$attempt.log"
+  done
+  echo "gating-quality.sh: run $name failed twice" >&2
+  exit 1
 }
 
 # verdict BASE NEW: prints the regressed series (comma separated, "-" for none)
