@@ -1,4 +1,6 @@
-// `ctbench compare BASE NEW`: regression gate between two saved reports (exit 1 on regression).
+// `ctbench compare BASE NEW`: regression gate between two saved reports. Exit 0 no regression,
+// 1 regression, 2 when an input is unusable (unreadable, broken, another schema major version,
+// nothing in common) so that a broken input never reads as "no regression".
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
@@ -11,35 +13,46 @@ namespace {
 struct CompareArgs {
     std::string before, after;
     double threshold_percent = 5;
+    double alpha = 0.05;
     std::string format = "text";
 };
 
 int compare(const CompareArgs& a) {
-    if (a.threshold_percent < 0) return usage_error(plain_error("--threshold", "", "must be >= 0 (percent)"));
-    if (a.format != "text" && a.format != "json")
-        return usage_error(plain_error("--format", "'" + a.format + "'", "unknown format; valid formats: text, json"));
+    if (!(a.threshold_percent >= 0)) return usage_error(plain_error("--threshold", "", "must be >= 0 (percent)"));
+    if (!(a.alpha > 0 && a.alpha < 1)) return usage_error(plain_error("--alpha", "", "must be in (0, 1)"));
+    if (a.format != "text" && a.format != "markdown" && a.format != "json")
+        return usage_error(plain_error("--format", "'" + a.format + "'", "unknown format; valid formats: text, markdown, json"));
     auto before = report::load_report(a.before);
     if (!before) return usage_error(before.error());
     auto after = report::load_report(a.after);
     if (!after) return usage_error(after.error());
-    double threshold = a.threshold_percent / 100;
-    auto c = report::compare(*before, *after, threshold);
-    if (a.format == "json") fmt::print("{}\n", report::comparison_json(c, threshold).dump(2));
-    else fmt::print("{}", report::render_comparison(c, threshold));
-    return c.has_regression() ? kExitFailed : kExitOk;
+    report::CompareOptions options;
+    options.alpha = a.alpha;
+    options.threshold = a.threshold_percent / 100;
+    auto c = report::compare(*before, *after, options);
+    if (!c) {
+        Error e = c.error();
+        e.detail += fmt::format(" ({} vs {})", a.before, a.after);
+        return usage_error(e);
+    }
+    if (a.format == "json") fmt::print("{}\n", report::comparison_json(*c).dump(2));
+    else if (a.format == "markdown") fmt::print("{}", report::render_comparison_markdown(*c));
+    else fmt::print("{}", report::render_comparison_text(*c));
+    return c->has_regression() ? kExitFailed : kExitOk;
 }
 
 }  // namespace
 
 void register_compare(CLI::App& app, int& exit_code) {
     auto args = std::make_shared<CompareArgs>();
-    auto* cmd = app.add_subcommand("compare", "Compare two JSON reports; exit 1 on a regression");
+    auto* cmd = app.add_subcommand("compare", "Compare two JSON reports; exit 1 on a regression, 2 on unusable input");
     cmd->add_option("baseline", args->before, "The reference report")->required();
     cmd->add_option("candidate", args->after, "The report to judge")->required();
     cmd->add_option("--threshold", args->threshold_percent,
-                    "Benchmark change (percent, in the worse direction) that counts as a regression")
+                    "Change of a benchmark's median (percent, in the worse direction) that counts as a regression")
         ->capture_default_str();
-    cmd->add_option("--format", args->format, "text or json")->capture_default_str();
+    cmd->add_option("--alpha", args->alpha, "Significance level of the Mann-Whitney U test")->capture_default_str();
+    cmd->add_option("--format", args->format, "text, markdown or json")->capture_default_str();
     cmd->callback([args, &exit_code] { exit_code = compare(*args); });
 }
 

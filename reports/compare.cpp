@@ -1,6 +1,7 @@
 #include "reports/compare.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fmt/format.h>
 #include <map>
 
@@ -16,16 +17,75 @@ std::map<std::string, const T*> index_by(const std::vector<T>& items, Key key) {
     return out;
 }
 
-BenchChange bench_change(const BenchResult& b, const BenchResult& a, double threshold) {
-    BenchChange c{a.name, a.unit, b.median, a.median};
-    if (b.median != 0) c.change = a.median / b.median - 1;
-    if (higher_is_better(a.unit)) c.change = -c.change;
-    c.intervals_overlap = !(a.ci.low > b.ci.high || a.ci.high < b.ci.low);
-    c.regression = c.change > threshold && !c.intervals_overlap;
-    return c;
+CaseChangeKind classify(Outcome before, Outcome after) {
+    if (is_bad(after) && !is_bad(before)) return CaseChangeKind::regression;
+    if (after == Outcome::pass && is_bad(before)) return CaseChangeKind::fixed;
+    if (after == Outcome::skip) return CaseChangeKind::new_skip;
+    if (before == Outcome::skip) return CaseChangeKind::skip_gone;  // skip -> pass
+    return CaseChangeKind::changed;                                 // fail <-> error
+}
+
+void compare_cases(const Report& before, const Report& after, Comparison& out) {
+    auto id = [](const CaseResult& c) { return c.id; };
+    auto b_cases = index_by(before.conformance, id), a_cases = index_by(after.conformance, id);
+    for (const auto& [name, b] : b_cases) {
+        auto it = a_cases.find(name);
+        if (it == a_cases.end()) out.cases_only_before.push_back(name);
+        else if (b->outcome != it->second->outcome)
+            out.cases.push_back({name, b->outcome, it->second->outcome, classify(b->outcome, it->second->outcome),
+                                 it->second->reason});
+    }
+    for (const auto& [name, a] : a_cases)
+        if (!b_cases.count(name)) out.cases_only_after.push_back(name);
+}
+
+void compare_benches(const Report& before, const Report& after, const CompareOptions& o, Comparison& out) {
+    auto name = [](const BenchResult& b) { return b.name; };
+    auto b_benches = index_by(before.benchmarks, name), a_benches = index_by(after.benchmarks, name);
+    for (const auto& [n, b] : b_benches) {
+        auto it = a_benches.find(n);
+        if (it == a_benches.end()) out.benches_only_before.push_back(n);
+        else out.benchmarks.push_back(compare_bench(*b, *it->second, o));
+    }
+    for (const auto& [n, a] : a_benches)
+        if (!b_benches.count(n)) out.benches_only_after.push_back(n);
+}
+
+void context_differences(const RunMetadata& b, const RunMetadata& a, Comparison& out) {
+    auto differ = [&out](const char* what, const std::string& x, const std::string& y) {
+        if (x != y) out.context_warnings.push_back(fmt::format("{} differs: {} -> {}", what, x, y));
+    };
+    differ("host", b.hostname, a.hostname);
+    differ("kernel", b.kernel, a.kernel);
+    differ("cgroup mode", b.cgroup_mode, a.cgroup_mode);
+    differ("runtime", b.runtime.name, a.runtime.name);
+    differ("runtime version", b.runtime.version, a.runtime.version);
+    if (b.host.cpus != a.host.cpus)
+        out.context_warnings.push_back(fmt::format("cpus differ: {} -> {}", b.host.cpus, a.host.cpus));
 }
 
 }  // namespace
+
+std::string to_string(CaseChangeKind k) {
+    switch (k) {
+        case CaseChangeKind::regression: return "regression";
+        case CaseChangeKind::fixed: return "fixed";
+        case CaseChangeKind::new_skip: return "new skip";
+        case CaseChangeKind::skip_gone: return "skip gone";
+        case CaseChangeKind::changed: break;
+    }
+    return "changed";
+}
+
+std::string to_string(BenchVerdict v) {
+    switch (v) {
+        case BenchVerdict::regression: return "regression";
+        case BenchVerdict::improvement: return "improvement";
+        case BenchVerdict::not_tested: return "not tested";
+        case BenchVerdict::unchanged: break;
+    }
+    return "unchanged";
+}
 
 bool higher_is_better(const std::string& unit) {
     std::string u = unit;
@@ -33,64 +93,58 @@ bool higher_is_better(const std::string& unit) {
     return u.find("/s") != std::string::npos || u == "ops" || u.find("bit") != std::string::npos;
 }
 
-bool Comparison::has_regression() const {
-    return std::any_of(cases.begin(), cases.end(), [](const CaseChange& c) { return c.regression; }) ||
-           std::any_of(benchmarks.begin(), benchmarks.end(), [](const BenchChange& b) { return b.regression; });
+BenchChange compare_bench(const BenchResult& b, const BenchResult& a, const CompareOptions& o) {
+    BenchChange c;
+    c.name = a.name;
+    c.unit = a.unit;
+    c.higher_is_better = higher_is_better(a.unit);
+    c.n_before = b.samples.size();
+    c.n_after = a.samples.size();
+    if (b.unit != a.unit) c.warnings.push_back(fmt::format("unit changed: {} -> {}", b.unit, a.unit));
+    if (b.samples.empty() || a.samples.empty()) {
+        c.verdict = BenchVerdict::not_tested;
+        c.warnings.push_back("no samples on one side: nothing to test");
+        return c;
+    }
+    c.before = stats::median(b.samples);
+    c.after = stats::median(a.samples);
+    if (c.before == 0) {
+        c.verdict = BenchVerdict::not_tested;
+        c.warnings.push_back("baseline median is 0: no relative change");
+        return c;
+    }
+    c.change = c.after / c.before - 1;
+    c.worse_by = c.higher_is_better ? -c.change : c.change;
+    c.ratio = stats::bootstrap_median_ratio(b.samples, a.samples, 1 - o.alpha, o.resamples, o.seed);
+    c.u = stats::mann_whitney_u(b.samples, a.samples);
+    if (std::min(c.n_before, c.n_after) < stats::kMinUTestSamples)
+        c.warnings.push_back(fmt::format("{} and {} samples: fewer than {} per side, the U test's p-value is unreliable",
+                                         c.n_before, c.n_after, stats::kMinUTestSamples));
+    c.significant = c.u.p_value < o.alpha;
+    c.beyond_threshold = std::fabs(c.worse_by) > o.threshold;
+    if (c.significant && c.beyond_threshold) c.verdict = c.worse_by > 0 ? BenchVerdict::regression : BenchVerdict::improvement;
+    return c;
 }
 
-Comparison compare(const Report& before, const Report& after, double threshold) {
+bool Comparison::has_regression() const { return regressions() > 0; }
+
+int Comparison::regressions() const {
+    return int(std::count_if(cases.begin(), cases.end(), [](const CaseChange& c) { return c.regression(); }) +
+               std::count_if(benchmarks.begin(), benchmarks.end(), [](const BenchChange& b) { return b.regression(); }));
+}
+
+Result<Comparison> compare(const Report& before, const Report& after, const CompareOptions& o) {
     Comparison out;
-    auto case_id = [](const CaseResult& c) { return c.id; };
-    auto bench_name = [](const BenchResult& b) { return b.name; };
-    auto b_cases = index_by(before.conformance, case_id), a_cases = index_by(after.conformance, case_id);
-    for (const auto& [id, b] : b_cases) {
-        auto it = a_cases.find(id);
-        if (it == a_cases.end()) {
-            out.only_before.push_back(id);
-            continue;
-        }
-        if (b->outcome != it->second->outcome)
-            out.cases.push_back({id, b->outcome, it->second->outcome, b->outcome == Outcome::pass && is_bad(it->second->outcome)});
-    }
-    for (const auto& [id, a] : a_cases)
-        if (!b_cases.count(id)) out.only_after.push_back(id);
-    auto b_benches = index_by(before.benchmarks, bench_name), a_benches = index_by(after.benchmarks, bench_name);
-    for (const auto& [name, b] : b_benches) {
-        auto it = a_benches.find(name);
-        if (it == a_benches.end()) out.only_before.push_back(name);
-        else out.benchmarks.push_back(bench_change(*b, *it->second, threshold));
-    }
-    for (const auto& [name, a] : a_benches)
-        if (!b_benches.count(name)) out.only_after.push_back(name);
+    out.options = o;
+    compare_cases(before, after, out);
+    compare_benches(before, after, o, out);
+    context_differences(before.run, after.run, out);
+    std::size_t common_cases = before.conformance.size() - out.cases_only_before.size();
+    if (!before.benchmarks.empty() && !after.benchmarks.empty() && out.benchmarks.empty())
+        return fail(plain_error("compare", "benchmarks", "the two reports have no benchmark series in common"));
+    if (common_cases == 0 && out.benchmarks.empty())
+        return fail(plain_error("compare", "reports", "no conformance case and no benchmark in common: nothing to compare"));
     return out;
-}
-
-std::string render_comparison(const Comparison& c, double threshold) {
-    std::string out;
-    for (const auto& x : c.cases)
-        out += fmt::format("{} {}: {} -> {}\n", x.regression ? "REGRESSION" : "changed   ", x.id, to_string(x.before),
-                           to_string(x.after));
-    for (const auto& b : c.benchmarks)
-        out += fmt::format("{} {}: {:.1f} -> {:.1f} {} ({:+.1f}% {}, CIs {})\n", b.regression ? "REGRESSION" : "          ",
-                           b.name, b.before, b.after, b.unit, b.change * 100, "worse", b.intervals_overlap ? "overlap" : "apart");
-    for (const auto& id : c.only_before) out += fmt::format("missing    {}\n", id);
-    for (const auto& id : c.only_after) out += fmt::format("new        {}\n", id);
-    out += fmt::format("{} (threshold {:.1f}%)\n", c.has_regression() ? "regressions found" : "no regression",
-                       threshold * 100);
-    return out;
-}
-
-nlohmann::json comparison_json(const Comparison& c, double threshold) {
-    nlohmann::json j = {{"threshold", threshold}, {"regression", c.has_regression()}, {"cases", nlohmann::json::array()},
-                        {"benchmarks", nlohmann::json::array()}, {"only_before", c.only_before}, {"only_after", c.only_after}};
-    for (const auto& x : c.cases)
-        j["cases"].push_back({{"id", x.id}, {"before", to_string(x.before)}, {"after", to_string(x.after)},
-                              {"regression", x.regression}});
-    for (const auto& b : c.benchmarks)
-        j["benchmarks"].push_back({{"name", b.name}, {"unit", b.unit}, {"before", b.before}, {"after", b.after},
-                                   {"change", b.change}, {"intervals_overlap", b.intervals_overlap},
-                                   {"regression", b.regression}});
-    return j;
 }
 
 }  // namespace ctb::report

@@ -1,7 +1,9 @@
 // Comparison of two reports (a baseline run and a candidate run) for regression gating.
-// Conformance: a case that passed before and now fails or errors is a regression. Benchmarks: a
-// median that moved the wrong way by more than the threshold, *and* whose confidence intervals do
-// not overlap (so noise alone cannot trip the gate).
+// Conformance: a case that passed or was skipped before and now fails or errors is a regression;
+// fixes, new skips and skips that went away are reported. Benchmarks: the relative change of the
+// median with a bootstrap interval of the ratio of medians, and a Mann-Whitney U test on the
+// samples; a bench regresses when the change is significant (p < alpha) *and* beyond the
+// threshold in the worse direction for its unit.
 #pragma once
 
 #include <optional>
@@ -9,37 +11,70 @@
 #include <vector>
 
 #include "reports/model.hpp"
+#include "reports/stats.hpp"
 
 namespace ctb::report {
+
+struct CompareOptions {
+    double alpha = 0.05;      // significance level of the U test
+    double threshold = 0.05;  // relative change of the median (0.05 = 5 %)
+    int resamples = 2000;     // bootstrap resamples for the ratio interval
+    unsigned long long seed = stats::kBootstrapSeed;
+};
+
+enum class CaseChangeKind { regression, fixed, new_skip, skip_gone, changed };
+std::string to_string(CaseChangeKind k);
 
 struct CaseChange {
     std::string id;
     Outcome before, after;
-    bool regression = false;
+    CaseChangeKind kind = CaseChangeKind::changed;
+    std::string reason;  // the candidate's reason (why it fails or is skipped now)
+    bool regression() const { return kind == CaseChangeKind::regression; }
 };
+
+enum class BenchVerdict { regression, improvement, unchanged, not_tested };
+std::string to_string(BenchVerdict v);
 
 struct BenchChange {
     std::string name;
     std::string unit;
-    double before = 0, after = 0;
-    double change = 0;  // after / before - 1, signed so that positive means worse
-    bool intervals_overlap = true;
-    bool regression = false;
+    bool higher_is_better = false;
+    double before = 0, after = 0;  // medians of the samples
+    double change = 0;             // after / before - 1 (the raw relative change)
+    double worse_by = 0;           // change signed so that positive is worse for this unit
+    stats::RatioInterval ratio;    // after / before with its bootstrap interval
+    stats::UTest u;
+    std::size_t n_before = 0, n_after = 0;
+    bool significant = false;       // p < alpha
+    bool beyond_threshold = false;  // |worse_by| > threshold
+    BenchVerdict verdict = BenchVerdict::unchanged;
+    std::vector<std::string> warnings;
+    bool regression() const { return verdict == BenchVerdict::regression; }
 };
 
 struct Comparison {
-    std::vector<CaseChange> cases;         // only cases whose outcome changed
-    std::vector<BenchChange> benchmarks;   // every bench present in both
-    std::vector<std::string> only_before;  // cases/benches that vanished
-    std::vector<std::string> only_after;
+    CompareOptions options;
+    std::vector<CaseChange> cases;        // only cases whose outcome changed
+    std::vector<BenchChange> benchmarks;  // every bench present in both
+    std::vector<std::string> cases_only_before, cases_only_after;
+    std::vector<std::string> benches_only_before, benches_only_after;
+    std::vector<std::string> context_warnings;  // host, kernel, cgroup mode, runtime differ
     bool has_regression() const;
+    int regressions() const;
 };
 
 // Units in which a larger number is better (throughput); everything else is a cost.
 bool higher_is_better(const std::string& unit);
 
-Comparison compare(const Report& before, const Report& after, double threshold);
-std::string render_comparison(const Comparison& c, double threshold);
-nlohmann::json comparison_json(const Comparison& c, double threshold);
+BenchChange compare_bench(const BenchResult& before, const BenchResult& after, const CompareOptions& o);
+// Fails when the two reports have nothing in common to compare (no case and no bench series in
+// both, or benchmarks on both sides but none shared): a gate must not answer "no regression" then.
+Result<Comparison> compare(const Report& before, const Report& after, const CompareOptions& o = {});
+
+// reports/compare_render.cpp
+std::string render_comparison_text(const Comparison& c);
+std::string render_comparison_markdown(const Comparison& c);
+nlohmann::json comparison_json(const Comparison& c);
 
 }  // namespace ctb::report

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "reports/stats.hpp"
+#include "reports/validate.hpp"
 
 namespace ctb::report {
 namespace {
@@ -192,11 +193,21 @@ Result<Report> report_from_json(const nlohmann::json& j) {
 Result<Report> load_report(const std::string& path) {
     std::ifstream in(path);
     if (!in) return fail(sys_error("open report", path));
+    json doc;
     try {
-        return report_from_json(json::parse(in));
-    } catch (const nlohmann::json::parse_error& e) {
+        doc = json::parse(in);
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
         return fail(plain_error("parse report", path, e.what()));
     }
+    // Every error names the file first, then the JSON path inside it.
+    auto in_file = [&path](Error e) {
+        e.object = e.object.empty() ? path : path + " " + e.object;
+        return fail(std::move(e));
+    };
+    if (auto s = check_report_document(doc); !s) return in_file(s.error());
+    auto r = report_from_json(doc);
+    if (!r) return in_file(r.error());
+    return r;
 }
 
 std::string utc_timestamp() {

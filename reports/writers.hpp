@@ -31,5 +31,12 @@ std::string render_text(const Report& r);
 std::string render_phase_table(const Report& r);
 // The same for (title, trace) pairs, e.g. `ctbench trace` of one command.
 std::string render_phase_table(const std::vector<std::pair<std::string, nlohmann::json>>& series);
+std::string render_gbench(const Report& r);  // Google Benchmark JSON (writers/gbench.cpp)
+std::string render_bmf(const Report& r);     // Bencher Metric Format (writers/bmf.cpp)
+std::string render_kcidb(const Report& r);   // KernelCI KCIDB v5 submission (writers/kcidb.cpp)
+std::string render_ktap(const Report& r);    // KTAP version 1 (writers/ktap.cpp)
+std::string render_html(const Report& r);    // self-contained HTML page (writers/html.cpp)
+// The HTML page's comparison view of two runs (baseline first).
+std::string render_html_comparison(const Report& before, const Report& after);
 
 }  // namespace ctb::report

@@ -54,7 +54,7 @@ inline Report sample_report() {
     r.conformance.push_back({"security.seccomp.default", "security", Outcome::error, "setup: mount: EPERM", 0.1,
                              nlohmann::json::object(), "OCI runtime-spec config-linux.md#seccomp"});
     BenchResult b{"start.lifecycle/ctbench-runtime", "ns", {5, 3, 4, 6, 2, 4, 5}, 0, 0, 0, {}, "start.lifecycle/crun",
-                  0.42, {{"runtime", "ctbench-runtime"}}};
+                  0.42, {{"runtime", "ctbench-runtime"}}, nullptr};
     finalize(b);
     b.trace = {{"tracer", {{"program_type", "tp_btf"}, {"events_seen", 4210}, {"events_lost", 0}, {"samples", 7}}},
                {"phases", {{{"name", "cgroups"}, {"on_cpu_ms", 0.8}, {"blocked_ms", 1.2}, {"share", 0.4},

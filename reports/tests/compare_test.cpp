@@ -1,0 +1,148 @@
+// compare on reports built in memory: which changes are regressions and which are not.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <random>
+
+#include "reports/compare.hpp"
+#include "reports/tests/sample.hpp"
+
+using namespace ctb::report;
+
+namespace {
+
+std::vector<double> lognormal(double median, int n, unsigned seed) {
+    std::mt19937_64 rng(seed);
+    std::lognormal_distribution<double> d(std::log(median), 0.05);
+    std::vector<double> out(static_cast<std::size_t>(n));
+    for (auto& x : out) x = d(rng);
+    return out;
+}
+
+Report with_bench(const std::string& unit, std::vector<double> samples) {
+    Report r = samples::sample_report();
+    r.benchmarks.front().unit = unit;
+    r.benchmarks.front().samples = std::move(samples);
+    finalize(r.benchmarks.front());
+    return r;
+}
+
+}  // namespace
+
+TEST(Compare, TenPercentSlowerWithEnoughSamplesIsARegression) {
+    auto c = compare(with_bench("ns", lognormal(1000, 20, 1)), with_bench("ns", lognormal(1100, 20, 2)));
+    ASSERT_TRUE(c.has_value()) << c.error().message();
+    ASSERT_EQ(c->benchmarks.size(), 1u);
+    const auto& b = c->benchmarks.front();
+    EXPECT_TRUE(b.significant);
+    EXPECT_GT(b.change, 0.05);
+    EXPECT_LT(b.ratio.low, b.ratio.ratio);
+    EXPECT_GT(b.ratio.high, b.ratio.ratio);
+    EXPECT_GT(b.ratio.low, 1.0);  // the interval excludes "no change"
+    EXPECT_TRUE(b.regression());
+    EXPECT_TRUE(b.warnings.empty());
+    EXPECT_TRUE(c->has_regression());
+}
+
+TEST(Compare, SameDistributionIsNoRegression) {
+    auto c = compare(with_bench("ns", lognormal(1000, 20, 3)), with_bench("ns", lognormal(1000, 20, 4)));
+    ASSERT_TRUE(c.has_value());
+    EXPECT_FALSE(c->benchmarks.front().regression());
+    EXPECT_FALSE(c->has_regression());
+}
+
+TEST(Compare, LargeButNotSignificantIsNoRegression) {
+    // Three samples per side cannot reach p < 0.05 with the normal approximation.
+    auto c = compare(with_bench("ns", {100, 101, 102}), with_bench("ns", {200, 201, 202}));
+    ASSERT_TRUE(c.has_value());
+    const auto& b = c->benchmarks.front();
+    EXPECT_GT(b.change, 0.9);
+    EXPECT_FALSE(b.significant);
+    EXPECT_FALSE(b.regression());
+    ASSERT_EQ(b.warnings.size(), 1u);
+    EXPECT_NE(b.warnings.front().find("fewer than 9"), std::string::npos);
+}
+
+TEST(Compare, SignificantButWithinThresholdIsNoRegression) {
+    std::vector<double> base, slower;  // every sample 3 % slower: significant, but under 5 %
+    for (int i = 0; i < 40; ++i) {
+        base.push_back(1000 + i);
+        slower.push_back((1000 + i) * 1.03);
+    }
+    auto c = compare(with_bench("ns", base), with_bench("ns", slower));
+    ASSERT_TRUE(c.has_value());
+    EXPECT_TRUE(c->benchmarks.front().significant);
+    EXPECT_FALSE(c->benchmarks.front().beyond_threshold);
+    EXPECT_FALSE(c->benchmarks.front().regression());
+    CompareOptions strict;
+    strict.threshold = 0.01;
+    auto s = compare(with_bench("ns", base), with_bench("ns", slower), strict);
+    EXPECT_TRUE(s->benchmarks.front().regression());
+}
+
+TEST(Compare, ThroughputFallingIsWorseAndRisingIsBetter) {
+    auto down = compare(with_bench("MiB/s", lognormal(1000, 20, 7)), with_bench("MiB/s", lognormal(800, 20, 8)));
+    EXPECT_TRUE(down->benchmarks.front().regression());
+    auto up = compare(with_bench("MiB/s", lognormal(1000, 20, 7)), with_bench("MiB/s", lognormal(1200, 20, 8)));
+    EXPECT_EQ(up->benchmarks.front().verdict, BenchVerdict::improvement);
+    EXPECT_FALSE(up->has_regression());
+}
+
+TEST(Compare, SameInputsGiveTheSameAnswer) {
+    auto a = with_bench("ns", lognormal(1000, 15, 9)), b = with_bench("ns", lognormal(1040, 15, 10));
+    auto x = compare(a, b), y = compare(a, b);
+    EXPECT_EQ(comparison_json(*x), comparison_json(*y));
+}
+
+TEST(Compare, CaseChangesAreClassified) {
+    Report before = samples::sample_report(), after = before;
+    // sample: ns pass, cgroup skip, overlay fail, security error
+    after.conformance[0].outcome = Outcome::fail;   // regression
+    after.conformance[1].outcome = Outcome::pass;   // skip gone
+    after.conformance[2].outcome = Outcome::pass;   // fixed
+    after.conformance[3].outcome = Outcome::skip;   // new skip
+    after.conformance.push_back({"ns.uts.hostname", "ns", Outcome::pass, "", 0, {}, "uts_namespaces(7)"});
+    before.conformance.push_back({"ns.ipc.gone", "ns", Outcome::pass, "", 0, {}, "ipc_namespaces(7)"});
+    auto c = compare(before, after);
+    ASSERT_TRUE(c.has_value());
+    ASSERT_EQ(c->cases.size(), 4u);
+    std::map<std::string, CaseChangeKind> kinds;
+    for (const auto& x : c->cases) kinds[x.id] = x.kind;
+    EXPECT_EQ(kinds["ns.pid.init_is_1"], CaseChangeKind::regression);
+    EXPECT_EQ(kinds["cgroup.memory.oom_kill"], CaseChangeKind::skip_gone);
+    EXPECT_EQ(kinds["overlay.copy_up.chmod"], CaseChangeKind::fixed);
+    EXPECT_EQ(kinds["security.seccomp.default"], CaseChangeKind::new_skip);
+    EXPECT_EQ(c->cases_only_before, std::vector<std::string>{"ns.ipc.gone"});
+    EXPECT_EQ(c->cases_only_after, std::vector<std::string>{"ns.uts.hostname"});
+    EXPECT_EQ(c->regressions(), 1);
+    EXPECT_NE(render_comparison_text(*c).find("REGRESSION         ns.pid.init_is_1: pass -> fail"), std::string::npos);
+    EXPECT_NE(render_comparison_markdown(*c).find("| `ns.pid.init_is_1` | pass | fail | **regression** |"),
+              std::string::npos);
+}
+
+TEST(Compare, ContextDifferencesAreWarningsNotErrors) {
+    Report before = samples::sample_report(), after = before;
+    after.run.kernel = "6.19.0";
+    after.run.cgroup_mode = "v2";
+    after.run.runtime.name = "crun";
+    auto c = compare(before, after);
+    ASSERT_TRUE(c.has_value());
+    EXPECT_EQ(c->context_warnings.size(), 3u);
+    EXPECT_FALSE(c->has_regression());
+    EXPECT_NE(render_comparison_text(*c).find("warning: kernel differs: 6.18.0 -> 6.19.0"), std::string::npos);
+}
+
+TEST(Compare, NothingInCommonIsAnError) {
+    Report before = samples::sample_report(), after = before;
+    after.benchmarks.front().name = "other.bench/x";
+    auto c = compare(before, after);
+    ASSERT_FALSE(c.has_value());
+    EXPECT_NE(c.error().message().find("no benchmark series in common"), std::string::npos);
+    Report empty_cases = after;
+    empty_cases.benchmarks.clear();
+    for (auto& x : empty_cases.conformance) x.id += "_renamed";
+    Report no_benches = before;
+    no_benches.benchmarks.clear();
+    EXPECT_FALSE(compare(no_benches, empty_cases).has_value());
+}
