@@ -7,6 +7,7 @@
 #include "cli/exit_codes.hpp"
 #include "cli/host_probe.hpp"
 #include "cli/options.hpp"
+#include "cli/progress.hpp"
 #include "conformance/harness/runner.hpp"
 #include "version.hpp"
 
@@ -23,6 +24,7 @@ struct RunArgs {
     double timeout_seconds = 0;
     int repetitions = 0;
     bool thorough = false;
+    bool verbose = false, quiet = false;
 };
 
 struct Plan {
@@ -112,6 +114,7 @@ void clean_earlier_run() {
 int run(const RunArgs& a) {
     if (a.timeout_seconds < 0) return usage_error(plain_error("--timeout", "", "must be a positive number of seconds"));
     if (a.repetitions < 0) return usage_error(plain_error("--repetitions", "", "must be at least 1"));
+    if (a.verbose && a.quiet) return usage_error(plain_error("--verbose", "--quiet", "choose one"));
     auto plan = make_plan(a);
     if (!plan) return usage_error(plan.error());
     UniqueFd lock;
@@ -133,9 +136,18 @@ int run(const RunArgs& a) {
     if (a.timeout_seconds > 0)
         settings.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout_seconds * 1000));
     settings.sweep_after_error = sweep_leftovers;
+    Progress progress(plan->cases.size() + plan->benches.size(),
+                      a.quiet ? Verbosity::quiet : a.verbose ? Verbosity::verbose : Verbosity::normal);
+    settings.on_start = [&](const std::string& id) { progress.start(id); };
+    settings.on_result = [&](const report::CaseResult& c) { progress.case_done(c); };
     r.conformance = conformance::run_cases(plan->cases, r.run.host, settings);
-    bench::RunSettings bench_settings{plan->runtime.name, a.repetitions, settings.timeout, a.thorough, sweep_leftovers};
+    bench::RunSettings bench_settings{plan->runtime.name, a.repetitions, settings.timeout, a.thorough, sweep_leftovers,
+                                      [&](const std::string& name) { progress.start("bench " + name); },
+                                      [&](const std::string& name, std::size_t n, const std::string& why) {
+                                          progress.bench_done(name, n, why);
+                                      }};
     auto benches = bench::run_benches(plan->benches, r.run.host, bench_settings);
+    progress.finish();
     r.benchmarks = std::move(benches.results);
     r.benchmarks_not_run = std::move(benches.not_run);
     r.run.finished_at = report::utc_timestamp();
@@ -168,6 +180,8 @@ void register_run(CLI::App& app, int& exit_code) {
                     "Write the report here (a file for one format, a directory for several); default stdout");
     cmd->add_option("--timeout", args->timeout_seconds, "Per-case and per-bench deadline in seconds (default: each one's own)");
     cmd->add_option("--repetitions", args->repetitions, "Benchmark repetitions (default: each bench's own)");
+    cmd->add_flag("--verbose", args->verbose, "Print every case and bench as it finishes, with its evidence");
+    cmd->add_flag("--quiet", args->quiet, "No live progress line; only the final summary");
     cmd->add_flag("--thorough", args->thorough, "Benchmark sizes for real hardware instead of the quick profile");
     cmd->callback([args, &exit_code] { exit_code = run(*args); });
 }

@@ -66,7 +66,14 @@ std::vector<const Bench*> select(const Selection& selection) {
 Outcome run_benches(const std::vector<const Bench*>& benches, const report::HostProbe& host,
                     const RunSettings& settings) {
     Outcome out;
-    for (const Bench* b : benches) run_one(*b, host, settings, out);
+    for (const Bench* b : benches) {
+        if (settings.on_start) settings.on_start(b->name);
+        std::size_t results = out.results.size(), skipped = out.not_run.size();
+        run_one(*b, host, settings, out);
+        if (settings.on_done)
+            settings.on_done(b->name, out.results.size() - results,
+                             out.not_run.size() > skipped ? out.not_run.back().reason : std::string());
+    }
     return out;
 }
 

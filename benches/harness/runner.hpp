@@ -30,6 +30,10 @@ struct RunSettings {
     bool thorough = false;                             // the --thorough profile (real hardware sizes)
     // As in conformance::RunSettings: removes what a bench that delivered nothing left behind.
     std::function<std::vector<std::string>()> sweep_after_error;
+    // Progress: called before each bench with its name, after it with how many series it gave
+    // and, when it did not run, why.
+    std::function<void(const std::string&)> on_start;
+    std::function<void(const std::string& name, std::size_t series, const std::string& not_run)> on_done;
 };
 
 struct Outcome {

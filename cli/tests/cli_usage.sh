@@ -18,6 +18,9 @@ check bad-filter 2 "--filter 'ns.(pid'" -- run --filter 'ns.(pid'
 check bad-runtime 2 "--runtime '/nonexistent/runc'" -- run --runtime /nonexistent/runc
 check negative-timeout 2 "--timeout" -- run --timeout -1
 check unknown-flag 2 "--bogus" -- run --bogus
+check verbose-and-quiet 2 "--verbose --quiet: choose one" -- run --verbose --quiet
+check trace-without-command 2 "command is required" -- trace
+check trace-bad-repetitions 2 "--repetitions" -- trace --repetitions 0 -- /bin/true
 check no-subcommand 2 "subcommand" --
 check list-bad-suite 2 "valid suites" -- list --suite nosuch
 check doctor-bad-format 2 "valid formats: text, json" -- doctor --format yaml

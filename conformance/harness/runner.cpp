@@ -69,7 +69,11 @@ report::CaseResult run_case(const Case& c, const report::HostProbe& host, const 
 std::vector<report::CaseResult> run_cases(const std::vector<const Case*>& cases, const report::HostProbe& host,
                                           const RunSettings& settings) {
     std::vector<report::CaseResult> results;
-    for (const Case* c : cases) results.push_back(run_case(*c, host, settings));
+    for (const Case* c : cases) {
+        if (settings.on_start) settings.on_start(c->id);
+        results.push_back(run_case(*c, host, settings));
+        if (settings.on_result) settings.on_result(results.back());
+    }
     return results;
 }
 

@@ -37,6 +37,9 @@ struct RunSettings {
     // processes go into the case's evidence ("swept") and, counted by kind, into its reason.
     // Unset: only the processes are killed.
     std::function<std::vector<std::string>()> sweep_after_error;
+    // Progress: called before each case (its id) and after it (its result). Optional.
+    std::function<void(const std::string&)> on_start;
+    std::function<void(const report::CaseResult&)> on_result;
 };
 
 report::CaseResult run_case(const Case& c, const report::HostProbe& host, const RunSettings& settings);
