@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
 
@@ -105,7 +106,10 @@ Result<std::unique_ptr<cgroup::Manager>> make_cgroups(const spec::Spec& spec, co
     if (!manager) return fail(manager.error());
     spec::Resources resources = spec.linux.resources.value_or(spec::Resources{});
     if (!resources.devices.empty()) add_default_device_rules(resources.devices);
-    if (auto s = (*manager)->apply(resources); !s) return fail(s.error());
+    if (auto s = (*manager)->apply(resources); !s) {
+        (void)(*manager)->destroy(std::chrono::seconds(5));  // a value the kernel refused: nothing stays
+        return fail(s.error());
+    }
     return manager;
 }
 
@@ -154,11 +158,44 @@ Status prepare_child(pid_t pid, const CreateOptions& o, const ns::Plan& plan, cg
     return {};
 }
 
-Status await_ready(int sync_fd, std::chrono::milliseconds timeout) {
+std::string signal_name(int sig) {
+    const char* abbrev = ::sigabbrev_np(sig);
+    return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+}
+
+// The init closed the sync channel without a word: it was killed. Reaps it (so the rollback
+// must not) and says by what, naming the memory limit when the OOM killer did it.
+Error explain_silent_exit(pid_t pid, const cgroup::Manager& cgroups, const spec::Spec& spec) {
+    int wstatus = 0;
+    pid_t got;
+    while ((got = ::waitpid(pid, &wstatus, 0)) < 0 && errno == EINTR) {
+    }
+    if (got != pid) return plain_error("container init", std::to_string(pid), "exited during setup without a message");
+    if (WIFEXITED(wstatus))
+        return plain_error("container init", std::to_string(pid),
+                           fmt::format("exited with status {} during setup without a message", WEXITSTATUS(wstatus)));
+    std::string what = fmt::format("was killed by {} during setup", signal_name(WTERMSIG(wstatus)));
+    auto events = cgroups.memory_events();
+    const auto& memory = spec.linux.resources ? spec.linux.resources->memory : std::nullopt;
+    if (events && events->oom_kill > 0)
+        what += " (the OOM killer of its memory cgroup";
+    else if (memory && memory->limit && WTERMSIG(wstatus) == SIGKILL)
+        what += " (most likely the OOM killer of its memory cgroup";
+    else
+        return plain_error("container init", std::to_string(pid), what);
+    if (memory && memory->limit) what += fmt::format(": linux.resources.memory.limit is {} bytes", *memory->limit);
+    return plain_error("container init", std::to_string(pid), what + ")");
+}
+
+Status await_ready(int sync_fd, std::chrono::milliseconds timeout, Rollback& rollback, const spec::Spec& spec) {
     auto msg = receive_message(sync_fd, timeout);
     if (!msg) return fail(msg.error());
     if (msg->contains("error")) return fail(error_from_json((*msg)["error"]));
-    if (!msg->contains("ready")) return fail(plain_error("container init", "", "exited during setup without a message"));
+    if (!msg->contains("ready")) {
+        Error e = explain_silent_exit(rollback.child, *rollback.cgroups, spec);
+        rollback.child = 0;  // reaped
+        return fail(std::move(e));
+    }
     return {};
 }
 
@@ -224,7 +261,7 @@ Result<Container> Container::create(const CreateOptions& o) {
 
     if (auto s = prepare_child(*pid, o, *plan, *rollback.cgroups, cgroup_fd.has_value()); !s) return fail(s.error());
     if (auto s = send_message(sync->parent.get(), {{"go", true}}); !s) return fail(s.error());
-    if (auto s = await_ready(sync->parent.get(), o.setup_timeout); !s) return fail(s.error());
+    if (auto s = await_ready(sync->parent.get(), o.setup_timeout, rollback, o.spec); !s) return fail(s.error());
 
     st.status = ContainerStatus::created;
     st.pid = *pid;

@@ -101,17 +101,38 @@ Status write_sysctls(const spec::Spec& spec) {
     return {};
 }
 
+std::string fifo_path(const InitConfig& c) { return fmt::format("/proc/self/fd/{}", c.exec_fifo_fd); }
+
+// Before "ready": the open that wait_for_start will block in must not fail then (EACCES when
+// the init's user cannot write the fifo). Without a reader yet, a writable fifo answers ENXIO.
+Status check_exec_fifo(const InitConfig& c) {
+    int fd = ::open(fifo_path(c).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+        ::close(fd);  // someone already reads: start came early, which is fine
+        return {};
+    }
+    if (errno == ENXIO) return {};
+    return fail(sys_error("open exec fifo", fifo_path(c)));
+}
+
 // Blocks until `start` opens the fifo for reading; writing one byte tells it we are about to exec.
-Status wait_for_start(const InitConfig& c) {
-    std::string path = fmt::format("/proc/self/fd/{}", c.exec_fifo_fd);
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return fail(sys_error("open exec fifo", path));
-    char byte = '0';
-    ssize_t n = ::write(fd, &byte, 1);
-    ::close(fd);
+// The descriptor stays open (close-on-exec): `start` reads on until EOF, which comes exactly when
+// exec succeeds, and an error after this point travels to `start` through it.
+Result<UniqueFd> wait_for_start(const InitConfig& c) {
+    UniqueFd fd(::open(fifo_path(c).c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) return fail(sys_error("open exec fifo", fifo_path(c)));
     ::close(c.exec_fifo_fd);
-    if (n != 1) return fail(sys_error("write exec fifo", path));
-    return {};
+    char byte = '0';
+    if (::write(fd.get(), &byte, 1) != 1) return fail(sys_error("write exec fifo", fifo_path(c)));
+    return fd;
+}
+
+// After start released us: the error goes to `start` (through the fifo), to the creating process
+// (sync channel, when it still listens) and to stderr.
+[[noreturn]] void die_after_start(const InitConfig& c, int fifo_fd, const Error& e) {
+    std::string text = nlohmann::json{{"error", error_to_json(e)}}.dump();
+    [[maybe_unused]] auto n = ::write(fifo_fd, text.data(), text.size());
+    die(c, e);
 }
 
 }  // namespace
@@ -127,9 +148,13 @@ void container_init(const InitConfig& c) {
     if (c.plan.new_uts) check(c, set_names(spec));
     if (c.plan.new_net) check(c, bring_up_loopback());
     check(c, write_sysctls(spec));
+    auto executable = resolve_executable(spec.process);
+    if (!executable) die(c, executable.error());
+    check(c, check_exec_fifo(c));
     check(c, send_message(c.sync_fd, {{"ready", true}}));
-    check(c, wait_for_start(c));
-    die(c, exec_container_process(spec, spec.process));
+    auto fifo = wait_for_start(c);
+    if (!fifo) die(c, fifo.error());
+    die_after_start(c, fifo->get(), exec_container_process(spec, spec.process, *executable));
 }
 
 }  // namespace ctb::container
