@@ -59,7 +59,9 @@ struct Rollback {
         }
         if (cgroups) (void)cgroups->destroy(std::chrono::seconds(5));
         std::error_code ec;
-        if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+        if (dir.empty()) return;
+        std::filesystem::remove_all(dir, ec);
+        ::rmdir(std::filesystem::path(dir).parent_path().c_str());  // the state root, when now empty
     }
 };
 
