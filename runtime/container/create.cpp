@@ -14,6 +14,7 @@
 #include "common/files.hpp"
 #include "runtime/cgroups/manager.hpp"
 #include "runtime/container/container.hpp"
+#include "runtime/container/hooks.hpp"
 #include "runtime/container/init.hpp"
 #include "runtime/container/sync.hpp"
 #include "runtime/security/rlimits.hpp"
@@ -50,8 +51,19 @@ struct Rollback {
     std::unique_ptr<cgroup::Manager> cgroups;
     pid_t child = 0;
     bool committed = false;
+    // Once hooks ran, a failed create ends as the spec's lifecycle does: destroy, then poststop.
+    const std::vector<spec::Hook>* poststop = nullptr;
+    std::string state_json;
     ~Rollback() {
         if (committed) return;
+        destroy();
+        if (poststop) {
+            auto j = nlohmann::json::parse(state_json, nullptr, false);
+            if (!j.is_discarded()) j["status"] = "stopped";
+            run_hooks_warning_only(*poststop, "poststop", j.dump());
+        }
+    }
+    void destroy() {
         if (child > 0) {
             ::kill(child, SIGKILL);  // our own child, by pid
             while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
@@ -189,9 +201,23 @@ Error explain_silent_exit(pid_t pid, const cgroup::Manager& cgroups, const spec:
     return plain_error("container init", std::to_string(pid), what + ")");
 }
 
-Status await_ready(int sync_fd, std::chrono::milliseconds timeout, Rollback& rollback, const spec::Spec& spec) {
+// The init stopped before its root change for the runtime's own hooks: run them, let it go on.
+Status run_runtime_hooks(int sync_fd, const spec::Spec& spec, const std::string& state) {
+    if (auto s = run_hooks(spec.hooks.prestart, "prestart", state); !s) return s;
+    if (auto s = run_hooks(spec.hooks.create_runtime, "createRuntime", state); !s) return s;
+    return send_message(sync_fd, {{"go", true}});
+}
+
+Status await_ready(int sync_fd, std::chrono::milliseconds timeout, Rollback& rollback, const spec::Spec& spec,
+                   const std::string& state) {
     auto msg = receive_message(sync_fd, timeout);
     if (!msg) return fail(msg.error());
+    if (msg->contains("hooks")) {
+        rollback.poststop = &spec.hooks.poststop;
+        if (auto s = run_runtime_hooks(sync_fd, spec, state); !s) return s;
+        msg = receive_message(sync_fd, timeout);
+        if (!msg) return fail(msg.error());
+    }
     if (msg->contains("error")) return fail(error_from_json((*msg)["error"]));
     if (!msg->contains("ready")) {
         Error e = explain_silent_exit(rollback.child, *rollback.cgroups, spec);
@@ -241,7 +267,8 @@ Result<Container> Container::create(const CreateOptions& o) {
     if (!sync) return fail(sync.error());
 
     InitConfig config{&o.spec, *plan, st.rootfs, o.image_layers, dir, cgroup_mounts(*rollback.cgroups),
-                      sync->child.get(), fifo->get()};
+                      sync->child.get(), fifo->get(),
+                      !o.spec.hooks.prestart.empty() || !o.spec.hooks.create_runtime.empty()};
     if (!o.image_layers.empty())
         // upper/ becomes the container's "/": 0755, or no non-root process could use its root.
         for (auto [sub, mode] : {std::pair{"/upper", 0755u}, std::pair{"/work", 0700u}})
@@ -262,8 +289,15 @@ Result<Container> Container::create(const CreateOptions& o) {
     sync->child.reset();
 
     if (auto s = prepare_child(*pid, o, *plan, *rollback.cgroups, cgroup_fd.has_value()); !s) return fail(s.error());
-    if (auto s = send_message(sync->parent.get(), {{"go", true}}); !s) return fail(s.error());
-    if (auto s = await_ready(sync->parent.get(), o.setup_timeout, rollback, o.spec); !s) return fail(s.error());
+    State creating = st;
+    creating.pid = *pid;
+    std::string state_json = oci_state_json(creating);
+    rollback.state_json = state_json;
+    if (!o.spec.hooks.create_container.empty() || !o.spec.hooks.start_container.empty())
+        rollback.poststop = &o.spec.hooks.poststop;  // a failing hook in the init: step 12, then 13
+    nlohmann::json go = {{"go", true}, {"state", nlohmann::json::parse(state_json)}};
+    if (auto s = send_message(sync->parent.get(), go); !s) return fail(s.error());
+    if (auto s = await_ready(sync->parent.get(), o.setup_timeout, rollback, o.spec, state_json); !s) return fail(s.error());
 
     st.status = ContainerStatus::created;
     st.pid = *pid;

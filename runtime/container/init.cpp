@@ -15,6 +15,7 @@
 
 #include "common/fd.hpp"
 #include "common/files.hpp"
+#include "runtime/container/hooks.hpp"
 #include "runtime/container/process.hpp"
 #include "runtime/container/sync.hpp"
 #include "runtime/rootfs/overlay.hpp"
@@ -36,10 +37,29 @@ void check(const InitConfig& c, const Status& s) {
     if (!s) die(c, s.error());
 }
 
-void wait_for_parent(const InitConfig& c) {
+// The parent's "go" carries the container's state for the hooks the init runs itself.
+nlohmann::json wait_for_parent(const InitConfig& c) {
     auto go = receive_message(c.sync_fd, std::chrono::seconds(30));
     if (!go) die(c, go.error());
     if (!go->contains("go")) ::_exit(1);  // the parent gave up on us: nothing to report to
+    return go->value("state", nlohmann::json::object());
+}
+
+std::string state_with_status(nlohmann::json state, const char* status) {
+    state["status"] = status;
+    return state.dump();
+}
+
+// The hook point before the root change: the runtime's hooks (in its namespaces), then
+// createContainer (in ours, with the runtime's mount namespace still visible).
+Status hooks_before_root_change(const InitConfig& c, const nlohmann::json& state) {
+    if (c.runtime_hooks) {
+        if (auto s = send_message(c.sync_fd, {{"hooks", "createRuntime"}}); !s) return s;
+        auto go = receive_message(c.sync_fd, std::chrono::minutes(10));
+        if (!go) return fail(go.error());
+        if (!go->contains("go")) ::_exit(1);  // a hook failed: the parent reports it and kills us
+    }
+    return run_hooks(c.spec->hooks.create_container, "createContainer", state_with_status(state, "creating"));
 }
 
 Status become_root_in_user_ns() {
@@ -57,7 +77,7 @@ Status mount_image_layers(const InitConfig& c) {
     return rootfs::mount_overlay(layers, c.rootfs);
 }
 
-Status setup_mounts(const InitConfig& c) {
+Status setup_mounts(const InitConfig& c, const nlohmann::json& state) {
     const spec::Spec& spec = *c.spec;
     // Propagation first: nothing mounted below may ever reach the host's mount namespace.
     if (auto s = rootfs::set_rootfs_propagation(spec.linux.rootfs_propagation); !s) return s;
@@ -68,6 +88,7 @@ Status setup_mounts(const InitConfig& c) {
     ctx.new_user_ns = c.plan.new_user;
     ctx.new_cgroup_ns = c.plan.new_cgroup;
     ctx.cgroups = c.cgroups;
+    ctx.before_root_change = [&] { return hooks_before_root_change(c, state); };
     return rootfs::setup_rootfs(spec, c.rootfs, ctx);
 }
 
@@ -140,11 +161,11 @@ Result<UniqueFd> wait_for_start(const InitConfig& c) {
 void container_init(const InitConfig& c) {
     const spec::Spec& spec = *c.spec;
     check(c, ns::join(c.plan));
-    wait_for_parent(c);
+    nlohmann::json state = wait_for_parent(c);
     if (c.plan.new_user) check(c, become_root_in_user_ns());
     if (c.plan.new_time) check(c, ns::enter_new_time_namespace(spec.linux.time_offsets));
     if (c.plan.new_cgroup && ::unshare(CLONE_NEWCGROUP) != 0) die(c, sys_error("unshare", "cgroup namespace"));
-    if (c.plan.new_mount) check(c, setup_mounts(c));
+    if (c.plan.new_mount) check(c, setup_mounts(c, state));
     if (c.plan.new_uts) check(c, set_names(spec));
     if (c.plan.new_net) check(c, bring_up_loopback());
     check(c, write_sysctls(spec));
@@ -154,6 +175,8 @@ void container_init(const InitConfig& c) {
     check(c, send_message(c.sync_fd, {{"ready", true}}));
     auto fifo = wait_for_start(c);
     if (!fifo) die(c, fifo.error());
+    if (auto s = run_hooks(spec.hooks.start_container, "startContainer", state_with_status(state, "created")); !s)
+        die_after_start(c, fifo->get(), s.error());
     die_after_start(c, fifo->get(), exec_container_process(spec, spec.process, *executable));
 }
 

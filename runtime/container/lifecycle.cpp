@@ -15,6 +15,8 @@
 #include "common/files.hpp"
 #include "runtime/cgroups/manager.hpp"
 #include "runtime/container/container.hpp"
+#include "runtime/container/hooks.hpp"
+#include "runtime/spec/parse.hpp"
 #include "runtime/container/sync.hpp"
 
 namespace ctb::container {
@@ -157,7 +159,10 @@ Status Container::start() {
         return fail(std::move(*failed));
     }
     state_.status = ContainerStatus::running;
-    return save_state(root_, state_);
+    if (auto r = save_state(root_, state_); !r) return r;
+    if (auto spec = spec::load_spec(state_dir(root_, s.id)); spec && !spec->hooks.poststart.empty())
+        run_hooks_warning_only(spec->hooks.poststart, "poststart", oci_state_json(state_));
+    return {};
 }
 
 Result<int> Container::wait() {
@@ -214,6 +219,10 @@ Status delete_container(const std::string& root, const std::string& id, bool for
         return force ? Status{} : fail(loaded.error());
     }
     State s = loaded->state();
+    // The poststop hooks come from the config the container was created with, read before the
+    // state directory goes.
+    std::vector<spec::Hook> poststop;
+    if (auto spec = spec::load_spec(dir); spec) poststop = spec->hooks.poststop;
     bool live = s.status != ContainerStatus::stopped && s.status != ContainerStatus::creating;
     if (live && s.status != ContainerStatus::created && !force)
         return fail(plain_error("delete container", id, "is " + to_string(s.status) + "; stop it or use --force"));
@@ -232,6 +241,10 @@ Status delete_container(const std::string& root, const std::string& id, bool for
     std::filesystem::remove_all(dir, ec);
     if (ec) return fail(sys_error("remove", dir, ec.value()));
     ::rmdir(root.c_str());  // the last container takes the (then empty) state root with it
+    if (!poststop.empty()) {
+        s.status = ContainerStatus::stopped;
+        run_hooks_warning_only(poststop, "poststop", oci_state_json(s));
+    }
     return {};
 }
 

@@ -72,7 +72,28 @@ void decode(const Reader& r, Spec& out) {
     r.get("domainname", out.domainname);
     r.get("mounts", out.mounts);
     r.get("linux", out.linux);
+    r.get("hooks", out.hooks);
     r.get("annotations", out.annotations);
+}
+
+void decode(const Reader& r, Hooks& out) {
+    if (!r.expect_object()) return;
+    r.get("prestart", out.prestart);
+    r.get("createRuntime", out.create_runtime);
+    r.get("createContainer", out.create_container);
+    r.get("startContainer", out.start_container);
+    r.get("poststart", out.poststart);
+    r.get("poststop", out.poststop);
+}
+
+void decode(const Reader& r, Hook& out) {
+    if (!r.expect_object()) return;
+    r.require("path", out.path);
+    r.check_absolute("path", out.path);
+    r.get("args", out.args);
+    r.get("env", out.env);
+    r.get("timeout", out.timeout);
+    if (!r.failed() && out.timeout && *out.timeout <= 0) r.fail_at("timeout", "must be greater than zero");
 }
 
 void decode(const Reader& r, Process& out) {
