@@ -45,6 +45,23 @@ std::string resolve_rootfs(const CreateOptions& o, const std::string& dir) {
     return o.bundle + "/" + o.spec.root.path;
 }
 
+// Only what this create made: a cgroup that existed before (an OCI cgroupsPath naming one) stays.
+Status remove_own_cgroups(const cgroup::Manager& manager) {
+    auto layout = cgroup::detect();
+    if (!layout) return fail(layout.error());
+    return cgroup::remove_created_dirs(*layout, manager.created_dirs(), std::chrono::seconds(5));
+}
+
+// config-linux.md#cgroups-path: absolute = as given below each hierarchy's root; relative =
+// below ctbench/ (the runtime's parent, so such containers still follow the naming rule);
+// none = ctbench/<id>.
+std::string cgroup_path_for(const spec::Spec& spec, const std::string& id) {
+    const std::string& given = spec.linux.cgroups_path;
+    if (given.empty()) return std::string(cgroup::kParentName) + "/" + id;
+    if (given.starts_with("/")) return given;
+    return std::string(cgroup::kParentName) + "/" + given;
+}
+
 // Everything created so far, removed again unless the create succeeds.
 struct Rollback {
     std::string dir;
@@ -69,7 +86,7 @@ struct Rollback {
             while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
             }
         }
-        if (cgroups) (void)cgroups->destroy(std::chrono::seconds(5));
+        if (cgroups) (void)remove_own_cgroups(*cgroups);
         std::error_code ec;
         if (dir.empty()) return;
         std::filesystem::remove_all(dir, ec);
@@ -116,12 +133,15 @@ void add_default_device_rules(std::vector<spec::DeviceRule>& rules) {
 Result<std::unique_ptr<cgroup::Manager>> make_cgroups(const spec::Spec& spec, const std::string& path) {
     auto layout = cgroup::detect();
     if (!layout) return fail(layout.error());
-    auto manager = cgroup::Manager::create(*layout, path);
+    // A cgroupsPath of the user's may lie anywhere and may exist already (it is then joined, and
+    // kept on delete); our own default must be new.
+    bool given = !spec.linux.cgroups_path.empty();
+    auto manager = cgroup::Manager::create(*layout, path, cgroup::Policy{given, given});
     if (!manager) return fail(manager.error());
     spec::Resources resources = spec.linux.resources.value_or(spec::Resources{});
     if (!resources.devices.empty()) add_default_device_rules(resources.devices);
     if (auto s = (*manager)->apply(resources); !s) {
-        (void)(*manager)->destroy(std::chrono::seconds(5));  // a value the kernel refused: nothing stays
+        (void)remove_own_cgroups(**manager);  // a value the kernel refused: nothing of ours stays
         return fail(s.error());
     }
     return manager;
@@ -251,7 +271,7 @@ Result<Container> Container::create(const CreateOptions& o) {
     st.id = o.id;
     st.bundle = o.bundle;
     st.rootfs = resolve_rootfs(o, dir);
-    st.cgroup_path = o.spec.linux.cgroups_path.empty() ? "ctbench/" + o.id : o.spec.linux.cgroups_path;
+    st.cgroup_path = cgroup_path_for(o.spec, o.id);
     st.created = now_rfc3339();
     st.annotations = o.spec.annotations;
     // Saved before anything else exists, so `delete --force` can find the cgroup after a SIGKILL.
@@ -261,6 +281,8 @@ Result<Container> Container::create(const CreateOptions& o) {
     auto cgroups = make_cgroups(o.spec, st.cgroup_path);
     if (!cgroups) return fail(cgroups.error());
     rollback.cgroups = std::move(*cgroups);
+    st.cgroup_created = rollback.cgroups->created_dirs();
+    if (auto s = save_state(o.state_root, st); !s) return fail(s.error());
     auto fifo = make_exec_fifo(dir);
     if (!fifo) return fail(fifo.error());
     auto sync = make_sync_pair();

@@ -41,7 +41,7 @@ int namespaces_to_join(pid_t pid) {
 // namespace only applies to children) and relays its exit status.
 [[noreturn]] void joiner(const State& s, const spec::Spec& spec, const spec::Process& p, int report_fd) {
     auto layout = cgroup::detect();
-    auto cg = layout ? cgroup::Manager::open(*layout, s.cgroup_path) : fail(layout.error());
+    auto cg = layout ? cgroup::Manager::open(*layout, s.cgroup_path, cgroup::Policy{true, true}) : fail(layout.error());
     if (!cg) report_and_exit(report_fd, cg.error());
     if (auto a = (*cg)->add_process(::getpid()); !a) report_and_exit(report_fd, a.error());
     int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, s.pid, 0));

@@ -25,7 +25,7 @@ namespace {
 Result<std::unique_ptr<cgroup::Manager>> open_cgroups(const State& s) {
     auto layout = cgroup::detect();
     if (!layout) return fail(layout.error());
-    return cgroup::Manager::open(*layout, s.cgroup_path);
+    return cgroup::Manager::open(*layout, s.cgroup_path, cgroup::Policy{true, true});  // the path create chose
 }
 
 // Paused = frozen by the freezer (v1 freezer.state) or by cgroup.freeze (v2).
@@ -235,8 +235,13 @@ Status delete_container(const std::string& root, const std::string& id, bool for
     }
     if (live)
         if (auto w = wait_until_gone(s, std::chrono::seconds(10)); !w) return w;
-    if (cg)
+    if (cg && s.cgroup_created) {
+        auto layout = cgroup::detect();
+        if (!layout) return fail(layout.error());
+        if (auto d = cgroup::remove_created_dirs(*layout, *s.cgroup_created, std::chrono::seconds(10)); !d) return d;
+    } else if (cg) {
         if (auto d = (*cg)->destroy(std::chrono::seconds(10)); !d) return d;
+    }
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
     if (ec) return fail(sys_error("remove", dir, ec.value()));
