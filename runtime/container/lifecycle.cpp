@@ -253,6 +253,17 @@ Status delete_container(const std::string& root, const std::string& id, bool for
     return {};
 }
 
+Status update_resources(const std::string& root, const std::string& id, const spec::Resources& resources) {
+    auto c = Container::load(root, id);
+    if (!c) return fail(c.error());
+    State s = c->state();
+    if (s.status == ContainerStatus::stopped || s.status == ContainerStatus::creating)
+        return fail(plain_error("update container", id, "is " + to_string(s.status)));
+    auto cg = open_cgroups(s);
+    if (!cg) return fail(cg.error());
+    return (*cg)->apply(resources);
+}
+
 Result<int> run(const CreateOptions& options) {
     auto c = Container::create(options);
     if (!c) return fail(c.error());

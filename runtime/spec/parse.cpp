@@ -239,6 +239,16 @@ Result<Spec> load_spec(const std::string& bundle_dir) { return load_spec_file(bu
 
 Result<Process> parse_process(const nlohmann::json& process) { return parse_as<Process>(process, kProcessStep); }
 
+Result<Resources> parse_resources(const nlohmann::json& resources) {
+    return parse_as<Resources>(resources, "parse resources.json");
+}
+
+Result<Resources> load_resources(const std::string& path) {
+    auto resources = read_json(path, "parse resources.json");
+    if (!resources) return fail(resources.error());
+    return parse_resources(*resources);
+}
+
 Result<Process> load_process(const std::string& path) {
     auto process = read_json(path, kProcessStep);
     if (!process) return fail(process.error());
