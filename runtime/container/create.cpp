@@ -261,7 +261,10 @@ Result<Container> Container::create(const CreateOptions& o) {
     if (auto s = validate_id(o.id); !s) return fail(s.error());
     auto plan = ns::plan(o.spec);
     if (!plan) return fail(plan.error());
-    if (!plan->new_mount) return fail(plain_error("create container", "linux.namespaces", "a mount namespace is required"));
+    // Image layers are an overlay mounted inside the container's own mount namespace.
+    if (!plan->new_mount && !o.image_layers.empty())
+        return fail(plain_error("create container", "linux.namespaces",
+                                "image layers (--layer, --default-image) need a new mount namespace"));
     std::string dir = state_dir(o.state_root, o.id);
     if (auto s = make_state_dir(o.state_root, dir, o.id); !s) return fail(s.error());
     Rollback rollback;

@@ -92,6 +92,33 @@ Status setup_mounts(const InitConfig& c, const nlohmann::json& state) {
     return rootfs::setup_rootfs(spec, c.rootfs, ctx);
 }
 
+// After a chroot there is no /proc to reopen the fifo's O_PATH descriptor through: the state
+// directory, opened before the root changed, reaches it instead (close-on-exec, and closed by
+// close_range before the container's process runs).
+int g_state_dir_fd = -1;
+
+void warn(const std::string& text) {
+    std::string msg = "ctbench-runtime: warning: " + text + "\n";
+    [[maybe_unused]] auto n = ::write(STDERR_FILENO, msg.data(), msg.size());
+}
+
+// No mount namespace of the container's own (none asked for, or one joined by path): the root
+// changes with chroot(2), as runc does then, and nothing is mounted, because every mount would
+// land in a namespace the container does not own (the host's, or the joined one).
+Status change_root_without_mount_ns(const InitConfig& c, const nlohmann::json& state) {
+    const spec::Spec& spec = *c.spec;
+    if (!spec.mounts.empty() || !spec.linux.masked_paths.empty() || !spec.linux.readonly_paths.empty() ||
+        spec.root.readonly)
+        warn("no mount namespace of the container's own: mounts, maskedPaths, readonlyPaths and root.readonly "
+             "are not applied (they would change a mount namespace the container does not own)");
+    if (auto s = hooks_before_root_change(c, state); !s) return s;
+    g_state_dir_fd = ::open(c.layer_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (g_state_dir_fd < 0) return fail(sys_error("open state directory", c.layer_dir));
+    if (::chroot(c.rootfs.c_str()) != 0) return fail(sys_error("chroot", c.rootfs));
+    if (::chdir("/") != 0) return fail(sys_error("chdir", "/ after chroot"));
+    return {};
+}
+
 Status set_names(const spec::Spec& spec) {
     if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0)
         return fail(sys_error("sethostname", spec.hostname));
@@ -124,10 +151,16 @@ Status write_sysctls(const spec::Spec& spec) {
 
 std::string fifo_path(const InitConfig& c) { return fmt::format("/proc/self/fd/{}", c.exec_fifo_fd); }
 
+
+int open_exec_fifo(const InitConfig& c, int flags) {
+    if (g_state_dir_fd >= 0) return ::openat(g_state_dir_fd, "exec.fifo", flags);
+    return ::open(fifo_path(c).c_str(), flags);
+}
+
 // Before "ready": the open that wait_for_start will block in must not fail then (EACCES when
 // the init's user cannot write the fifo). Without a reader yet, a writable fifo answers ENXIO.
 Status check_exec_fifo(const InitConfig& c) {
-    int fd = ::open(fifo_path(c).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    int fd = open_exec_fifo(c, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd >= 0) {
         ::close(fd);  // someone already reads: start came early, which is fine
         return {};
@@ -140,7 +173,7 @@ Status check_exec_fifo(const InitConfig& c) {
 // The descriptor stays open (close-on-exec): `start` reads on until EOF, which comes exactly when
 // exec succeeds, and an error after this point travels to `start` through it.
 Result<UniqueFd> wait_for_start(const InitConfig& c) {
-    UniqueFd fd(::open(fifo_path(c).c_str(), O_WRONLY | O_CLOEXEC));
+    UniqueFd fd(open_exec_fifo(c, O_WRONLY | O_CLOEXEC));
     if (!fd) return fail(sys_error("open exec fifo", fifo_path(c)));
     ::close(c.exec_fifo_fd);
     char byte = '0';
@@ -166,6 +199,7 @@ void container_init(const InitConfig& c) {
     if (c.plan.new_time) check(c, ns::enter_new_time_namespace(spec.linux.time_offsets));
     if (c.plan.new_cgroup && ::unshare(CLONE_NEWCGROUP) != 0) die(c, sys_error("unshare", "cgroup namespace"));
     if (c.plan.new_mount) check(c, setup_mounts(c, state));
+    else check(c, change_root_without_mount_ns(c, state));
     if (c.plan.new_uts) check(c, set_names(spec));
     if (c.plan.new_net) check(c, bring_up_loopback());
     check(c, write_sysctls(spec));
