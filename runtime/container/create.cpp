@@ -147,6 +147,27 @@ Result<std::unique_ptr<cgroup::Manager>> make_cgroups(const spec::Spec& spec, co
     return manager;
 }
 
+// The host id that container id 0 maps to; nullopt when 0 is not mapped.
+std::optional<std::uint32_t> host_id_of_root(const std::vector<spec::IdMapping>& maps) {
+    for (const auto& m : maps)
+        if (m.container_id == 0 && m.size > 0) return m.host_id;
+    return std::nullopt;
+}
+
+// With a new user namespace the init runs as the mapped root (a host uid such as 100000), which
+// must still open the fifo and reach the state directory: as runc does, the fifo is handed to
+// that user and the directory becomes searchable (0711; its files stay the runtime's).
+Status hand_over_to_mapped_root(const std::string& dir, const spec::Spec& spec) {
+    auto uid = host_id_of_root(spec.linux.uid_mappings);
+    auto gid = host_id_of_root(spec.linux.gid_mappings);
+    if (!uid && !gid) return {};
+    std::string fifo = dir + "/exec.fifo";
+    if (::chown(fifo.c_str(), uid ? *uid : static_cast<uid_t>(-1), gid ? *gid : static_cast<gid_t>(-1)) != 0)
+        return fail(sys_error("chown to the container's root", fifo));
+    if (::chmod(dir.c_str(), 0711) != 0) return fail(sys_error("chmod 0711", dir));
+    return {};
+}
+
 Result<UniqueFd> make_exec_fifo(const std::string& dir) {
     std::string path = dir + "/exec.fifo";
     if (::mkfifo(path.c_str(), 0600) != 0) return fail(sys_error("mkfifo", path));
@@ -288,6 +309,8 @@ Result<Container> Container::create(const CreateOptions& o) {
     if (auto s = save_state(o.state_root, st); !s) return fail(s.error());
     auto fifo = make_exec_fifo(dir);
     if (!fifo) return fail(fifo.error());
+    if (plan->new_user)
+        if (auto s = hand_over_to_mapped_root(dir, o.spec); !s) return fail(s.error());
     auto sync = make_sync_pair();
     if (!sync) return fail(sync.error());
 
