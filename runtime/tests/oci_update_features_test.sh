@@ -52,7 +52,7 @@ fi
 uses up
 rt create --bundle "$B" up >/dev/null 2>&1 && rt start up || fail "create/start up"
 # Forks: init (sleep) + exec's joiner + exec'd sh = 3 tasks before the loop.
-forks='p=; for i in 1 2 3 4 5 6; do sleep 30 & p="$p $!"; done 2>&1; kill $p 2>/dev/null; wait; echo done'
+forks='p=; for i in 1 2 3 4 5 6; do sleep 3 & p="$p $!"; done 2>&1; kill $p 2>/dev/null; wait; echo done'
 out="$(rt exec up /bin/sh -c "$forks" 2>&1)"
 ! grep -q "can't fork" <<<"$out" && grep -q done <<<"$out" && ok "control: 6 forks succeed before the update" || fail "control forks: $out"
 cur="$(cat /sys/fs/cgroup/pids/ctbench/up/pids.current)"
