@@ -61,7 +61,7 @@ Status library_once(const Fixture& f, int n) {
     container::CreateOptions o;
     o.id = fmt::format("bench-lib-{}", n);
     o.bundle = f.dir;
-    o.spec = true_spec(f.dir + "/lib-rootfs", "ctbench/bench-start-lib");
+    o.spec = true_spec(f.dir + "/lib-rootfs", "/ctbench/bench-start-lib");
     o.state_root = f.dir + "/state";
     o.image_layers = {f.image};
     auto status = container::run(o);

@@ -68,7 +68,8 @@ Result<std::string> read(const std::string& path) {
 }
 
 Status make_leaf(const std::string& mount, const std::string& relative, std::vector<std::string>& created,
-                 const std::function<Status(const std::string& dir, bool is_leaf)>& after_mkdir) {
+                 const std::function<Status(const std::string& dir, bool is_leaf)>& after_mkdir,
+                 bool existing_leaf_ok) {
     auto parts = components(relative);
     std::string dir = mount;
     for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -76,7 +77,7 @@ Status make_leaf(const std::string& mount, const std::string& relative, std::vec
         bool leaf = i + 1 == parts.size();
         if (::mkdir(dir.c_str(), 0755) == 0) {
             created.push_back(dir);
-        } else if (errno != EEXIST || leaf) {
+        } else if (errno != EEXIST || (leaf && !existing_leaf_ok)) {
             Error e = sys_error("create cgroup", dir);
             if (errno == EEXIST) e.detail = "already exists (a leftover? `ctbench doctor --cleanup` removes it)";
             return fail(std::move(e));

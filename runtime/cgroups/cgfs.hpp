@@ -31,8 +31,11 @@ Result<std::string> read(const std::string& path);
 // so a failed create can be rolled back. `after_mkdir(dir)` runs for each level from
 // mount/ctbench down to the leaf (existing or new), before the next level is made: v1 cpuset
 // fills in cpus/mems there, v2 enables controllers for the level below.
+// With existing_leaf_ok the leaf may exist too (an OCI cgroupsPath naming a cgroup made by
+// someone else); it is then not in `created`.
 Status make_leaf(const std::string& mount, const std::string& relative, std::vector<std::string>& created,
-                 const std::function<Status(const std::string& dir, bool is_leaf)>& after_mkdir);
+                 const std::function<Status(const std::string& dir, bool is_leaf)>& after_mkdir,
+                 bool existing_leaf_ok = false);
 // Best-effort rmdir of `created` in reverse order (rollback of make_leaf).
 void remove_created(const std::vector<std::string>& created);
 // rmdir of dir and its descendants, deepest first, retrying EBUSY until the deadline.

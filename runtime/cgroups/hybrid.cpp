@@ -13,10 +13,11 @@
 
 namespace ctb::cgroup {
 
-Result<std::unique_ptr<HybridManager>> HybridManager::create(const Layout& layout, const std::string& relative) {
-    auto v1 = V1Manager::create(layout, relative);
+Result<std::unique_ptr<HybridManager>> HybridManager::create(const Layout& layout, const std::string& relative,
+                                                             bool existing_leaf_ok) {
+    auto v1 = V1Manager::create(layout, relative, existing_leaf_ok);
     if (!v1) return fail(v1.error());
-    auto v2 = V2Manager::create(*layout.v2(), relative, false);
+    auto v2 = V2Manager::create(*layout.v2(), relative, false, existing_leaf_ok);
     if (!v2) {
         (*v1)->rollback();
         return fail(v2.error());
@@ -86,6 +87,13 @@ Status HybridManager::destroy(std::chrono::milliseconds deadline) {
         if (half)
             if (auto ok = half->destroy(deadline); !ok && first) first = ok;
     return first;
+}
+
+std::vector<std::string> HybridManager::created_dirs() const {
+    std::vector<std::string> out = v1_ ? v1_->created_dirs() : std::vector<std::string>{};
+    if (v2_)
+        for (const auto& d : v2_->created_dirs()) out.push_back(d);
+    return out;
 }
 
 Result<MemoryEvents> HybridManager::memory_events() const {

@@ -8,7 +8,8 @@ namespace ctb::cgroup {
 
 class HybridManager final : public Manager {
 public:
-    static Result<std::unique_ptr<HybridManager>> create(const Layout& layout, const std::string& relative);
+    static Result<std::unique_ptr<HybridManager>> create(const Layout& layout, const std::string& relative,
+                                                          bool existing_leaf_ok = false);
     static Result<std::unique_ptr<HybridManager>> open(const Layout& layout, const std::string& relative);
 
     Status apply(const spec::Resources& resources) override;
@@ -20,6 +21,7 @@ public:
     Result<std::vector<pid_t>> processes() const override;
     Status kill_all(int sig) override;
     Status destroy(std::chrono::milliseconds deadline) override;
+    std::vector<std::string> created_dirs() const override;
     Result<MemoryEvents> memory_events() const override;
     std::vector<std::string> paths() const override;
 

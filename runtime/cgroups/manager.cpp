@@ -3,9 +3,13 @@
 #include "runtime/cgroups/manager.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 #include <sstream>
 
+#include "runtime/cgroups/cgfs.hpp"
 #include "runtime/cgroups/hybrid.hpp"
 #include "runtime/cgroups/resources.hpp"
 #include "runtime/cgroups/v1.hpp"
@@ -30,6 +34,52 @@ Result<std::unique_ptr<Manager>> no_cgroups(const std::string& relative) {
 }
 
 }  // namespace
+
+namespace {
+
+Result<std::vector<std::string>> plain_components(const std::string& path) {
+    if (path.find(':') != std::string::npos)
+        return fail(plain_error("check cgroup path", "\"" + path + "\"", "systemd slice:prefix:name paths are not supported"));
+    std::vector<std::string> parts;
+    std::istringstream in(path);
+    for (std::string c; std::getline(in, c, '/');) {
+        if (c.empty()) continue;
+        if (c == "." || c == "..") return fail(plain_error("check cgroup path", "\"" + path + "\"", "\".\" and \"..\" are not allowed"));
+        parts.push_back(c);
+    }
+    if (parts.empty()) return fail(plain_error("check cgroup path", "\"" + path + "\"", "names no cgroup"));
+    return parts;
+}
+
+}  // namespace
+
+Result<std::string> normalise_any_path(const std::string& path) {
+    auto parts = plain_components(path);
+    if (!parts) return fail(parts.error());
+    std::string out = parts->front();
+    for (std::size_t i = 1; i < parts->size(); ++i) out += "/" + (*parts)[i];
+    return out;
+}
+
+Status remove_created_dirs(const Layout& layout, const std::vector<std::string>& dirs,
+                           std::chrono::milliseconds deadline) {
+    Deadline until(deadline);
+    Status first;
+    for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
+        bool below_mount = false;
+        for (const auto& h : layout.hierarchies) below_mount = below_mount || it->starts_with(h.mount + "/");
+        if (!below_mount || it->find("/../") != std::string::npos) {
+            if (first) first = fail(plain_error("remove cgroup", *it, "not below a cgroup mount of this host"));
+            continue;
+        }
+        // A listed parent of another listed dir (the ctbench parent, say) may hold other
+        // containers by now: one rmdir, no waiting; only the deepest ones are waited for.
+        bool is_parent = std::any_of(dirs.begin(), dirs.end(), [&](const std::string& d) { return d.starts_with(*it + "/"); });
+        if (is_parent) ::rmdir(it->c_str());
+        else if (auto ok = fs::remove_tree(*it, until); !ok && first) first = ok;
+    }
+    return first;
+}
 
 Result<std::string> normalise_path(const std::string& path) {
     if (path.find(':') != std::string::npos)
@@ -56,20 +106,23 @@ std::optional<std::string> missing_controller_of(const Error& error) {
     return error.detail.substr(prefix.size(), end - prefix.size());
 }
 
-Result<std::unique_ptr<Manager>> Manager::create(const Layout& layout, const std::string& relative_path) {
-    auto relative = normalise_path(relative_path);
+Result<std::unique_ptr<Manager>> Manager::create(const Layout& layout, const std::string& relative_path,
+                                                 const Policy& policy) {
+    auto relative = policy.any_path ? normalise_any_path(relative_path) : normalise_path(relative_path);
     if (!relative) return fail(relative.error());
+    bool existing = policy.existing_leaf_ok;
     switch (layout.mode) {
-        case Mode::v1: return upcast(V1Manager::create(layout, *relative));
-        case Mode::v2: return upcast(V2Manager::create(*layout.v2(), *relative, true));
-        case Mode::hybrid: return upcast(HybridManager::create(layout, *relative));
+        case Mode::v1: return upcast(V1Manager::create(layout, *relative, existing));
+        case Mode::v2: return upcast(V2Manager::create(*layout.v2(), *relative, true, existing));
+        case Mode::hybrid: return upcast(HybridManager::create(layout, *relative, existing));
         case Mode::none: break;
     }
     return no_cgroups(*relative);
 }
 
-Result<std::unique_ptr<Manager>> Manager::open(const Layout& layout, const std::string& relative_path) {
-    auto relative = normalise_path(relative_path);
+Result<std::unique_ptr<Manager>> Manager::open(const Layout& layout, const std::string& relative_path,
+                                               const Policy& policy) {
+    auto relative = policy.any_path ? normalise_any_path(relative_path) : normalise_path(relative_path);
     if (!relative) return fail(relative.error());
     switch (layout.mode) {
         case Mode::v1: return upcast(V1Manager::open(layout, *relative));

@@ -2,9 +2,11 @@
 // (v1, v2 or hybrid), chosen at run time from the detected Layout. Callers see one interface;
 // the backends (v1.cpp, v2.cpp, hybrid.cpp) know which files each version has.
 //
-// Naming rule (DESIGN.md): everything ctbench creates lives below a "ctbench" directory in each
-// hierarchy, so every path handed in must be "ctbench/<...>" (or the absolute OCI form
-// "/ctbench/<...>"); anything else is refused before a directory is touched.
+// Naming rule (DESIGN.md): everything ctbench creates for itself lives below a "ctbench" directory
+// in each hierarchy, so by default every path handed in must be "ctbench/<...>" (or the absolute
+// OCI form "/ctbench/<...>"); anything else is refused before a directory is touched. An OCI
+// cgroupsPath is the user's choice and may lie anywhere (Policy::any_path); the runtime then
+// records exactly which directories it made (created_dirs) and removes only those.
 #pragma once
 
 #include <sys/types.h>
@@ -30,6 +32,12 @@ struct MemoryEvents {
     std::uint64_t max = 0;             // times usage hit the limit (v2 memory.events max, v1 memory.failcnt)
 };
 
+// How create() may treat the path.
+struct Policy {
+    bool any_path = false;          // a path outside ctbench/ (an OCI cgroupsPath as given)
+    bool existing_leaf_ok = false;  // join a cgroup that exists already (kept on delete)
+};
+
 class Manager {
 public:
     virtual ~Manager() = default;
@@ -39,10 +47,12 @@ public:
     // Creates the cgroup in every hierarchy the layout's mode calls for. relative_path is
     // "ctbench/<id>" or "/ctbench/<id>". The leaf must not exist yet (a leftover is reported,
     // not silently shared). On failure everything this call created is removed again.
-    static Result<std::unique_ptr<Manager>> create(const Layout& layout, const std::string& relative_path);
+    static Result<std::unique_ptr<Manager>> create(const Layout& layout, const std::string& relative_path,
+                                                   const Policy& policy = {});
     // Attaches to a cgroup an earlier process created (for `kill` / `delete`). Fails with ENOENT
     // when no hierarchy has the directory, so an idempotent delete can treat that as done.
-    static Result<std::unique_ptr<Manager>> open(const Layout& layout, const std::string& relative_path);
+    static Result<std::unique_ptr<Manager>> open(const Layout& layout, const std::string& relative_path,
+                                                 const Policy& policy = {});
 
     // Writes linux.resources. A section whose controller the host lacks (or has not delegated)
     // is an error naming the controller; every write error names the spec field and the file.
@@ -65,6 +75,9 @@ public:
     // waits for the cgroup to empty. Idempotent: a directory already gone is success.
     virtual Status destroy(std::chrono::milliseconds deadline) = 0;
     virtual Result<MemoryEvents> memory_events() const = 0;
+    // The directories create() made, parents before children (empty for open()). A directory that
+    // existed before (a pre-existing leaf, the ctbench parent) is not among them.
+    virtual std::vector<std::string> created_dirs() const = 0;
     // Absolute directories of this cgroup, one per hierarchy.
     virtual std::vector<std::string> paths() const = 0;
     // "ctbench/<id>", normalised.
@@ -84,5 +97,13 @@ std::optional<std::string> missing_controller_of(const Error& error);
 // "ctbench/x", "/ctbench/x", "ctbench/x/" -> "ctbench/x". Refuses paths outside ctbench/, "." and
 // ".." components, and systemd "slice:prefix:name" syntax (ctbench has no systemd driver).
 Result<std::string> normalise_path(const std::string& path);
+// The same check without the ctbench/ rule: any path of one or more plain components.
+Result<std::string> normalise_any_path(const std::string& path);
+
+// Removes exactly these directories (as created_dirs listed them), children first, with whatever
+// the container made below them, retrying EBUSY until the deadline. Each must lie below a cgroup
+// mount of the layout. A directory already gone is success.
+Status remove_created_dirs(const Layout& layout, const std::vector<std::string>& dirs,
+                           std::chrono::milliseconds deadline);
 
 }  // namespace ctb::cgroup

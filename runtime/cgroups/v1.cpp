@@ -35,7 +35,8 @@ Status init_cpuset(const std::string& dir) {
 
 }  // namespace
 
-Result<std::unique_ptr<V1Manager>> V1Manager::create(const Layout& layout, const std::string& relative) {
+Result<std::unique_ptr<V1Manager>> V1Manager::create(const Layout& layout, const std::string& relative,
+                                                     bool existing_leaf_ok) {
     std::vector<Dir> dirs;
     std::vector<std::string> created;
     for (const auto& h : layout.hierarchies) {
@@ -43,7 +44,7 @@ Result<std::unique_ptr<V1Manager>> V1Manager::create(const Layout& layout, const
         bool cpuset = std::find(h.controllers.begin(), h.controllers.end(), "cpuset") != h.controllers.end();
         auto made = fs::make_leaf(h.mount, relative, created, [&](const std::string& dir, bool) -> Status {
             return cpuset ? init_cpuset(dir) : Status{};
-        });
+        }, existing_leaf_ok);
         if (!made) {
             fs::remove_created(created);
             return fail(made.error());

@@ -13,7 +13,8 @@ public:
         std::string path;
     };
 
-    static Result<std::unique_ptr<V1Manager>> create(const Layout& layout, const std::string& relative);
+    static Result<std::unique_ptr<V1Manager>> create(const Layout& layout, const std::string& relative,
+                                                      bool existing_leaf_ok = false);
     static Result<std::unique_ptr<V1Manager>> open(const Layout& layout, const std::string& relative);
 
     Status apply(const spec::Resources& resources) override;
@@ -41,6 +42,8 @@ private:
 
     std::vector<Dir> dirs_;
     std::vector<std::string> created_;  // by create(), for rollback
+public:
+    std::vector<std::string> created_dirs() const override { return created_; }
 };
 
 }  // namespace ctb::cgroup

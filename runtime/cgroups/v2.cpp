@@ -47,12 +47,12 @@ Result<UniqueFd> V2Manager::open_clone_fd(const std::string& dir, bool wanted) {
 }
 
 Result<std::unique_ptr<V2Manager>> V2Manager::create(const Hierarchy& unified, const std::string& relative,
-                                                     bool for_clone) {
+                                                     bool for_clone, bool existing_leaf_ok) {
     std::vector<std::string> created;
     auto made = fs::make_leaf(unified.mount, relative, created, [](const std::string& dir, bool leaf) -> Status {
         // The leaf will hold processes; "no internal processes" forbids controllers below it.
         return leaf ? Status{} : enable_controllers(dir);
-    });
+    }, existing_leaf_ok);
     if (!made) {
         fs::remove_created(created);
         return fail(made.error());

@@ -11,7 +11,7 @@ class V2Manager final : public Manager {
 public:
     // `for_clone`: keep an O_PATH fd for clone3(CLONE_INTO_CGROUP) (pure v2 hosts only).
     static Result<std::unique_ptr<V2Manager>> create(const Hierarchy& unified, const std::string& relative,
-                                                     bool for_clone);
+                                                     bool for_clone, bool existing_leaf_ok = false);
     static Result<std::unique_ptr<V2Manager>> open(const Hierarchy& unified, const std::string& relative,
                                                    bool for_clone);
 
@@ -42,6 +42,9 @@ private:
 
     std::string dir_;
     std::vector<std::string> created_;  // by create(), for rollback
+public:
+    std::vector<std::string> created_dirs() const override { return created_; }
+private:
     UniqueFd clone_fd_;
 };
 

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "common/files.hpp"
+#include "runtime/cli/commands.hpp"
 #include "runtime/cli/signals.hpp"
 #include "runtime/container/container.hpp"
 #include "runtime/image/image.hpp"
@@ -403,6 +404,8 @@ int main(int argc, char** argv) {
     port->callback([&] { rc = cmd_port(id, port_filter); });
     NetworkArgs network_args;
     add_network_commands(app, network_args, rc);
+    runtime_cli::register_features(app, rc);
+    runtime_cli::register_update(app, g.root, rc);
     auto* specc = app.add_subcommand("spec", "Write a default config.json");
     specc->add_option("-b,--bundle", bundle, "Bundle directory")->capture_default_str();
     specc->callback([&] { rc = cmd_spec(bundle); });

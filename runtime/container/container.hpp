@@ -70,6 +70,10 @@ private:
 // cgroup to empty, removes cgroups and state. Idempotent with force.
 Status delete_container(const std::string& state_root, const std::string& id, bool force);
 
+// `runc update`: writes the given resources (only the fields set) to the cgroups of a container
+// that is created, running or paused; a stopped one is refused. Errors name the field and file.
+Status update_resources(const std::string& state_root, const std::string& id, const spec::Resources& resources);
+
 // create + start + wait + delete, as `runc run` does. Returns the exit status.
 Result<int> run(const CreateOptions& options);
 

@@ -7,12 +7,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
 
 #include "common/files.hpp"
 #include "runtime/cgroups/manager.hpp"
 #include "runtime/container/container.hpp"
+#include "runtime/container/hooks.hpp"
 #include "runtime/container/init.hpp"
 #include "runtime/container/inject_delay.hpp"
 #include "runtime/container/sync.hpp"
@@ -44,22 +46,52 @@ std::string resolve_rootfs(const CreateOptions& o, const std::string& dir) {
     return o.bundle + "/" + o.spec.root.path;
 }
 
+// Only what this create made: a cgroup that existed before (an OCI cgroupsPath naming one) stays.
+Status remove_own_cgroups(const cgroup::Manager& manager) {
+    auto layout = cgroup::detect();
+    if (!layout) return fail(layout.error());
+    return cgroup::remove_created_dirs(*layout, manager.created_dirs(), std::chrono::seconds(5));
+}
+
+// config-linux.md#cgroups-path: absolute = as given below each hierarchy's root; relative =
+// below ctbench/ (the runtime's parent, so such containers still follow the naming rule);
+// none = ctbench/<id>.
+std::string cgroup_path_for(const spec::Spec& spec, const std::string& id) {
+    const std::string& given = spec.linux.cgroups_path;
+    if (given.empty()) return std::string(cgroup::kParentName) + "/" + id;
+    if (given.starts_with("/")) return given;
+    return std::string(cgroup::kParentName) + "/" + given;
+}
+
 // Everything created so far, removed again unless the create succeeds.
 struct Rollback {
     std::string dir;
     std::unique_ptr<cgroup::Manager> cgroups;
     pid_t child = 0;
     bool committed = false;
+    // Once hooks ran, a failed create ends as the spec's lifecycle does: destroy, then poststop.
+    const std::vector<spec::Hook>* poststop = nullptr;
+    std::string state_json;
     ~Rollback() {
         if (committed) return;
+        destroy();
+        if (poststop) {
+            auto j = nlohmann::json::parse(state_json, nullptr, false);
+            if (!j.is_discarded()) j["status"] = "stopped";
+            run_hooks_warning_only(*poststop, "poststop", j.dump());
+        }
+    }
+    void destroy() {
         if (child > 0) {
             ::kill(child, SIGKILL);  // our own child, by pid
             while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
             }
         }
-        if (cgroups) (void)cgroups->destroy(std::chrono::seconds(5));
+        if (cgroups) (void)remove_own_cgroups(*cgroups);
         std::error_code ec;
-        if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+        if (dir.empty()) return;
+        std::filesystem::remove_all(dir, ec);
+        ::rmdir(std::filesystem::path(dir).parent_path().c_str());  // the state root, when now empty
     }
 };
 
@@ -102,12 +134,39 @@ void add_default_device_rules(std::vector<spec::DeviceRule>& rules) {
 Result<std::unique_ptr<cgroup::Manager>> make_cgroups(const spec::Spec& spec, const std::string& path) {
     auto layout = cgroup::detect();
     if (!layout) return fail(layout.error());
-    auto manager = cgroup::Manager::create(*layout, path);
+    // A cgroupsPath of the user's may lie anywhere and may exist already (it is then joined, and
+    // kept on delete); our own default must be new.
+    bool given = !spec.linux.cgroups_path.empty();
+    auto manager = cgroup::Manager::create(*layout, path, cgroup::Policy{given, given});
     if (!manager) return fail(manager.error());
     spec::Resources resources = spec.linux.resources.value_or(spec::Resources{});
     if (!resources.devices.empty()) add_default_device_rules(resources.devices);
-    if (auto s = (*manager)->apply(resources); !s) return fail(s.error());
+    if (auto s = (*manager)->apply(resources); !s) {
+        (void)remove_own_cgroups(**manager);  // a value the kernel refused: nothing of ours stays
+        return fail(s.error());
+    }
     return manager;
+}
+
+// The host id that container id 0 maps to; nullopt when 0 is not mapped.
+std::optional<std::uint32_t> host_id_of_root(const std::vector<spec::IdMapping>& maps) {
+    for (const auto& m : maps)
+        if (m.container_id == 0 && m.size > 0) return m.host_id;
+    return std::nullopt;
+}
+
+// With a new user namespace the init runs as the mapped root (a host uid such as 100000), which
+// must still open the fifo and reach the state directory: as runc does, the fifo is handed to
+// that user and the directory becomes searchable (0711; its files stay the runtime's).
+Status hand_over_to_mapped_root(const std::string& dir, const spec::Spec& spec) {
+    auto uid = host_id_of_root(spec.linux.uid_mappings);
+    auto gid = host_id_of_root(spec.linux.gid_mappings);
+    if (!uid && !gid) return {};
+    std::string fifo = dir + "/exec.fifo";
+    if (::chown(fifo.c_str(), uid ? *uid : static_cast<uid_t>(-1), gid ? *gid : static_cast<gid_t>(-1)) != 0)
+        return fail(sys_error("chown to the container's root", fifo));
+    if (::chmod(dir.c_str(), 0711) != 0) return fail(sys_error("chmod 0711", dir));
+    return {};
 }
 
 Result<UniqueFd> make_exec_fifo(const std::string& dir) {
@@ -155,11 +214,58 @@ Status prepare_child(pid_t pid, const CreateOptions& o, const ns::Plan& plan, cg
     return {};
 }
 
-Status await_ready(int sync_fd, std::chrono::milliseconds timeout) {
+std::string signal_name(int sig) {
+    const char* abbrev = ::sigabbrev_np(sig);
+    return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+}
+
+// The init closed the sync channel without a word: it was killed. Reaps it (so the rollback
+// must not) and says by what, naming the memory limit when the OOM killer did it.
+Error explain_silent_exit(pid_t pid, const cgroup::Manager& cgroups, const spec::Spec& spec) {
+    int wstatus = 0;
+    pid_t got;
+    while ((got = ::waitpid(pid, &wstatus, 0)) < 0 && errno == EINTR) {
+    }
+    if (got != pid) return plain_error("container init", std::to_string(pid), "exited during setup without a message");
+    if (WIFEXITED(wstatus))
+        return plain_error("container init", std::to_string(pid),
+                           fmt::format("exited with status {} during setup without a message", WEXITSTATUS(wstatus)));
+    std::string what = fmt::format("was killed by {} during setup", signal_name(WTERMSIG(wstatus)));
+    auto events = cgroups.memory_events();
+    const auto& memory = spec.linux.resources ? spec.linux.resources->memory : std::nullopt;
+    if (events && events->oom_kill > 0)
+        what += " (the OOM killer of its memory cgroup";
+    else if (memory && memory->limit && WTERMSIG(wstatus) == SIGKILL)
+        what += " (most likely the OOM killer of its memory cgroup";
+    else
+        return plain_error("container init", std::to_string(pid), what);
+    if (memory && memory->limit) what += fmt::format(": linux.resources.memory.limit is {} bytes", *memory->limit);
+    return plain_error("container init", std::to_string(pid), what + ")");
+}
+
+// The init stopped before its root change for the runtime's own hooks: run them, let it go on.
+Status run_runtime_hooks(int sync_fd, const spec::Spec& spec, const std::string& state) {
+    if (auto s = run_hooks(spec.hooks.prestart, "prestart", state); !s) return s;
+    if (auto s = run_hooks(spec.hooks.create_runtime, "createRuntime", state); !s) return s;
+    return send_message(sync_fd, {{"go", true}});
+}
+
+Status await_ready(int sync_fd, std::chrono::milliseconds timeout, Rollback& rollback, const spec::Spec& spec,
+                   const std::string& state) {
     auto msg = receive_message(sync_fd, timeout);
     if (!msg) return fail(msg.error());
+    if (msg->contains("hooks")) {
+        rollback.poststop = &spec.hooks.poststop;
+        if (auto s = run_runtime_hooks(sync_fd, spec, state); !s) return s;
+        msg = receive_message(sync_fd, timeout);
+        if (!msg) return fail(msg.error());
+    }
     if (msg->contains("error")) return fail(error_from_json((*msg)["error"]));
-    if (!msg->contains("ready")) return fail(plain_error("container init", "", "exited during setup without a message"));
+    if (!msg->contains("ready")) {
+        Error e = explain_silent_exit(rollback.child, *rollback.cgroups, spec);
+        rollback.child = 0;  // reaped
+        return fail(std::move(e));
+    }
     return {};
 }
 
@@ -178,7 +284,10 @@ Result<Container> Container::create(const CreateOptions& o) {
     if (auto s = validate_id(o.id); !s) return fail(s.error());
     auto plan = ns::plan(o.spec);
     if (!plan) return fail(plan.error());
-    if (!plan->new_mount) return fail(plain_error("create container", "linux.namespaces", "a mount namespace is required"));
+    // Image layers are an overlay mounted inside the container's own mount namespace.
+    if (!plan->new_mount && !o.image_layers.empty())
+        return fail(plain_error("create container", "linux.namespaces",
+                                "image layers (--layer, --default-image) need a new mount namespace"));
     std::string dir = state_dir(o.state_root, o.id);
     if (auto s = make_state_dir(o.state_root, dir, o.id); !s) return fail(s.error());
     Rollback rollback;
@@ -188,7 +297,7 @@ Result<Container> Container::create(const CreateOptions& o) {
     st.id = o.id;
     st.bundle = o.bundle;
     st.rootfs = resolve_rootfs(o, dir);
-    st.cgroup_path = o.spec.linux.cgroups_path.empty() ? "ctbench/" + o.id : o.spec.linux.cgroups_path;
+    st.cgroup_path = cgroup_path_for(o.spec, o.id);
     st.created = now_rfc3339();
     st.annotations = o.spec.annotations;
     // Saved before anything else exists, so `delete --force` can find the cgroup after a SIGKILL.
@@ -198,13 +307,18 @@ Result<Container> Container::create(const CreateOptions& o) {
     auto cgroups = make_cgroups(o.spec, st.cgroup_path);
     if (!cgroups) return fail(cgroups.error());
     rollback.cgroups = std::move(*cgroups);
+    st.cgroup_created = rollback.cgroups->created_dirs();
+    if (auto s = save_state(o.state_root, st); !s) return fail(s.error());
     auto fifo = make_exec_fifo(dir);
     if (!fifo) return fail(fifo.error());
+    if (plan->new_user)
+        if (auto s = hand_over_to_mapped_root(dir, o.spec); !s) return fail(s.error());
     auto sync = make_sync_pair();
     if (!sync) return fail(sync.error());
 
     InitConfig config{&o.spec, *plan, st.rootfs, o.image_layers, dir, cgroup_mounts(*rollback.cgroups),
-                      sync->child.get(), fifo->get()};
+                      sync->child.get(), fifo->get(),
+                      !o.spec.hooks.prestart.empty() || !o.spec.hooks.create_runtime.empty()};
     if (!o.image_layers.empty())
         // upper/ becomes the container's "/": 0755, or no non-root process could use its root.
         for (auto [sub, mode] : {std::pair{"/upper", 0755u}, std::pair{"/work", 0700u}})
@@ -225,8 +339,15 @@ Result<Container> Container::create(const CreateOptions& o) {
     sync->child.reset();
 
     if (auto s = prepare_child(*pid, o, *plan, *rollback.cgroups, cgroup_fd.has_value()); !s) return fail(s.error());
-    if (auto s = send_message(sync->parent.get(), {{"go", true}}); !s) return fail(s.error());
-    if (auto s = await_ready(sync->parent.get(), o.setup_timeout); !s) return fail(s.error());
+    State creating = st;
+    creating.pid = *pid;
+    std::string state_json = oci_state_json(creating);
+    rollback.state_json = state_json;
+    if (!o.spec.hooks.create_container.empty() || !o.spec.hooks.start_container.empty())
+        rollback.poststop = &o.spec.hooks.poststop;  // a failing hook in the init: step 12, then 13
+    nlohmann::json go = {{"go", true}, {"state", nlohmann::json::parse(state_json)}};
+    if (auto s = send_message(sync->parent.get(), go); !s) return fail(s.error());
+    if (auto s = await_ready(sync->parent.get(), o.setup_timeout, rollback, o.spec, state_json); !s) return fail(s.error());
 
     st.status = ContainerStatus::created;
     st.pid = *pid;

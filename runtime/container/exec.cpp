@@ -41,14 +41,21 @@ int namespaces_to_join(pid_t pid) {
 // namespace only applies to children) and relays its exit status.
 [[noreturn]] void joiner(const State& s, const spec::Spec& spec, const spec::Process& p, int report_fd) {
     auto layout = cgroup::detect();
-    auto cg = layout ? cgroup::Manager::open(*layout, s.cgroup_path) : fail(layout.error());
+    auto cg = layout ? cgroup::Manager::open(*layout, s.cgroup_path, cgroup::Policy{true, true}) : fail(layout.error());
     if (!cg) report_and_exit(report_fd, cg.error());
     if (auto a = (*cg)->add_process(::getpid()); !a) report_and_exit(report_fd, a.error());
     int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, s.pid, 0));
     if (pidfd < 0) report_and_exit(report_fd, sys_error("pidfd_open", std::to_string(s.pid)));
+    // The init's root, taken before setns: a container without a mount namespace of its own
+    // (or in a joined one) got its root by chroot, which setns does not reproduce.
+    std::string root_link = fmt::format("/proc/{}/root", s.pid);
+    int root_fd = ::open(root_link.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0) report_and_exit(report_fd, sys_error("open", root_link));
     if (int flags = namespaces_to_join(s.pid); flags && ::setns(pidfd, flags) != 0)
         report_and_exit(report_fd, sys_error("setns into container", s.id));
     ::close(pidfd);
+    if (::fchdir(root_fd) != 0 || ::chroot(".") != 0) report_and_exit(report_fd, sys_error("chroot to the root of", s.id));
+    ::close(root_fd);
     pid_t child = ::fork();
     if (child < 0) report_and_exit(report_fd, sys_error("fork", "exec process"));
     if (child == 0) report_and_exit(report_fd, exec_container_process(spec, p));

@@ -15,6 +15,7 @@
 
 #include "common/fd.hpp"
 #include "common/files.hpp"
+#include "runtime/container/hooks.hpp"
 #include "runtime/container/process.hpp"
 #include "runtime/container/sync.hpp"
 #include "runtime/rootfs/overlay.hpp"
@@ -36,10 +37,29 @@ void check(const InitConfig& c, const Status& s) {
     if (!s) die(c, s.error());
 }
 
-void wait_for_parent(const InitConfig& c) {
+// The parent's "go" carries the container's state for the hooks the init runs itself.
+nlohmann::json wait_for_parent(const InitConfig& c) {
     auto go = receive_message(c.sync_fd, std::chrono::seconds(30));
     if (!go) die(c, go.error());
     if (!go->contains("go")) ::_exit(1);  // the parent gave up on us: nothing to report to
+    return go->value("state", nlohmann::json::object());
+}
+
+std::string state_with_status(nlohmann::json state, const char* status) {
+    state["status"] = status;
+    return state.dump();
+}
+
+// The hook point before the root change: the runtime's hooks (in its namespaces), then
+// createContainer (in ours, with the runtime's mount namespace still visible).
+Status hooks_before_root_change(const InitConfig& c, const nlohmann::json& state) {
+    if (c.runtime_hooks) {
+        if (auto s = send_message(c.sync_fd, {{"hooks", "createRuntime"}}); !s) return s;
+        auto go = receive_message(c.sync_fd, std::chrono::minutes(10));
+        if (!go) return fail(go.error());
+        if (!go->contains("go")) ::_exit(1);  // a hook failed: the parent reports it and kills us
+    }
+    return run_hooks(c.spec->hooks.create_container, "createContainer", state_with_status(state, "creating"));
 }
 
 Status become_root_in_user_ns() {
@@ -57,7 +77,7 @@ Status mount_image_layers(const InitConfig& c) {
     return rootfs::mount_overlay(layers, c.rootfs);
 }
 
-Status setup_mounts(const InitConfig& c) {
+Status setup_mounts(const InitConfig& c, const nlohmann::json& state) {
     const spec::Spec& spec = *c.spec;
     // Propagation first: nothing mounted below may ever reach the host's mount namespace.
     if (auto s = rootfs::set_rootfs_propagation(spec.linux.rootfs_propagation); !s) return s;
@@ -68,7 +88,35 @@ Status setup_mounts(const InitConfig& c) {
     ctx.new_user_ns = c.plan.new_user;
     ctx.new_cgroup_ns = c.plan.new_cgroup;
     ctx.cgroups = c.cgroups;
+    ctx.before_root_change = [&] { return hooks_before_root_change(c, state); };
     return rootfs::setup_rootfs(spec, c.rootfs, ctx);
+}
+
+// After a chroot there is no /proc to reopen the fifo's O_PATH descriptor through: the state
+// directory, opened before the root changed, reaches it instead (close-on-exec, and closed by
+// close_range before the container's process runs).
+int g_state_dir_fd = -1;
+
+void warn(const std::string& text) {
+    std::string msg = "ctbench-runtime: warning: " + text + "\n";
+    [[maybe_unused]] auto n = ::write(STDERR_FILENO, msg.data(), msg.size());
+}
+
+// No mount namespace of the container's own (none asked for, or one joined by path): the root
+// changes with chroot(2), as runc does then, and nothing is mounted, because every mount would
+// land in a namespace the container does not own (the host's, or the joined one).
+Status change_root_without_mount_ns(const InitConfig& c, const nlohmann::json& state) {
+    const spec::Spec& spec = *c.spec;
+    if (!spec.mounts.empty() || !spec.linux.masked_paths.empty() || !spec.linux.readonly_paths.empty() ||
+        spec.root.readonly)
+        warn("no mount namespace of the container's own: mounts, maskedPaths, readonlyPaths and root.readonly "
+             "are not applied (they would change a mount namespace the container does not own)");
+    if (auto s = hooks_before_root_change(c, state); !s) return s;
+    g_state_dir_fd = ::open(c.layer_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (g_state_dir_fd < 0) return fail(sys_error("open state directory", c.layer_dir));
+    if (::chroot(c.rootfs.c_str()) != 0) return fail(sys_error("chroot", c.rootfs));
+    if (::chdir("/") != 0) return fail(sys_error("chdir", "/ after chroot"));
+    return {};
 }
 
 Status set_names(const spec::Spec& spec) {
@@ -101,17 +149,44 @@ Status write_sysctls(const spec::Spec& spec) {
     return {};
 }
 
+std::string fifo_path(const InitConfig& c) { return fmt::format("/proc/self/fd/{}", c.exec_fifo_fd); }
+
+
+int open_exec_fifo(const InitConfig& c, int flags) {
+    if (g_state_dir_fd >= 0) return ::openat(g_state_dir_fd, "exec.fifo", flags);
+    return ::open(fifo_path(c).c_str(), flags);
+}
+
+// Before "ready": the open that wait_for_start will block in must not fail then (EACCES when
+// the init's user cannot write the fifo). Without a reader yet, a writable fifo answers ENXIO.
+Status check_exec_fifo(const InitConfig& c) {
+    int fd = open_exec_fifo(c, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+        ::close(fd);  // someone already reads: start came early, which is fine
+        return {};
+    }
+    if (errno == ENXIO) return {};
+    return fail(sys_error("open exec fifo", fifo_path(c)));
+}
+
 // Blocks until `start` opens the fifo for reading; writing one byte tells it we are about to exec.
-Status wait_for_start(const InitConfig& c) {
-    std::string path = fmt::format("/proc/self/fd/{}", c.exec_fifo_fd);
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return fail(sys_error("open exec fifo", path));
-    char byte = '0';
-    ssize_t n = ::write(fd, &byte, 1);
-    ::close(fd);
+// The descriptor stays open (close-on-exec): `start` reads on until EOF, which comes exactly when
+// exec succeeds, and an error after this point travels to `start` through it.
+Result<UniqueFd> wait_for_start(const InitConfig& c) {
+    UniqueFd fd(open_exec_fifo(c, O_WRONLY | O_CLOEXEC));
+    if (!fd) return fail(sys_error("open exec fifo", fifo_path(c)));
     ::close(c.exec_fifo_fd);
-    if (n != 1) return fail(sys_error("write exec fifo", path));
-    return {};
+    char byte = '0';
+    if (::write(fd.get(), &byte, 1) != 1) return fail(sys_error("write exec fifo", fifo_path(c)));
+    return fd;
+}
+
+// After start released us: the error goes to `start` (through the fifo), to the creating process
+// (sync channel, when it still listens) and to stderr.
+[[noreturn]] void die_after_start(const InitConfig& c, int fifo_fd, const Error& e) {
+    std::string text = nlohmann::json{{"error", error_to_json(e)}}.dump();
+    [[maybe_unused]] auto n = ::write(fifo_fd, text.data(), text.size());
+    die(c, e);
 }
 
 }  // namespace
@@ -119,17 +194,24 @@ Status wait_for_start(const InitConfig& c) {
 void container_init(const InitConfig& c) {
     const spec::Spec& spec = *c.spec;
     check(c, ns::join(c.plan));
-    wait_for_parent(c);
+    nlohmann::json state = wait_for_parent(c);
     if (c.plan.new_user) check(c, become_root_in_user_ns());
     if (c.plan.new_time) check(c, ns::enter_new_time_namespace(spec.linux.time_offsets));
     if (c.plan.new_cgroup && ::unshare(CLONE_NEWCGROUP) != 0) die(c, sys_error("unshare", "cgroup namespace"));
-    if (c.plan.new_mount) check(c, setup_mounts(c));
+    if (c.plan.new_mount) check(c, setup_mounts(c, state));
+    else check(c, change_root_without_mount_ns(c, state));
     if (c.plan.new_uts) check(c, set_names(spec));
     if (c.plan.new_net) check(c, bring_up_loopback());
     check(c, write_sysctls(spec));
+    auto executable = resolve_executable(spec.process);
+    if (!executable) die(c, executable.error());
+    check(c, check_exec_fifo(c));
     check(c, send_message(c.sync_fd, {{"ready", true}}));
-    check(c, wait_for_start(c));
-    die(c, exec_container_process(spec, spec.process));
+    auto fifo = wait_for_start(c);
+    if (!fifo) die(c, fifo.error());
+    if (auto s = run_hooks(spec.hooks.start_container, "startContainer", state_with_status(state, "created")); !s)
+        die_after_start(c, fifo->get(), s.error());
+    die_after_start(c, fifo->get(), exec_container_process(spec, spec.process, *executable));
 }
 
 }  // namespace ctb::container

@@ -20,6 +20,9 @@ struct InitConfig {
     rootfs::CgroupMounts cgroups;           // the container's cgroups, for mounts of type cgroup
     int sync_fd = -1;
     int exec_fifo_fd = -1;                  // O_PATH fd of <state>/exec.fifo
+    // prestart/createRuntime hooks exist: the init stops before its root change and waits for
+    // the runtime to run them ({"hooks": "createRuntime"} out, {"go": true} back).
+    bool runtime_hooks = false;
 };
 
 [[noreturn]] void container_init(const InitConfig& config);

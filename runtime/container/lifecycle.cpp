@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <filesystem>
 #include <fmt/format.h>
 
@@ -13,6 +15,8 @@
 #include "common/files.hpp"
 #include "runtime/cgroups/manager.hpp"
 #include "runtime/container/container.hpp"
+#include "runtime/container/hooks.hpp"
+#include "runtime/spec/parse.hpp"
 #include "runtime/container/sync.hpp"
 
 namespace ctb::container {
@@ -21,7 +25,7 @@ namespace {
 Result<std::unique_ptr<cgroup::Manager>> open_cgroups(const State& s) {
     auto layout = cgroup::detect();
     if (!layout) return fail(layout.error());
-    return cgroup::Manager::open(*layout, s.cgroup_path);
+    return cgroup::Manager::open(*layout, s.cgroup_path, cgroup::Policy{true, true});  // the path create chose
 }
 
 // Paused = frozen by the freezer (v1 freezer.state) or by cgroup.freeze (v2).
@@ -35,8 +39,36 @@ bool is_frozen(const cgroup::Manager& cg) {
 
 bool process_gone(const State& s) { return live_status("", s, false) == ContainerStatus::stopped; }
 
-// Reads the byte the init writes once `start` opened the fifo; gives up if the init died.
-Status release_init(const std::string& dir, const State& s) {
+// What the init wrote on the fifo after its '0', up to EOF (its end closes on exec): nothing
+// when the exec worked, the error JSON when a step after start failed.
+std::optional<Error> read_init_outcome(int fd, const State& s) {
+    std::string text;
+    char buf[4096];
+    Deadline deadline(std::chrono::seconds(10));
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n > 0) {
+            text.append(buf, static_cast<std::size_t>(n));
+            continue;
+        }
+        if (n == 0) break;  // EOF: exec'd, or died
+        if (errno != EAGAIN && errno != EINTR) break;
+        if (deadline.expired())
+            return plain_error("start container", s.id, "the init neither exec'd nor failed within 10 s");
+        pollfd pfd{fd, POLLIN, 0};
+        ::poll(&pfd, 1, 100);
+    }
+    if (text.empty()) return std::nullopt;
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.contains("error"))
+        return plain_error("start container", s.id, "the init sent an unreadable message: " + text);
+    return error_from_json(j["error"]);
+}
+
+// Reads the byte the init writes once `start` opened the fifo, then whatever the init reports
+// until it execs. The outer error means start was refused (the container is as it was); the
+// inner one that the init failed after it was released.
+Result<std::optional<Error>> release_init(const std::string& dir, const State& s) {
     std::string path = dir + "/exec.fifo";
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fd) {
@@ -48,8 +80,9 @@ Status release_init(const std::string& dir, const State& s) {
         return ::read(fd.get(), &byte, 1) == 1 || process_gone(s);
     });
     ::unlink(path.c_str());
-    if (!got || byte != '0') return fail(plain_error("start container", s.id, "the init exited before exec"));
-    return {};
+    if (!got || byte != '0')
+        return std::optional<Error>(plain_error("start container", s.id, "the init exited before exec"));
+    return read_init_outcome(fd.get(), s);
 }
 
 int exit_status(int wstatus) {
@@ -109,15 +142,26 @@ Status Container::start() {
     State s = state();
     if (s.status != ContainerStatus::created)
         return fail(plain_error("start container", s.id, "is " + to_string(s.status) + ", not created"));
-    if (auto r = release_init(state_dir(root_, s.id), s); !r) return r;
+    auto outcome = release_init(state_dir(root_, s.id), s);
+    if (!outcome) return fail(outcome.error());
+    std::optional<Error> failed = std::move(*outcome);
+    if (sync_) {
+        // In the creating process the sync socket carries the same error (or EOF on exec).
+        auto msg = receive_message(sync_.get(), std::chrono::seconds(10));
+        sync_.reset();
+        if (!failed && !msg) failed = msg.error();
+        if (!failed && msg->contains("error")) failed = error_from_json((*msg)["error"]);
+    }
+    if (failed) {
+        // The init's failure is start's: nothing of the container stays (the spec's "start
+        // fails"; a stopped husk would only wait for a delete nobody knows to send).
+        (void)delete_container(root_, s.id, true);
+        return fail(std::move(*failed));
+    }
     state_.status = ContainerStatus::running;
     if (auto r = save_state(root_, state_); !r) return r;
-    if (!sync_) return {};
-    // In the creating process: the sync socket closes on a successful exec, or carries the error.
-    auto msg = receive_message(sync_.get(), std::chrono::seconds(10));
-    sync_.reset();
-    if (!msg) return fail(msg.error());
-    if (msg->contains("error")) return fail(error_from_json((*msg)["error"]));
+    if (auto spec = spec::load_spec(state_dir(root_, s.id)); spec && !spec->hooks.poststart.empty())
+        run_hooks_warning_only(spec->hooks.poststart, "poststart", oci_state_json(state_));
     return {};
 }
 
@@ -175,6 +219,10 @@ Status delete_container(const std::string& root, const std::string& id, bool for
         return force ? Status{} : fail(loaded.error());
     }
     State s = loaded->state();
+    // The poststop hooks come from the config the container was created with, read before the
+    // state directory goes.
+    std::vector<spec::Hook> poststop;
+    if (auto spec = spec::load_spec(dir); spec) poststop = spec->hooks.poststop;
     bool live = s.status != ContainerStatus::stopped && s.status != ContainerStatus::creating;
     if (live && s.status != ContainerStatus::created && !force)
         return fail(plain_error("delete container", id, "is " + to_string(s.status) + "; stop it or use --force"));
@@ -187,13 +235,33 @@ Status delete_container(const std::string& root, const std::string& id, bool for
     }
     if (live)
         if (auto w = wait_until_gone(s, std::chrono::seconds(10)); !w) return w;
-    if (cg)
+    if (cg && s.cgroup_created) {
+        auto layout = cgroup::detect();
+        if (!layout) return fail(layout.error());
+        if (auto d = cgroup::remove_created_dirs(*layout, *s.cgroup_created, std::chrono::seconds(10)); !d) return d;
+    } else if (cg) {
         if (auto d = (*cg)->destroy(std::chrono::seconds(10)); !d) return d;
+    }
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
     if (ec) return fail(sys_error("remove", dir, ec.value()));
     ::rmdir(root.c_str());  // the last container takes the (then empty) state root with it
+    if (!poststop.empty()) {
+        s.status = ContainerStatus::stopped;
+        run_hooks_warning_only(poststop, "poststop", oci_state_json(s));
+    }
     return {};
+}
+
+Status update_resources(const std::string& root, const std::string& id, const spec::Resources& resources) {
+    auto c = Container::load(root, id);
+    if (!c) return fail(c.error());
+    State s = c->state();
+    if (s.status == ContainerStatus::stopped || s.status == ContainerStatus::creating)
+        return fail(plain_error("update container", id, "is " + to_string(s.status)));
+    auto cg = open_cgroups(s);
+    if (!cg) return fail(cg.error());
+    return (*cg)->apply(resources);
 }
 
 Result<int> run(const CreateOptions& options) {

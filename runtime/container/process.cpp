@@ -1,9 +1,11 @@
 #include "runtime/container/process.hpp"
 
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <string>
 #include <vector>
 
 #include "runtime/security/security.hpp"
@@ -25,9 +27,56 @@ Status enter_cwd(const spec::Process& p) {
     return {};
 }
 
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+std::string search_path(const spec::Process& p) {
+    for (const auto& e : p.env)
+        if (e.starts_with("PATH=")) return e.substr(5);
+    return kDefaultPath;
+}
+
+// 0 when `path` is a regular file with an execute bit, else the errno execve would give.
+int executable_errno(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return errno;
+    if (S_ISDIR(st.st_mode) || (st.st_mode & 0111) == 0) return EACCES;
+    return 0;
+}
+
 }  // namespace
 
-Error exec_container_process(const spec::Spec& spec, const spec::Process& p) {
+Result<std::string> resolve_executable(const spec::Process& p) {
+    if (p.args.empty()) return fail(plain_error("exec", "process.args", "must not be empty"));
+    const std::string& name = p.args.front();
+    if (name.find('/') != std::string::npos) {
+        std::string path = name.starts_with("/") ? name : p.cwd + "/" + name;
+        if (int err = executable_errno(path); err != 0) return fail(sys_error("exec", name, err));
+        return path;
+    }
+    std::string dirs = search_path(p);
+    int seen = ENOENT;
+    for (std::size_t start = 0; start <= dirs.size();) {
+        std::size_t end = dirs.find(':', start);
+        if (end == std::string::npos) end = dirs.size();
+        std::string dir = dirs.substr(start, end - start);
+        start = end + 1;
+        std::string path = (dir.empty() ? std::string(".") : dir) + "/" + name;
+        int err = executable_errno(path);
+        if (err == 0) return path;
+        if (err == EACCES) seen = EACCES;
+    }
+    auto e = sys_error("exec", name, seen);
+    e.detail = "searched PATH=" + dirs + " inside the container";
+    return fail(std::move(e));
+}
+
+Error exec_container_process(const spec::Spec& spec, const spec::Process& p, const std::string& executable) {
+    std::string path = executable;
+    if (path.empty()) {
+        auto found = resolve_executable(p);
+        if (!found) return found.error();
+        path = *found;
+    }
     if (auto s = enter_cwd(p); !s) return s.error();
     // No runtime descriptor may reach the container (the CVE-2024-21626 class): only stdio
     // survives exec. Sync and report sockets are close-on-exec too, so their EOF tells the parent
@@ -39,8 +88,9 @@ Error exec_container_process(const spec::Spec& spec, const spec::Process& p) {
     argv.push_back(nullptr);
     for (const auto& e : p.env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
-    environ = envp.data();
-    ::execvp(argv[0], argv.data());
+    // execve, not execvp: the path is resolved already, and a file execve refuses (ENOEXEC) is an
+    // error, never silently handed to /bin/sh.
+    ::execve(path.c_str(), argv.data(), envp.data());
     return sys_error("exec", p.args.front());
 }
 

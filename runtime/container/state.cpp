@@ -51,6 +51,7 @@ Status save_state(const std::string& root, const State& s) {
                         {"pid", s.pid}, {"pidStartTime", s.pid_start_time}, {"bundle", s.bundle},
                         {"rootfs", s.rootfs}, {"cgroupPath", s.cgroup_path}, {"created", s.created},
                         {"annotations", s.annotations}};
+    if (s.cgroup_created) j["cgroupCreated"] = *s.cgroup_created;
     std::string dir = state_dir(root, s.id);
     // Write-then-rename: a reader (or a SIGKILL) never sees half a state file.
     if (auto w = write_file(dir + "/state.json.tmp", j.dump(2)); !w) return w;
@@ -79,6 +80,7 @@ Result<State> load_state(const std::string& root, const std::string& id) {
     s.bundle = j.value("bundle", "");
     s.rootfs = j.value("rootfs", "");
     s.cgroup_path = j.value("cgroupPath", "");
+    if (j.contains("cgroupCreated")) s.cgroup_created = j["cgroupCreated"].get<std::vector<std::string>>();
     s.created = j.value("created", "");
     s.annotations = j.value("annotations", std::map<std::string, std::string>{});
     return s;

@@ -27,7 +27,11 @@ struct State {
     unsigned long long pid_start_time = 0;  // field 22 of /proc/<pid>/stat
     std::string bundle;
     std::string rootfs;
-    std::string cgroup_path;  // relative, e.g. ctbench/<id>
+    std::string cgroup_path;  // below each hierarchy's root, e.g. ctbench/<id>
+    // The cgroup directories this container's create made (absolute, parents first); delete
+    // removes these and nothing else. Absent in state written before this was recorded: then the
+    // whole cgroup_path goes, as it used to.
+    std::optional<std::vector<std::string>> cgroup_created;
     std::string created;      // RFC 3339
     std::map<std::string, std::string> annotations;
 };

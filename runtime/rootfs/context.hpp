@@ -2,10 +2,12 @@
 // (which namespaces are new, where the container's cgroups are, which volumes it uses).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "common/error.hpp"
 #include "runtime/spec/spec.hpp"
 
 namespace ctb::rootfs {
@@ -32,6 +34,9 @@ struct RootfsContext {
     // Named volumes already turned into bind mounts (volumes.hpp volume_mount), applied after
     // the spec's own mounts so that they win over an image path at the same destination.
     std::vector<spec::Mount> volumes;
+    // Runs after the mounts are in place and before the root changes (pivot_root): the OCI hook
+    // points prestart/createRuntime/createContainer sit here.
+    std::function<Status()> before_root_change;
     // Accepted-but-ignored mount options and similar remarks end up here for the caller to log.
     std::vector<std::string>* notes = nullptr;
 };

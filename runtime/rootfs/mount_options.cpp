@@ -1,5 +1,7 @@
 #include "runtime/rootfs/mount_options.hpp"
 
+#include <algorithm>
+
 #include <sys/mount.h>
 
 #include <string_view>
@@ -119,6 +121,15 @@ std::optional<unsigned long> propagation_flags(const std::string& name) {
 unsigned long per_mount_flags_mask() {
     return MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOSYMFOLLOW | MS_NOATIME | MS_NODIRATIME |
            MS_RELATIME | MS_STRICTATIME;
+}
+
+std::vector<std::string> known_mount_options() {
+    std::vector<std::string> out{"defaults"};
+    for (const auto& f : kFlagOptions) out.emplace_back(f.name);
+    for (const auto& r : kRecursiveOptions) out.emplace_back(r.name);
+    for (const auto& p : kPropagation) out.emplace_back(p.name);
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 Result<MountOptions> parse_mount_options(const std::vector<std::string>& options) {

@@ -36,6 +36,10 @@ Result<MountOptions> parse_mount_options(const std::vector<std::string>& options
 // -> MS_* (with MS_REC for the r-forms); nullopt for anything else.
 std::optional<unsigned long> propagation_flags(const std::string& name);
 
+// Every option parse_mount_options acts on (flags, recursive attributes, propagation, "defaults"),
+// for `ctbench-runtime features`.
+std::vector<std::string> known_mount_options();
+
 // Per-mount flags a bind remount can change (MS_RDONLY ... MS_NOSYMFOLLOW, atime flags).
 unsigned long per_mount_flags_mask();
 

@@ -94,7 +94,7 @@ Result<UniqueFd> bind(const Target& t, const std::string& source, bool recursive
 
 Status apply_bind(const Target& t, const spec::Mount& m, const MountOptions& opts) {
     unsigned long mask = per_mount_flags_mask();
-    auto top = bind(t, m.source, opts.is_recursive_bind(), opts.flags & mask, opts.cleared & mask);
+    auto top = rootfs::bind(t, m.source, opts.is_recursive_bind(), opts.flags & mask, opts.cleared & mask);
     if (!top) return fail(top.error());
     return finish(t, top->get(), opts);
 }
@@ -103,7 +103,7 @@ Status apply_bind(const Target& t, const spec::Mount& m, const MountOptions& opt
 // a container must not find a writable /sys/kernel/... under a read-only /sys.
 Status apply_host_sysfs(const Target& t, const MountOptions& opts) {
     unsigned long mask = per_mount_flags_mask();
-    auto top = bind(t, "/sys", true, opts.flags & mask, opts.cleared & mask);
+    auto top = rootfs::bind(t, "/sys", true, opts.flags & mask, opts.cleared & mask);
     if (!top) return fail(top.error());
     if (auto s = set_tree_attributes(fd_path(top->get()), tree_attributes(opts.flags), 0, t.shown); !s) return s;
     return finish(t, top->get(), opts);
@@ -146,7 +146,7 @@ Status apply_cgroup_v1(const Target& t, const MountOptions& opts, const RootfsCo
     for (const auto& [name, host_path] : ctx.cgroups.v1) {
         if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
             return fail(plain_error("mount cgroup on", t.shown, "bad hierarchy name \"" + name + "\""));
-        auto sub = bind(sub_target(t, name), host_path, false, opts.flags & mask, opts.cleared & mask);
+        auto sub = rootfs::bind(sub_target(t, name), host_path, false, opts.flags & mask, opts.cleared & mask);
         if (!sub) return fail(sub.error());
         if (auto s = link_comounted(top->get(), name, t); !s) return s;
     }
@@ -161,7 +161,7 @@ Status apply_cgroup(const Target& t, const MountOptions& opts, const RootfsConte
     unsigned long mask = per_mount_flags_mask();
     Result<UniqueFd> top = ctx.new_cgroup_ns || ctx.cgroups.v2.empty()
                                ? mount_fresh(t, "cgroup2", "cgroup2", opts.flags & mask, "")
-                               : bind(t, ctx.cgroups.v2, false, opts.flags & mask, opts.cleared & mask);
+                               : rootfs::bind(t, ctx.cgroups.v2, false, opts.flags & mask, opts.cleared & mask);
     if (!top) return fail(top.error());
     return finish(t, top->get(), opts);
 }

@@ -49,6 +49,8 @@ Status setup_rootfs(const spec::Spec& spec, const std::string& rootfs, const Roo
     if (rootfs.empty() || rootfs.front() != '/')
         return fail(plain_error("set up rootfs", rootfs, "the rootfs path must be absolute"));
     if (auto s = before_pivot(spec, rootfs, ctx); !s) return s;
+    if (ctx.before_root_change)
+        if (auto s = ctx.before_root_change(); !s) return s;
     if (auto s = pivot_root_into(rootfs); !s) return s;
     return after_pivot(spec);
 }

@@ -1,6 +1,7 @@
 #include "runtime/security/capabilities.hpp"
 
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -84,15 +85,30 @@ Status set_process_sets(const CapabilitySets& sets) {
     return {};
 }
 
+// The warning of a capability the kernel would not raise, on the init's stderr (where runc's
+// init logs its own "can't raise ambient capability" warning too).
+void warn_not_raised(cap_value_t cap, int err) {
+    std::string msg = fmt::format("ctbench-runtime: warning: cannot raise ambient capability {}: {} "
+                                  "(process.capabilities.ambient: it must also be permitted and inheritable); "
+                                  "continuing without it\n",
+                                  cap_name(cap), errno_name(err));
+    [[maybe_unused]] auto n = ::write(STDERR_FILENO, msg.data(), msg.size());
+}
+
 // Step 4. CLEAR_ALL fails with EINVAL before Linux 4.3, where an empty ambient set is moot.
+// A capability the kernel refuses to raise (EPERM: not both permitted and inheritable) is skipped
+// with a warning, as runc does: `runc spec` itself lists ambient capabilities without listing
+// them as inheritable, and that config must run.
 Status set_ambient(const std::vector<cap_value_t>& ambient) {
     if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && !(errno == EINVAL && ambient.empty()))
         return fail(sys_error("clear ambient set", "process.capabilities.ambient"));
     for (cap_value_t cap : known_to_kernel(ambient)) {
         if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) == 0) continue;
-        auto e = sys_error("raise ambient capability", cap_name(cap));
-        e.detail = "process.capabilities.ambient: an ambient capability must also be permitted and inheritable";
-        return fail(std::move(e));
+        if (errno == EPERM) {
+            warn_not_raised(cap, errno);
+            continue;
+        }
+        return fail(sys_error("raise ambient capability", cap_name(cap)));
     }
     return {};
 }

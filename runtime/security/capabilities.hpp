@@ -11,7 +11,9 @@
 //      effective, permitted and inheritable at once. Permitted may only shrink, which it does
 //      from the full set that step 2 kept; inheritable must lie within the bounding set.
 //   4. Ambient: clear all, then PR_CAP_AMBIENT_RAISE each. The kernel takes only capabilities
-//      that are both permitted and inheritable, so this comes after step 3.
+//      that are both permitted and inheritable, so this comes after step 3. One it refuses
+//      (EPERM) is skipped with a warning on stderr, as runc does (`runc spec` lists ambient
+//      capabilities that are not inheritable).
 //
 // What execve does next (capabilities(7), "Transformation of capabilities during execve()"),
 // for a program without file capabilities:

@@ -237,4 +237,15 @@ Result<std::string> export_seccomp_pfc(const SeccompFilter& filter) {
     }
 }
 
+SeccompSupport seccomp_support() {
+    SeccompSupport out;
+    for (const auto& [name, value] : kPlainActions) out.actions.push_back(name);
+    out.actions.push_back("SCMP_ACT_ERRNO");
+    out.actions.push_back("SCMP_ACT_TRACE");
+    for (const auto& [name, value] : kOperators) out.operators.push_back(name);
+    for (const auto& [name, value] : kArchitectures) out.archs.push_back(name);
+    for (const auto& [name, value] : kFlags) out.flags.push_back(name);
+    return out;
+}
+
 }  // namespace ctb::security

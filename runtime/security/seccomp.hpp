@@ -73,6 +73,12 @@ Status apply_seccomp(const spec::Seccomp& profile);
 // The filter in libseccomp's pseudo filter code (readable text), for tests and debugging.
 Result<std::string> export_seccomp_pfc(const SeccompFilter& filter);
 
+// What build_seccomp_filter accepts, read from the tables it uses (for `ctbench-runtime features`).
+struct SeccompSupport {
+    std::vector<std::string> actions, operators, archs, flags;
+};
+SeccompSupport seccomp_support();
+
 // Docker-like allow-list profile; see default_profile.cpp for exactly what it promises.
 spec::Seccomp default_seccomp_profile();
 

@@ -16,6 +16,8 @@ void decode(const Reader& r, Capabilities& out);
 void decode(const Reader& r, Rlimit& out);
 void decode(const Reader& r, Root& out);
 void decode(const Reader& r, Mount& out);
+void decode(const Reader& r, Hooks& out);
+void decode(const Reader& r, Hook& out);
 
 // parse_linux.cpp
 void decode(const Reader& r, Linux& out);

@@ -3,6 +3,8 @@
 #include "runtime/spec/parse.hpp"
 
 #include <charconv>
+#include <fmt/format.h>
+#include <string_view>
 #include <set>
 
 #include "common/files.hpp"
@@ -70,7 +72,28 @@ void decode(const Reader& r, Spec& out) {
     r.get("domainname", out.domainname);
     r.get("mounts", out.mounts);
     r.get("linux", out.linux);
+    r.get("hooks", out.hooks);
     r.get("annotations", out.annotations);
+}
+
+void decode(const Reader& r, Hooks& out) {
+    if (!r.expect_object()) return;
+    r.get("prestart", out.prestart);
+    r.get("createRuntime", out.create_runtime);
+    r.get("createContainer", out.create_container);
+    r.get("startContainer", out.start_container);
+    r.get("poststart", out.poststart);
+    r.get("poststop", out.poststop);
+}
+
+void decode(const Reader& r, Hook& out) {
+    if (!r.expect_object()) return;
+    r.require("path", out.path);
+    r.check_absolute("path", out.path);
+    r.get("args", out.args);
+    r.get("env", out.env);
+    r.get("timeout", out.timeout);
+    if (!r.failed() && out.timeout && *out.timeout <= 0) r.fail_at("timeout", "must be greater than zero");
 }
 
 void decode(const Reader& r, Process& out) {
@@ -142,10 +165,41 @@ void decode(const Reader& r, Mount& out) {
 
 namespace {
 
+// No config.json nests anywhere near this deep (the deepest field, a seccomp argument, is at
+// level 7). The limit is checked on the text, before parsing: a document nested 100,000 levels
+// deep would otherwise exhaust the stack in the recursive code that destroys or walks it.
+constexpr std::size_t kMaxNesting = 64;
+
+// Deepest [ / { nesting outside strings, and the line where the limit is first passed (0: never).
+std::pair<std::size_t, std::size_t> nesting_beyond(std::string_view text, std::size_t limit) {
+    std::size_t depth = 0, line = 1;
+    bool in_string = false, escaped = false;
+    for (char ch : text) {
+        if (ch == '\n') ++line;
+        if (in_string) {
+            if (escaped) escaped = false;
+            else if (ch == '\\') escaped = true;
+            else if (ch == '"') in_string = false;
+            continue;
+        }
+        if (ch == '"') in_string = true;
+        else if (ch == '[' || ch == '{') {
+            if (++depth > limit) return {depth, line};
+        } else if ((ch == ']' || ch == '}') && depth > 0) {
+            --depth;
+        }
+    }
+    return {0, 0};
+}
+
 // A whole JSON file; a syntax error names the file, line and column.
 Result<nlohmann::json> read_json(const std::string& path, const std::string& step) {
     auto text = read_file(path);
     if (!text) return fail(text.error());
+    if (auto [depth, line] = nesting_beyond(*text, kMaxNesting); depth > 0)
+        return fail(plain_error(step, path, fmt::format("arrays and objects nested deeper than {} levels "
+                                                        "(line {}); no OCI document nests like that",
+                                                        kMaxNesting, line)));
     try {
         return nlohmann::json::parse(*text);
     } catch (const nlohmann::json::parse_error& e) {
@@ -184,6 +238,16 @@ Result<Spec> load_spec_file(const std::string& path) {
 Result<Spec> load_spec(const std::string& bundle_dir) { return load_spec_file(bundle_dir + "/config.json"); }
 
 Result<Process> parse_process(const nlohmann::json& process) { return parse_as<Process>(process, kProcessStep); }
+
+Result<Resources> parse_resources(const nlohmann::json& resources) {
+    return parse_as<Resources>(resources, "parse resources.json");
+}
+
+Result<Resources> load_resources(const std::string& path) {
+    auto resources = read_json(path, "parse resources.json");
+    if (!resources) return fail(resources.error());
+    return parse_resources(*resources);
+}
 
 Result<Process> load_process(const std::string& path) {
     auto process = read_json(path, kProcessStep);

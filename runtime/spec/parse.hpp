@@ -30,6 +30,11 @@ Result<Spec> load_spec_file(const std::string& path);
 Result<Process> parse_process(const nlohmann::json& process);
 Result<Process> load_process(const std::string& path);
 
+// A lone linux.resources object, as `runc update -r resources.json` takes it. Errors have step
+// "parse resources.json" and paths relative to the object ("memory.limit: expected integer").
+Result<Resources> parse_resources(const nlohmann::json& resources);
+Result<Resources> load_resources(const std::string& path);
+
 // The inverse of parse_spec: a config.json that runc and crun accept, so that every runtime under
 // test runs the same spec. parse_spec(to_json(s)) == s.
 nlohmann::json to_json(const Spec& spec);

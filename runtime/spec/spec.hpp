@@ -223,6 +223,26 @@ struct Linux {
     bool operator==(const Linux&) const = default;
 };
 
+struct Hook {  // config.md#posix-platform-hooks
+    std::string path;  // absolute, resolved in the runtime's mount namespace
+    std::vector<std::string> args, env;
+    std::optional<int> timeout;  // seconds, > 0
+
+    bool operator==(const Hook&) const = default;
+};
+
+struct Hooks {
+    std::vector<Hook> prestart;  // deprecated; run with createRuntime
+    std::vector<Hook> create_runtime, create_container, start_container;  // createRuntime ...
+    std::vector<Hook> poststart, poststop;
+
+    bool empty() const {
+        return prestart.empty() && create_runtime.empty() && create_container.empty() && start_container.empty() &&
+               poststart.empty() && poststop.empty();
+    }
+    bool operator==(const Hooks&) const = default;
+};
+
 struct Spec {
     std::string oci_version;  // ociVersion
     Process process;
@@ -231,6 +251,7 @@ struct Spec {
     std::string domainname;
     std::vector<Mount> mounts;
     Linux linux;
+    Hooks hooks;
     std::map<std::string, std::string> annotations;
 
     bool has_namespace(const std::string& type) const {

@@ -14,6 +14,8 @@ json encode(const Process& p);
 json encode(const User& u);
 json encode(const Capabilities& c);
 json encode(const Rlimit& r);
+json encode(const Hook& h);
+json encode(const Hooks& h);
 json encode(const Root& r);
 json encode(const Mount& m);
 json encode(const Linux& l);
@@ -98,6 +100,25 @@ json encode(const Capabilities& c) {
     put(j, "inheritable", c.inheritable);
     put(j, "permitted", c.permitted);
     put(j, "ambient", c.ambient);
+    return j;
+}
+
+json encode(const Hook& h) {
+    json j = {{"path", h.path}};
+    put(j, "args", h.args);
+    put(j, "env", h.env);
+    put(j, "timeout", h.timeout);
+    return j;
+}
+
+json encode(const Hooks& h) {
+    json j = json::object();
+    put(j, "prestart", h.prestart);
+    put(j, "createRuntime", h.create_runtime);
+    put(j, "createContainer", h.create_container);
+    put(j, "startContainer", h.start_container);
+    put(j, "poststart", h.poststart);
+    put(j, "poststop", h.poststop);
     return j;
 }
 
@@ -251,6 +272,7 @@ nlohmann::json to_json(const Spec& spec) {
     put(j, "hostname", spec.hostname);
     put(j, "domainname", spec.domainname);
     put(j, "mounts", spec.mounts);
+    if (!spec.hooks.empty()) j["hooks"] = encode(spec.hooks);
     put(j, "annotations", spec.annotations);
     return j;
 }

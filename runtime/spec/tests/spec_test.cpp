@@ -19,7 +19,7 @@ using nlohmann::json;
 namespace {
 
 // A config.json touching every field the Spec models (the runtime-spec's own full example, extended),
-// plus fields we do not model (consoleSize, hooks, network, intelRdt ...) that must be ignored.
+// plus fields we do not model (consoleSize, network, intelRdt ...) that must be ignored.
 const char* const kFullConfig = R"json({
   "ociVersion": "1.1.0",
   "process": {
@@ -398,6 +398,7 @@ Spec expected_full_spec() {
     s.process = expected_process();
     s.root = {"rootfs", true};
     s.hostname = "slartibartfast";
+    s.hooks.prestart = {{"/usr/bin/fix-mounts", {"fix-mounts", "arg1"}, {}, std::nullopt}};
     s.domainname = "example.org";
     s.mounts = {{"/proc", "proc", "proc", {}},
                 {"/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}},
@@ -467,6 +468,7 @@ TEST(ParseSpec, FullConfigEveryField) {
     EXPECT_EQ(spec->linux.readonly_paths, want.linux.readonly_paths);
     EXPECT_EQ(spec->linux.mount_label, want.linux.mount_label);
     EXPECT_EQ(spec->annotations, want.annotations);
+    EXPECT_TRUE(spec->hooks == want.hooks) << to_json(*spec)["hooks"].dump(2);
     EXPECT_EQ(to_json(*spec).dump(2), to_json(want).dump(2));
     EXPECT_TRUE(*spec == want);
 }
@@ -500,7 +502,7 @@ TEST(ParseSpec, RuncSpecOutputParses) {
 TEST(ParseSpec, UnknownFieldsAreIgnored) {
     json config = to_json(default_spec());
     config["futureTopLevel"] = {{"anything", 1}};
-    config["hooks"] = {{"poststart", json::array({{{"path", "/bin/true"}}})}};
+    config["hooks"] = {{"futureHook", json::array({{{"path", "/bin/true"}}})}};
     config["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_IDLE"}};
     config["process"]["user"]["username"] = "root";
     config["mounts"][0]["uidMappings"] = json::array();
@@ -510,6 +512,29 @@ TEST(ParseSpec, UnknownFieldsAreIgnored) {
     auto spec = parse_spec(config);
     ASSERT_TRUE(spec) << spec.error().message();
     EXPECT_TRUE(*spec == default_spec());
+}
+
+TEST(ParseSpec, HooksEveryKindAndBadValues) {
+    json config = to_json(default_spec());
+    json hook = {{"path", "/bin/h"}, {"args", {"h", "x"}}, {"env", {"A=1"}}, {"timeout", 3}};
+    for (const char* kind : {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"})
+        config["hooks"][kind] = json::array({hook});
+    auto spec = parse_spec(config);
+    ASSERT_TRUE(spec) << spec.error().message();
+    for (const auto* list : {&spec->hooks.prestart, &spec->hooks.create_runtime, &spec->hooks.create_container,
+                             &spec->hooks.start_container, &spec->hooks.poststart, &spec->hooks.poststop}) {
+        ASSERT_EQ(list->size(), 1u);
+        EXPECT_EQ(list->front(), (Hook{"/bin/h", {"h", "x"}, {"A=1"}, 3}));
+    }
+    EXPECT_TRUE(*parse_spec(to_json(*spec)) == *spec);
+    auto error_with_hook = [](const json& h) {
+        json c = to_json(default_spec());
+        c["hooks"]["poststop"] = json::array({h});
+        return error_of(c);
+    };
+    EXPECT_EQ(error_with_hook({{"path", "/bin/h"}, {"timeout", 0}}),
+              "parse config.json hooks.poststop[0].timeout: must be greater than zero");
+    EXPECT_NE(error_with_hook({{"path", "relative/h"}}).find("hooks.poststop[0].path"), std::string::npos);
 }
 
 TEST(ParseSpec, NullMeansNotSet) {
