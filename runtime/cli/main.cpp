@@ -44,7 +44,7 @@ struct NetArgs {
 };
 
 struct CreateArgs {
-    std::string id, bundle = ".", pid_file;
+    std::string id, bundle = ".", pid_file, console_socket;
     std::vector<std::string> layers;
     bool default_image = false;
     bool detach = false;
@@ -61,6 +61,7 @@ Result<container::CreateOptions> create_options(const Globals& g, const CreateAr
     o.state_root = g.root;
     o.pid_file = a.pid_file.empty() ? "" : std::filesystem::absolute(a.pid_file).string();
     o.image_layers = a.layers;
+    o.console_socket = a.console_socket;
     if (a.default_image) {
         auto rootfs = image::ensure_default_image();
         if (!rootfs) return fail(rootfs.error());
@@ -123,6 +124,8 @@ void add_create_flags(CLI::App* cmd, CreateArgs& a) {
     cmd->add_option("id", a.id, "Container id")->required();
     cmd->add_option("-b,--bundle", a.bundle, "Bundle directory (holds config.json)")->capture_default_str();
     cmd->add_option("--pid-file", a.pid_file, "Write the init's pid here");
+    cmd->add_option("--console-socket", a.console_socket, "With process.terminal: a unix socket that receives the "
+                                                          "pty master (SCM_RIGHTS), as with runc");
     cmd->add_option("--layer", a.layers, "ctbench extension: a read-only image layer (top-most first); the "
                                          "rootfs becomes an overlay of them plus a container layer")
         ->allow_extra_args(false);  // one value per --layer, so `--layer L ID` leaves ID to the positional

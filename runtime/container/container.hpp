@@ -29,6 +29,10 @@ struct CreateOptions {
     std::vector<std::string> image_layers;
     std::string pid_file;
     std::chrono::milliseconds setup_timeout{30'000};
+    // With process.terminal: a unix socket the pty master is sent to (SCM_RIGHTS), as containerd
+    // shims and conmon expect from runc's --console-socket. Empty: the terminal flag is ignored
+    // and the process keeps the caller's stdio.
+    std::string console_socket;
 };
 
 class Container {

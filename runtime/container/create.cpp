@@ -1,7 +1,9 @@
 // Container::create: the parent's half of container creation.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -169,6 +171,20 @@ Status hand_over_to_mapped_root(const std::string& dir, const spec::Spec& spec) 
     return {};
 }
 
+// The caller's console socket, connected here (in the runtime's mount namespace, where its path
+// resolves); the init sends the pty master over it.
+Result<UniqueFd> connect_console_socket(const std::string& path) {
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) return fail(sys_error("socket", "console socket"));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) return fail(plain_error("connect console socket", path, "path too long"));
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+        return fail(sys_error("connect console socket", path));
+    return fd;
+}
+
 Result<UniqueFd> make_exec_fifo(const std::string& dir) {
     std::string path = dir + "/exec.fifo";
     if (::mkfifo(path.c_str(), 0600) != 0) return fail(sys_error("mkfifo", path));
@@ -315,10 +331,16 @@ Result<Container> Container::create(const CreateOptions& o) {
         if (auto s = hand_over_to_mapped_root(dir, o.spec); !s) return fail(s.error());
     auto sync = make_sync_pair();
     if (!sync) return fail(sync.error());
+    UniqueFd console;
+    if (o.spec.process.terminal && !o.console_socket.empty()) {
+        auto connected = connect_console_socket(o.console_socket);
+        if (!connected) return fail(connected.error());
+        console = std::move(*connected);
+    }
 
     InitConfig config{&o.spec, *plan, st.rootfs, o.image_layers, dir, cgroup_mounts(*rollback.cgroups),
                       sync->child.get(), fifo->get(),
-                      !o.spec.hooks.prestart.empty() || !o.spec.hooks.create_runtime.empty()};
+                      !o.spec.hooks.prestart.empty() || !o.spec.hooks.create_runtime.empty(), console.get()};
     if (!o.image_layers.empty())
         // upper/ becomes the container's "/": 0755, or no non-root process could use its root.
         for (auto [sub, mode] : {std::pair{"/upper", 0755u}, std::pair{"/work", 0700u}})

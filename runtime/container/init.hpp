@@ -23,6 +23,7 @@ struct InitConfig {
     // prestart/createRuntime hooks exist: the init stops before its root change and waits for
     // the runtime to run them ({"hooks": "createRuntime"} out, {"go": true} back).
     bool runtime_hooks = false;
+    int console_fd = -1;  // connected --console-socket: the init sends its pty master here
 };
 
 [[noreturn]] void container_init(const InitConfig& config);
