@@ -7,6 +7,7 @@
 #include "cli/exit_codes.hpp"
 #include "cli/host_probe.hpp"
 #include "cli/options.hpp"
+#include "cli/vm_run.hpp"
 #include "conformance/harness/runner.hpp"
 #include "version.hpp"
 
@@ -22,6 +23,7 @@ struct RunArgs {
     std::string output;
     double timeout_seconds = 0;
     int repetitions = 0;
+    VmOptions vm;  // --vm, --kernel, --initrd, --modules (cli/vm_run.cpp)
 };
 
 struct Plan {
@@ -128,6 +130,8 @@ void clean_earlier_run() {
 int run(const RunArgs& a) {
     if (a.timeout_seconds < 0) return usage_error(plain_error("--timeout", "", "must be a positive number of seconds"));
     if (a.repetitions < 0) return usage_error(plain_error("--repetitions", "", "must be at least 1"));
+    if (a.vm.wanted() && !a.list)
+        return run_in_vm(a.vm, {a.suite, a.filter, a.skip, a.timeout_seconds, a.formats, a.output});
     auto plan = make_plan(a);
     if (!plan) return usage_error(plan.error());
     UniqueFd lock;
@@ -188,6 +192,7 @@ void register_run(CLI::App& app, int& exit_code) {
                     "Write the report here (a file for one format, a directory for several); default stdout");
     cmd->add_option("--timeout", args->timeout_seconds, "Per-case deadline in seconds (default: each case's own)");
     cmd->add_option("--repetitions", args->repetitions, "Benchmark repetitions (default: each bench's own)");
+    add_vm_options(*cmd, args->vm);
     cmd->callback([args, &exit_code] { exit_code = run(*args); });
 }
 

@@ -55,15 +55,19 @@ enum class ReadEnd { eof, stopped, deadline, error };
     ::_exit(127);
 }
 
-ReadEnd read_until(int fd, const Deadline& deadline, const StopWhen& stop, std::string& out) {
+// `remaining(out)` is the time left given the output so far (a guest has a boot deadline until
+// it prints its boot marker, then the command's).
+using Remaining = std::function<Clock::duration(const std::string& output)>;
+
+ReadEnd read_until(int fd, const Remaining& remaining, const StopWhen& stop, std::string& out) {
     char buf[4096];
     for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline.remaining());
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(remaining(out));
         if (left.count() <= 0) return ReadEnd::deadline;
         pollfd pfd{fd, POLLIN, 0};
-        int ready = ::poll(&pfd, 1, static_cast<int>(left.count()));
+        int ready = ::poll(&pfd, 1, static_cast<int>(std::min<long>(left.count(), 1'000'000'000)));
         if (ready < 0 && errno == EINTR) continue;
-        if (ready == 0) return ReadEnd::deadline;
+        if (ready == 0) continue;  // re-evaluated: the deadline may be the other one by now
         if (ready < 0) return ReadEnd::error;
         ssize_t n = ::read(fd, buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
@@ -85,8 +89,7 @@ int reap(pid_t pid, ReadEnd end) {
     return status;
 }
 
-Result<Watched> run_watched(std::vector<std::string> argv, std::chrono::milliseconds timeout,
-                            const StopWhen& stop) {
+Result<Watched> run_watched(std::vector<std::string> argv, const Remaining& remaining, const StopWhen& stop) {
     auto exe = find_executable(argv.at(0));
     if (!exe) return fail(plain_error("find executable", argv[0], "not found in PATH, /usr/sbin, /sbin"));
     argv[0] = *exe;
@@ -105,7 +108,7 @@ Result<Watched> run_watched(std::vector<std::string> argv, std::chrono::millisec
     write_end.reset();
 
     Watched w;
-    ReadEnd end = read_until(read_end.get(), Deadline(timeout), stop, w.process.output);
+    ReadEnd end = read_until(read_end.get(), remaining, stop, w.process.output);
     w.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     w.process.timed_out = end == ReadEnd::deadline;
     int status = reap(pid, end);
@@ -214,6 +217,12 @@ Feature outcome(const BootSpec& spec, const Watched& w) {
     if (auto line = ready_line(out, spec.ready_marker))
         return Feature::yes(fmt::format("{} ({:.2f} s under {})", *line, w.seconds, to_string(spec.accel)));
     if (auto why = kvm_fatal_reason(out)) return Feature::no(*why);
+    if (!spec.boot_marker.empty() && out.find(spec.boot_marker) == std::string::npos && w.process.timed_out)
+        return Feature::no(fmt::format("the guest did not reach userspace within the boot deadline of {:g} s; last line: {}",
+                                       static_cast<double>(spec.boot_deadline.count()) / 1000, last_line(out)));
+    if (!spec.boot_marker.empty() && w.process.timed_out)
+        return Feature::no(fmt::format("the guest's command did not finish within {:g} s; last line: {}",
+                                       static_cast<double>(spec.deadline.count()) / 1000, last_line(out)));
     if (w.process.timed_out)
         return Feature::no(fmt::format("timed out after {:g} s without reaching userspace; last line: {}",
                                        static_cast<double>(spec.deadline.count()) / 1000, last_line(out)));
@@ -224,7 +233,7 @@ Feature outcome(const BootSpec& spec, const Watched& w) {
 }
 
 BootResult not_booted(Accel accel, std::string reason) {
-    return BootResult{accel, Feature::no(std::move(reason)), 0, "", ""};
+    return BootResult{accel, Feature::no(std::move(reason)), 0, "", "", "", 0};
 }
 
 // ---- the probe's private state dir ----------------------------------------------------------
@@ -282,25 +291,43 @@ std::vector<std::string> qemu_command(const BootSpec& spec) {
         // sleep=off lets idle waits finish without sleeping in real time.
         argv.insert(argv.end(), {"-icount", "shift=auto,sleep=off"});
     }
-    argv.insert(argv.end(), {"-m", std::to_string(spec.memory_mib), "-smp", "1",
+    std::string append = "console=ttyS0 rdinit=/init panic=-1 quiet";
+    if (!spec.extra_append.empty()) append += " " + spec.extra_append;
+    argv.insert(argv.end(), {"-m", std::to_string(spec.memory_mib), "-smp", std::to_string(std::max(spec.cpus, 1)),
                              // One boot per run: a guest reboot or panic ends qemu.
                              "-no-reboot", "-nodefaults", "-no-user-config", "-display", "none",
                              "-serial", "stdio", "-kernel", spec.kernel, "-initrd", spec.initrd,
-                             "-append", "console=ttyS0 rdinit=/init panic=-1 quiet",
+                             "-append", append,
                              // The pidfile names the state dir on the command line too.
                              "-pidfile", spec.state_dir + "/qemu.pid"});
+    argv.insert(argv.end(), spec.extra_args.begin(), spec.extra_args.end());
     return argv;
 }
 
 BootResult boot_guest(const BootSpec& spec) {
+    auto start = Clock::now();
+    double boot_seconds = 0;
+    bool runs_command = !spec.boot_marker.empty();
     auto stop = [&](const std::string& out) {
+        if (runs_command && boot_seconds == 0 && out.find(spec.boot_marker) != std::string::npos)
+            boot_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+        // A command guest is done when qemu exits (the guest powers off after its report).
+        if (runs_command) return kvm_dump_complete(out);
         return ready_line(out, spec.ready_marker).has_value() || kvm_dump_complete(out);
     };
-    auto run = run_watched(qemu_command(spec), spec.deadline, stop);
+    auto remaining = [&](const std::string& out) -> Clock::duration {
+        auto end = start + spec.deadline;
+        if (runs_command && boot_seconds == 0 && out.find(spec.boot_marker) == std::string::npos)
+            end = std::min(end, start + spec.boot_deadline);
+        return end - Clock::now();
+    };
+    auto run = run_watched(qemu_command(spec), remaining, stop);
     if (!run) return not_booted(spec.accel, run.error().message());
-    BootResult result{spec.accel, outcome(spec, *run), run->seconds, tail(run->process.output), ""};
-    if (auto line = ready_line(run->process.output, spec.ready_marker))
+    BootResult result{spec.accel, outcome(spec, *run), run->seconds, tail(run->process.output), "", "", boot_seconds};
+    if (auto line = ready_line(run->process.output, spec.ready_marker)) {
         result.guest_release = release_of(*line);
+        result.ready_line = *line;
+    }
     return result;
 }
 
