@@ -56,6 +56,11 @@ $bb mount -t tmpfs -o mode=0755 tmpfs /run
 $bb mount -t tmpfs -o mode=1777 tmpfs /tmp
 # Pure cgroup v2: the unified hierarchy only, no v1 controller mounted anywhere.
 $bb mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
+# Delegate every controller below the root, as systemd does on a v2 host (ctbench only creates
+# its own sub-tree and expects the controllers to be available there).
+for c in $($bb cat /sys/fs/cgroup/cgroup.controllers); do
+  echo "+$c" > /sys/fs/cgroup/cgroup.subtree_control || echo "ctbench-guest: cannot enable $c"
+done
 $bb mount -t tracefs tracefs /sys/kernel/tracing
 $bb mount -t bpf bpf /sys/fs/bpf
 $bb mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
@@ -257,7 +262,7 @@ Status write_image(const SuiteImageSpec& spec, std::vector<Input>& inputs, const
 const std::vector<std::string>& suite_modules() {
     static const std::vector<std::string> modules{
         "virtio_mmio", "virtio_console", "overlay", "veth", "bridge", "nf_tables", "nft_nat", "nft_chain_nat",
-        "nft_masq", "nft_ct", "loop", "tun"};
+        "nft_masq", "nft_ct", "loop", "tun", "fuse"};
     return modules;
 }
 

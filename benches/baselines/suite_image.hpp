@@ -19,7 +19,8 @@ inline constexpr const char* guest_done_marker = "CTBENCH-GUEST-DONE";
 inline constexpr const char* report_port_name = "ctbench.report";
 
 // Modules the suite needs that Debian builds as modules: overlayfs, veth, bridge, nftables NAT,
-// loop (io.max), virtio-mmio + virtio_console (the report port). Built-ins are fine too.
+// loop (io.max), fuse (/dev/fuse, the device the devices case denies), virtio-mmio +
+// virtio_console (the report port), tun. Built-ins are fine too.
 const std::vector<std::string>& suite_modules();
 
 struct SuiteImageSpec {
