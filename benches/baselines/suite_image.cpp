@@ -71,7 +71,7 @@ $bb ip link set lo up
 for m in @MODULES@; do
   $bb insmod "$m" || echo "ctbench-guest: insmod $m failed"
 done
-echo "@BOOTED@ kernel=$($bb uname -r) cgroup=$($bb stat -f -c %T /sys/fs/cgroup)"
+echo "@BOOTED@ kernel=$($bb uname -r) cgroup=$($bb awk '$2 == "/sys/fs/cgroup" {print $3}' /proc/mounts)"
 
 port=""
 for p in /sys/class/virtio-ports/*; do

@@ -232,6 +232,22 @@ Feature outcome(const BootSpec& spec, const Watched& w) {
     return Feature::no(fmt::format("qemu exited with code {}: {}", w.process.exit_code, last_line(out)));
 }
 
+// The host CPU's clock in kHz from /proc/cpuinfo ("cpu MHz : 2596.140"), when it says.
+std::optional<long> host_tsc_khz() {
+    auto info = read_file("/proc/cpuinfo");
+    if (!info) return std::nullopt;
+    auto at = info->find("cpu MHz");
+    if (at == std::string::npos) return std::nullopt;
+    auto colon = info->find(':', at);
+    if (colon == std::string::npos) return std::nullopt;
+    try {
+        double mhz = std::stod(info->substr(colon + 1));
+        if (mhz > 100) return static_cast<long>(mhz * 1000);
+    } catch (...) {
+    }
+    return std::nullopt;
+}
+
 BootResult not_booted(Accel accel, std::string reason) {
     return BootResult{accel, Feature::no(std::move(reason)), 0, "", "", "", 0};
 }
@@ -280,22 +296,24 @@ KvmDevice probe_kvm_device(const std::string& path) {
 std::string to_string(Accel accel) { return accel == Accel::kvm ? "kvm" : "tcg"; }
 
 std::vector<std::string> qemu_command(const BootSpec& spec) {
-    std::vector<std::string> argv{"qemu-system-x86_64", "-name", "ctbench-guest", "-M", "microvm",
-                                  "-accel", to_string(spec.accel)};
-    if (spec.accel == Accel::kvm) {
-        argv.insert(argv.end(), {"-cpu", "host"});
-    } else {
-        // Under host load a TCG guest fails to calibrate its TSC against the PIT and hangs in
-        // calibrate_delay (seen here: 6 boots of 6 with three busy loops on two CPUs). With
-        // icount, guest time follows executed instructions, so calibration cannot be starved;
-        // sleep=off lets idle waits finish without sleeping in real time.
-        argv.insert(argv.end(), {"-icount", "shift=auto,sleep=off"});
-    }
+    std::vector<std::string> argv{"qemu-system-x86_64", "-name", "ctbench-guest", "-M", "microvm", "-accel"};
     std::string append = "console=ttyS0 rdinit=/init panic=-1 quiet";
-    // Under TCG a second vCPU's delay-loop calibration never converges (seen here: stuck for
-    // minutes after "calibrate_delay_direct() failed"); a preset loops_per_jiffy skips it.
-    // It only scales udelay(), which nothing in these guests depends on for correctness.
-    if (spec.accel == Accel::tcg) append += " lpj=2000000";
+    if (spec.accel == Accel::kvm) {
+        argv.insert(argv.end(), {"kvm", "-cpu", "host"});
+    } else {
+        // Multi-threaded TCG in real time, one host thread per vCPU. Not -icount: with icount
+        // the vCPUs run round-robin and a halted vCPU's timers fire only when the busy one
+        // yields (seen here: a 0.5 s sleep took 4 s beside a spinner; CFS bandwidth timers
+        // starved a cpu.max cgroup to 0.04 CPU). What icount once fixed, delay-loop
+        // calibration hanging under host load, a preset loops_per_jiffy skips instead; it only
+        // scales udelay(), which nothing in these guests depends on for correctness.
+        argv.insert(argv.end(), {"tcg,thread=multi"});
+        append += " lpj=2000000";
+        // TCG's TSC is the host's. Measured against the emulated PIT it fails whenever the
+        // host is busy (seen here: "Unable to calibrate against PIT", then the clock stands
+        // still at 0.000000 and the boot hangs); the host knows the frequency.
+        if (auto khz = host_tsc_khz()) append += fmt::format(" tsc_early_khz={}", *khz);
+    }
     if (!spec.extra_append.empty()) append += " " + spec.extra_append;
     argv.insert(argv.end(), {"-m", std::to_string(spec.memory_mib), "-smp", std::to_string(std::max(spec.cpus, 1)),
                              // One boot per run: a guest reboot or panic ends qemu.
