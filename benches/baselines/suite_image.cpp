@@ -71,6 +71,13 @@ $bb ip link set lo up
 for m in @MODULES@; do
   $bb insmod "$m" || echo "ctbench-guest: insmod $m failed"
 done
+# State on tmpfs cannot carry user.* xattrs before Linux 6.6 (the overlay cases set them): /run
+# (so /run/ctbench, a plain dir as on a host: ctbench unmounts whatever is mounted below it) is an
+# ext4 scratch filesystem on a loop device over a sparse file in guest RAM. busybox mke2fs sets
+# no default mount options, so user_xattr is asked for.
+dev=$($bb losetup -f) && $bb truncate -s 4G /scratch.img && $bb losetup "$dev" /scratch.img &&
+  $bb mke2fs -q "$dev" >/dev/null && $bb mount -t ext4 -o user_xattr "$dev" /run ||
+  echo "ctbench-guest: no ext4 scratch for /run; it stays on tmpfs (no user xattrs)"
 echo "@BOOTED@ kernel=$($bb uname -r) cgroup=$($bb awk '$2 == "/sys/fs/cgroup" {print $3}' /proc/mounts)"
 
 port=""
@@ -262,7 +269,7 @@ Status write_image(const SuiteImageSpec& spec, std::vector<Input>& inputs, const
 const std::vector<std::string>& suite_modules() {
     static const std::vector<std::string> modules{
         "virtio_mmio", "virtio_console", "overlay", "veth", "bridge", "nf_tables", "nft_nat", "nft_chain_nat",
-        "nft_masq", "nft_ct", "loop", "tun", "fuse"};
+        "nft_masq", "nft_ct", "nft_fib_inet", "loop", "tun", "fuse"};
     return modules;
 }
 
