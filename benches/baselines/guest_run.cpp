@@ -157,7 +157,7 @@ Error guest_error(const GuestRun& run, const std::string& what) {
 BootSpec boot_spec(const GuestRunSpec& spec, const GuestRun& run, const std::string& dir, const std::string& args) {
     auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
     BootSpec b{.accel = run.accel, .kernel = run.kernel, .initrd = run.initrd, .state_dir = dir,
-               .deadline = spec.boot_deadline + spec.command_deadline, .ready_marker = guest_done_marker,
+               .deadline = spec.command_deadline, .ready_marker = guest_done_marker,
                .memory_mib = run.memory_mib, .cpus = run.cpus, .boot_marker = guest_booted_marker,
                .boot_deadline = spec.boot_deadline};
     b.extra_args = {"-device", "virtio-serial-device",

@@ -221,7 +221,7 @@ Feature outcome(const BootSpec& spec, const Watched& w) {
         return Feature::no(fmt::format("the guest did not reach userspace within the boot deadline of {:g} s; last line: {}",
                                        static_cast<double>(spec.boot_deadline.count()) / 1000, last_line(out)));
     if (!spec.boot_marker.empty() && w.process.timed_out)
-        return Feature::no(fmt::format("the guest's command did not finish within {:g} s; last line: {}",
+        return Feature::no(fmt::format("the guest's command did not finish within {:g} s of reaching userspace; last line: {}",
                                        static_cast<double>(spec.deadline.count()) / 1000, last_line(out)));
     if (w.process.timed_out)
         return Feature::no(fmt::format("timed out after {:g} s without reaching userspace; last line: {}",
@@ -337,11 +337,13 @@ BootResult boot_guest(const BootSpec& spec) {
         if (runs_command) return kvm_dump_complete(out);
         return ready_line(out, spec.ready_marker).has_value() || kvm_dump_complete(out);
     };
+    // A command guest has boot_deadline to reach userspace, then `deadline` for its command.
     auto remaining = [&](const std::string& out) -> Clock::duration {
-        auto end = start + spec.deadline;
-        if (runs_command && boot_seconds == 0 && out.find(spec.boot_marker) == std::string::npos)
-            end = std::min(end, start + spec.boot_deadline);
-        return end - Clock::now();
+        if (!runs_command) return start + spec.deadline - Clock::now();
+        if (boot_seconds == 0 && out.find(spec.boot_marker) == std::string::npos)
+            return start + spec.boot_deadline - Clock::now();
+        auto booted = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(boot_seconds));
+        return booted + spec.deadline - Clock::now();
     };
     auto run = run_watched(qemu_command(spec), remaining, stop);
     if (!run) return not_booted(spec.accel, run.error().message());

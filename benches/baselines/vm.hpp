@@ -48,8 +48,9 @@ struct BootSpec {
     int memory_mib = 256;
     int cpus = 1;
     // A guest that runs a command: `boot_marker` must appear within `boot_deadline` (else the
-    // boot failed), and the run ends when qemu exits after the guest powers off, not at
-    // ready_marker (which the guest prints once its command is done). Empty: probe behaviour.
+    // boot failed), then `deadline` counts from it; the run ends when qemu exits after the
+    // guest powers off, not at ready_marker (which the guest prints once its command is done).
+    // Empty: probe behaviour (`deadline` from qemu's start to ready_marker).
     std::string boot_marker{};
     std::chrono::milliseconds boot_deadline{0};
     std::vector<std::string> extra_args{};  // devices and chardevs, appended to the command
