@@ -8,6 +8,7 @@
 #include "cli/host_probe.hpp"
 #include "cli/options.hpp"
 #include "cli/progress.hpp"
+#include "cli/vm_run.hpp"
 #include "conformance/harness/runner.hpp"
 #include "version.hpp"
 
@@ -25,6 +26,7 @@ struct RunArgs {
     int repetitions = 0;
     bool thorough = false;
     bool verbose = false, quiet = false;
+    VmOptions vm;  // --vm, --kernel, --initrd, --modules (cli/vm_run.cpp)
 };
 
 struct Plan {
@@ -115,6 +117,8 @@ int run(const RunArgs& a) {
     if (a.timeout_seconds < 0) return usage_error(plain_error("--timeout", "", "must be a positive number of seconds"));
     if (a.repetitions < 0) return usage_error(plain_error("--repetitions", "", "must be at least 1"));
     if (a.verbose && a.quiet) return usage_error(plain_error("--verbose", "--quiet", "choose one"));
+    if (a.vm.wanted() && !a.list)
+        return run_in_vm(a.vm, {a.suite, a.filter, a.skip, a.timeout_seconds, a.formats, a.output});
     auto plan = make_plan(a);
     if (!plan) return usage_error(plan.error());
     UniqueFd lock;
@@ -183,6 +187,7 @@ void register_run(CLI::App& app, int& exit_code) {
     cmd->add_flag("--verbose", args->verbose, "Print every case and bench as it finishes, with its evidence");
     cmd->add_flag("--quiet", args->quiet, "No live progress line; only the final summary");
     cmd->add_flag("--thorough", args->thorough, "Benchmark sizes for real hardware instead of the quick profile");
+    add_vm_options(*cmd, args->vm);
     cmd->callback([args, &exit_code] { exit_code = run(*args); });
 }
 

@@ -16,13 +16,47 @@ json runtime_json(const RuntimeUnderTest& r) {
     return {{"name", r.name}, {"path", r.path}, {"version", r.version}};
 }
 
+json guest_json(const GuestRunInfo& g) {
+    return {{"accel", g.accel},
+            {"accel_note", g.accel_note},
+            {"kernel_image", g.kernel_image},
+            {"initrd", g.initrd},
+            {"guest_kernel", g.guest_kernel},
+            {"host_kernel", g.host_kernel},
+            {"host_hostname", g.host_hostname},
+            {"cpus", g.cpus},
+            {"memory_mib", g.memory_mib},
+            {"boot_seconds", g.boot_seconds},
+            {"total_seconds", g.total_seconds},
+            {"guest_exit", g.guest_exit}};
+}
+
+GuestRunInfo guest_from_json(const json& j) {
+    GuestRunInfo g;
+    j.at("accel").get_to(g.accel);
+    j.at("accel_note").get_to(g.accel_note);
+    j.at("kernel_image").get_to(g.kernel_image);
+    j.at("initrd").get_to(g.initrd);
+    j.at("guest_kernel").get_to(g.guest_kernel);
+    j.at("host_kernel").get_to(g.host_kernel);
+    j.at("host_hostname").get_to(g.host_hostname);
+    j.at("cpus").get_to(g.cpus);
+    j.at("memory_mib").get_to(g.memory_mib);
+    j.at("boot_seconds").get_to(g.boot_seconds);
+    j.at("total_seconds").get_to(g.total_seconds);
+    j.at("guest_exit").get_to(g.guest_exit);
+    return g;
+}
+
 json run_json(const RunMetadata& m) {
-    return {{"ctbench_version", m.ctbench_version}, {"git_revision", m.git_revision},
+    json j = {{"ctbench_version", m.ctbench_version}, {"git_revision", m.git_revision},
             {"hostname", m.hostname},               {"kernel", m.kernel},
             {"cgroup_mode", m.cgroup_mode},         {"runtime", runtime_json(m.runtime)},
             {"suite", m.suite},                     {"started_at", m.started_at},
             {"finished_at", m.finished_at},         {"command_line", m.command_line},
             {"host", m.host}};
+    if (m.guest) j["guest"] = guest_json(*m.guest);
+    return j;
 }
 
 json case_json(const CaseResult& c) {
@@ -68,6 +102,7 @@ RunMetadata run_from_json(const json& j) {
     j.at("finished_at").get_to(m.finished_at);
     j.at("command_line").get_to(m.command_line);
     j.at("host").get_to(m.host);
+    if (j.contains("guest")) m.guest = guest_from_json(j.at("guest"));
     return m;
 }
 

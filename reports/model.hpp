@@ -26,6 +26,23 @@ struct RuntimeUnderTest {
     std::string version;  // first line of --version
 };
 
+// Set when the run happened inside a VM (`ctbench run --vm`): the report's kernel, cgroup mode
+// and host probe are then the guest's, and this says what booted it on which host.
+struct GuestRunInfo {
+    std::string accel;       // "kvm" or "tcg": what actually ran
+    std::string accel_note;  // why; for TCG, that its figures are not a KVM baseline
+    std::string kernel_image;
+    std::string initrd;
+    std::string guest_kernel;  // uname -r in the guest
+    std::string host_kernel;
+    std::string host_hostname;
+    int cpus = 0;
+    int memory_mib = 0;
+    double boot_seconds = 0;   // qemu start to the guest's userspace
+    double total_seconds = 0;  // qemu start to power-off
+    int guest_exit = 0;        // ctbench's exit code in the guest
+};
+
 struct RunMetadata {
     std::string ctbench_version;
     std::string git_revision;
@@ -38,6 +55,7 @@ struct RunMetadata {
     std::string finished_at;  // RFC 3339, UTC
     std::vector<std::string> command_line;
     HostProbe host;
+    std::optional<GuestRunInfo> guest{};
 };
 
 struct CaseResult {

@@ -24,7 +24,7 @@ fi
 
 packages=(
   # build
-  meson ninja-build pkg-config g++ clang llvm bpftool git
+  meson ninja-build pkg-config g++ clang llvm bpftool git binutils
   # libraries
   libbpf-dev libelf-dev zlib1g-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev

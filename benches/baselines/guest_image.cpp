@@ -93,8 +93,11 @@ Result<std::string> relative_guest_path(const std::string& path) {
 // Every directory the archive needs, parents before children (std::set orders "a" < "a/b").
 Result<std::set<std::string>> needed_dirs(const InitramfsSpec& spec) {
     std::set<std::string> dirs{"bin", "dev", "proc", "sys"};
-    for (const auto& file : spec.files) {
-        auto rel = relative_guest_path(file.path);
+    std::vector<std::string> paths;
+    for (const auto& dir : spec.dirs) paths.push_back(dir + "/");
+    for (const auto& file : spec.files) paths.push_back(file.path);
+    for (const auto& path : paths) {
+        auto rel = relative_guest_path(path);
         if (!rel) return fail(rel.error());
         for (auto slash = rel->find('/'); slash != std::string::npos; slash = rel->find('/', slash + 1))
             dirs.insert(rel->substr(0, slash));

@@ -23,6 +23,7 @@ struct GuestFile {
 struct InitramfsSpec {
     std::string init_script;             // becomes /init; must start with "#!/bin/busybox sh"
     std::vector<GuestFile> files{};      // extra files; their parent directories are created
+    std::vector<std::string> dirs{};     // extra empty directories (absolute: "/run", "/tmp")
     std::string busybox = "/bin/busybox"; // host binary copied to /bin/busybox; must be static
     bool gzip = true;                    // gzip-compressed cpio, else plain cpio newc
 };

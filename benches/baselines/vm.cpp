@@ -55,15 +55,19 @@ enum class ReadEnd { eof, stopped, deadline, error };
     ::_exit(127);
 }
 
-ReadEnd read_until(int fd, const Deadline& deadline, const StopWhen& stop, std::string& out) {
+// `remaining(out)` is the time left given the output so far (a guest has a boot deadline until
+// it prints its boot marker, then the command's).
+using Remaining = std::function<Clock::duration(const std::string& output)>;
+
+ReadEnd read_until(int fd, const Remaining& remaining, const StopWhen& stop, std::string& out) {
     char buf[4096];
     for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline.remaining());
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(remaining(out));
         if (left.count() <= 0) return ReadEnd::deadline;
         pollfd pfd{fd, POLLIN, 0};
-        int ready = ::poll(&pfd, 1, static_cast<int>(left.count()));
+        int ready = ::poll(&pfd, 1, static_cast<int>(std::min<long>(left.count(), 1'000'000'000)));
         if (ready < 0 && errno == EINTR) continue;
-        if (ready == 0) return ReadEnd::deadline;
+        if (ready == 0) continue;  // re-evaluated: the deadline may be the other one by now
         if (ready < 0) return ReadEnd::error;
         ssize_t n = ::read(fd, buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
@@ -85,8 +89,7 @@ int reap(pid_t pid, ReadEnd end) {
     return status;
 }
 
-Result<Watched> run_watched(std::vector<std::string> argv, std::chrono::milliseconds timeout,
-                            const StopWhen& stop) {
+Result<Watched> run_watched(std::vector<std::string> argv, const Remaining& remaining, const StopWhen& stop) {
     auto exe = find_executable(argv.at(0));
     if (!exe) return fail(plain_error("find executable", argv[0], "not found in PATH, /usr/sbin, /sbin"));
     argv[0] = *exe;
@@ -105,7 +108,7 @@ Result<Watched> run_watched(std::vector<std::string> argv, std::chrono::millisec
     write_end.reset();
 
     Watched w;
-    ReadEnd end = read_until(read_end.get(), Deadline(timeout), stop, w.process.output);
+    ReadEnd end = read_until(read_end.get(), remaining, stop, w.process.output);
     w.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     w.process.timed_out = end == ReadEnd::deadline;
     int status = reap(pid, end);
@@ -214,6 +217,12 @@ Feature outcome(const BootSpec& spec, const Watched& w) {
     if (auto line = ready_line(out, spec.ready_marker))
         return Feature::yes(fmt::format("{} ({:.2f} s under {})", *line, w.seconds, to_string(spec.accel)));
     if (auto why = kvm_fatal_reason(out)) return Feature::no(*why);
+    if (!spec.boot_marker.empty() && out.find(spec.boot_marker) == std::string::npos && w.process.timed_out)
+        return Feature::no(fmt::format("the guest did not reach userspace within the boot deadline of {:g} s; last line: {}",
+                                       static_cast<double>(spec.boot_deadline.count()) / 1000, last_line(out)));
+    if (!spec.boot_marker.empty() && w.process.timed_out)
+        return Feature::no(fmt::format("the guest's command did not finish within {:g} s of reaching userspace; last line: {}",
+                                       static_cast<double>(spec.deadline.count()) / 1000, last_line(out)));
     if (w.process.timed_out)
         return Feature::no(fmt::format("timed out after {:g} s without reaching userspace; last line: {}",
                                        static_cast<double>(spec.deadline.count()) / 1000, last_line(out)));
@@ -223,8 +232,24 @@ Feature outcome(const BootSpec& spec, const Watched& w) {
     return Feature::no(fmt::format("qemu exited with code {}: {}", w.process.exit_code, last_line(out)));
 }
 
+// The host CPU's clock in kHz from /proc/cpuinfo ("cpu MHz : 2596.140"), when it says.
+std::optional<long> host_tsc_khz() {
+    auto info = read_file("/proc/cpuinfo");
+    if (!info) return std::nullopt;
+    auto at = info->find("cpu MHz");
+    if (at == std::string::npos) return std::nullopt;
+    auto colon = info->find(':', at);
+    if (colon == std::string::npos) return std::nullopt;
+    try {
+        double mhz = std::stod(info->substr(colon + 1));
+        if (mhz > 100) return static_cast<long>(mhz * 1000);
+    } catch (...) {
+    }
+    return std::nullopt;
+}
+
 BootResult not_booted(Accel accel, std::string reason) {
-    return BootResult{accel, Feature::no(std::move(reason)), 0, "", ""};
+    return BootResult{accel, Feature::no(std::move(reason)), 0, "", "", "", 0};
 }
 
 // ---- the probe's private state dir ----------------------------------------------------------
@@ -271,36 +296,62 @@ KvmDevice probe_kvm_device(const std::string& path) {
 std::string to_string(Accel accel) { return accel == Accel::kvm ? "kvm" : "tcg"; }
 
 std::vector<std::string> qemu_command(const BootSpec& spec) {
-    std::vector<std::string> argv{"qemu-system-x86_64", "-name", "ctbench-guest", "-M", "microvm",
-                                  "-accel", to_string(spec.accel)};
+    std::vector<std::string> argv{"qemu-system-x86_64", "-name", "ctbench-guest", "-M", "microvm", "-accel"};
+    std::string append = "console=ttyS0 rdinit=/init panic=-1 quiet";
     if (spec.accel == Accel::kvm) {
-        argv.insert(argv.end(), {"-cpu", "host"});
+        argv.insert(argv.end(), {"kvm", "-cpu", "host"});
     } else {
-        // Under host load a TCG guest fails to calibrate its TSC against the PIT and hangs in
-        // calibrate_delay (seen here: 6 boots of 6 with three busy loops on two CPUs). With
-        // icount, guest time follows executed instructions, so calibration cannot be starved;
-        // sleep=off lets idle waits finish without sleeping in real time.
-        argv.insert(argv.end(), {"-icount", "shift=auto,sleep=off"});
+        // Multi-threaded TCG in real time, one host thread per vCPU. Not -icount: with icount
+        // the vCPUs run round-robin and a halted vCPU's timers fire only when the busy one
+        // yields (seen here: a 0.5 s sleep took 4 s beside a spinner; CFS bandwidth timers
+        // starved a cpu.max cgroup to 0.04 CPU). What icount once fixed, delay-loop
+        // calibration hanging under host load, a preset loops_per_jiffy skips instead; it only
+        // scales udelay(), which nothing in these guests depends on for correctness.
+        argv.insert(argv.end(), {"tcg,thread=multi"});
+        append += " lpj=2000000";
+        // TCG's TSC is the host's. Measured against the emulated PIT it fails whenever the
+        // host is busy (seen here: "Unable to calibrate against PIT", then the clock stands
+        // still at 0.000000 and the boot hangs); the host knows the frequency.
+        if (auto khz = host_tsc_khz()) append += fmt::format(" tsc_early_khz={}", *khz);
     }
-    argv.insert(argv.end(), {"-m", std::to_string(spec.memory_mib), "-smp", "1",
+    if (!spec.extra_append.empty()) append += " " + spec.extra_append;
+    argv.insert(argv.end(), {"-m", std::to_string(spec.memory_mib), "-smp", std::to_string(std::max(spec.cpus, 1)),
                              // One boot per run: a guest reboot or panic ends qemu.
                              "-no-reboot", "-nodefaults", "-no-user-config", "-display", "none",
                              "-serial", "stdio", "-kernel", spec.kernel, "-initrd", spec.initrd,
-                             "-append", "console=ttyS0 rdinit=/init panic=-1 quiet",
+                             "-append", append,
                              // The pidfile names the state dir on the command line too.
                              "-pidfile", spec.state_dir + "/qemu.pid"});
+    argv.insert(argv.end(), spec.extra_args.begin(), spec.extra_args.end());
     return argv;
 }
 
 BootResult boot_guest(const BootSpec& spec) {
+    auto start = Clock::now();
+    double boot_seconds = 0;
+    bool runs_command = !spec.boot_marker.empty();
     auto stop = [&](const std::string& out) {
+        if (runs_command && boot_seconds == 0 && out.find(spec.boot_marker) != std::string::npos)
+            boot_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+        // A command guest is done when qemu exits (the guest powers off after its report).
+        if (runs_command) return kvm_dump_complete(out);
         return ready_line(out, spec.ready_marker).has_value() || kvm_dump_complete(out);
     };
-    auto run = run_watched(qemu_command(spec), spec.deadline, stop);
+    // A command guest has boot_deadline to reach userspace, then `deadline` for its command.
+    auto remaining = [&](const std::string& out) -> Clock::duration {
+        if (!runs_command) return start + spec.deadline - Clock::now();
+        if (boot_seconds == 0 && out.find(spec.boot_marker) == std::string::npos)
+            return start + spec.boot_deadline - Clock::now();
+        auto booted = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(boot_seconds));
+        return booted + spec.deadline - Clock::now();
+    };
+    auto run = run_watched(qemu_command(spec), remaining, stop);
     if (!run) return not_booted(spec.accel, run.error().message());
-    BootResult result{spec.accel, outcome(spec, *run), run->seconds, tail(run->process.output), ""};
-    if (auto line = ready_line(run->process.output, spec.ready_marker))
+    BootResult result{spec.accel, outcome(spec, *run), run->seconds, tail(run->process.output), "", "", boot_seconds};
+    if (auto line = ready_line(run->process.output, spec.ready_marker)) {
         result.guest_release = release_of(*line);
+        result.ready_line = *line;
+    }
     return result;
 }
 

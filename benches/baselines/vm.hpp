@@ -32,6 +32,8 @@ struct BootResult {
     double seconds = 0;          // qemu start to marker (or to the end of the attempt)
     std::string console_tail;    // last lines of qemu's serial console and stderr
     std::string guest_release;   // `uname -r` in the guest, when it reported one
+    std::string ready_line;      // the ready marker's whole line, when it was printed
+    double boot_seconds = 0;     // qemu start to boot_marker (0 when not seen or not asked)
 };
 
 // One guest boot. The state dir (named on qemu's command line, so leftover guests are
@@ -44,6 +46,15 @@ struct BootSpec {
     std::chrono::milliseconds deadline{60'000};
     std::string ready_marker = guest_ready_marker;
     int memory_mib = 256;
+    int cpus = 1;
+    // A guest that runs a command: `boot_marker` must appear within `boot_deadline` (else the
+    // boot failed), then `deadline` counts from it; the run ends when qemu exits after the
+    // guest powers off, not at ready_marker (which the guest prints once its command is done).
+    // Empty: probe behaviour (`deadline` from qemu's start to ready_marker).
+    std::string boot_marker{};
+    std::chrono::milliseconds boot_deadline{0};
+    std::vector<std::string> extra_args{};  // devices and chardevs, appended to the command
+    std::string extra_append{};             // appended to the kernel command line
 };
 
 std::vector<std::string> qemu_command(const BootSpec& spec);

@@ -15,6 +15,22 @@ TEST(ReportModel, JsonRoundTripKeepsEveryField) {
     EXPECT_FALSE(back->run.host.bpf_program_types.at("kprobe").available);
 }
 
+TEST(ReportModel, GuestRunRoundTripsAndShowsInText) {
+    Report r = samples::sample_report();
+    EXPECT_FALSE(to_json(r)["run"].contains("guest"));  // host runs carry no guest block
+    r.run.guest = GuestRunInfo{"tcg", "TCG (software emulation): figures from this guest are not a KVM baseline",
+                               "/boot/vmlinuz-6.1.0-57-cloud-amd64", "/var/lib/ctbench/guest/suite-x.cpio.gz",
+                               "6.1.0-57-cloud-amd64", "6.18.0", "host", 2, 2048, 5.5, 60.25, 0};
+    nlohmann::json j = to_json(r);
+    auto back = report_from_json(j);
+    ASSERT_TRUE(back.has_value()) << back.error().message();
+    EXPECT_EQ(to_json(*back), j);
+    ASSERT_TRUE(back->run.guest);
+    EXPECT_EQ(back->run.guest->accel, "tcg");
+    EXPECT_EQ(back->run.guest->memory_mib, 2048);
+    EXPECT_NE(render_text(*back).find("not a KVM baseline"), std::string::npos);
+}
+
 TEST(ReportModel, SummaryCountsOutcomes) {
     Summary s = samples::sample_report().summary();
     EXPECT_EQ(s.pass, 1);

@@ -33,6 +33,10 @@ std::string bench_line(const BenchResult& b) {
 std::string render_text(const Report& r) {
     std::string out = fmt::format("ctbench {} on {} ({}), runtime {}, cgroups {}\n", r.run.ctbench_version,
                                   r.run.hostname, r.run.kernel, r.run.runtime.name, r.run.cgroup_mode);
+    if (r.run.guest)
+        out += fmt::format("inside a VM guest ({}, {} CPUs, {} MiB) on host {} ({}): {}\n", r.run.guest->accel,
+                           r.run.guest->cpus, r.run.guest->memory_mib, r.run.guest->host_hostname,
+                           r.run.guest->host_kernel, r.run.guest->accel_note);
     if (!r.conformance.empty()) {
         out += fmt::format("\n{:<12} {:>5} {:>5} {:>5} {:>5}\n", "area", "pass", "fail", "skip", "error");
         for (const auto& [area, s] : per_area(r))

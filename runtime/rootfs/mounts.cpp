@@ -162,6 +162,12 @@ Status apply_cgroup(const Target& t, const MountOptions& opts, const RootfsConte
     Result<UniqueFd> top = ctx.new_cgroup_ns || ctx.cgroups.v2.empty()
                                ? mount_fresh(t, "cgroup2", "cgroup2", opts.flags & mask, "")
                                : rootfs::bind(t, ctx.cgroups.v2, false, opts.flags & mask, opts.cleared & mask);
+    // Without a network namespace of its own the container's /sys is the host's, bound
+    // recursively, so /sys/fs/cgroup already holds the host's cgroup2 mount; the kernel refuses
+    // the same superblock on top of it (EBUSY). Bind the container's own cgroup instead, as
+    // runc does, so it still sees only its sub-tree.
+    if (!top && top.error().err == EBUSY && !ctx.cgroups.v2.empty())
+        top = rootfs::bind(t, ctx.cgroups.v2, false, opts.flags & mask, opts.cleared & mask);
     if (!top) return fail(top.error());
     return finish(t, top->get(), opts);
 }

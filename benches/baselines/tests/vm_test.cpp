@@ -224,8 +224,23 @@ TEST(Boot, QemuCommandNamesStateDir) {
     EXPECT_NE(line.find("-pidfile /run/ctbench/vm-probe-1/qemu.pid"), std::string::npos) << line;
     spec.accel = Accel::tcg;
     argv = qemu_command(spec);
-    EXPECT_NE(std::find(argv.begin(), argv.end(), "tcg"), argv.end());
+    // Multi-threaded TCG in real time (no -icount), delay-loop calibration skipped.
+    EXPECT_NE(std::find(argv.begin(), argv.end(), "tcg,thread=multi"), argv.end());
     EXPECT_EQ(std::find(argv.begin(), argv.end(), "host"), argv.end());
+    EXPECT_EQ(std::find(argv.begin(), argv.end(), "-icount"), argv.end());
+    line.clear();
+    for (const auto& a : argv) line += a + " ";
+    EXPECT_NE(line.find(" lpj="), std::string::npos) << line;
+    // A command guest's devices and kernel parameters are appended.
+    spec.cpus = 2;
+    spec.extra_args = {"-device", "virtio-serial-device"};
+    spec.extra_append = "ctbench_args=cnVu";
+    argv = qemu_command(spec);
+    line.clear();
+    for (const auto& a : argv) line += a + " ";
+    EXPECT_NE(line.find("-smp 2 "), std::string::npos) << line;
+    EXPECT_NE(line.find(" ctbench_args=cnVu -pidfile"), std::string::npos) << line;
+    EXPECT_NE(line.find("-device virtio-serial-device"), std::string::npos) << line;
 }
 
 TEST(Boot, TcgReachesUserspace) {

@@ -1,0 +1,148 @@
+#include "cli/vm_run.hpp"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "benches/baselines/guest_run.hpp"
+#include "benches/harness/spawn.hpp"
+#include "cli/cleanup.hpp"
+#include "cli/commands.hpp"
+#include "cli/exit_codes.hpp"
+#include "cli/options.hpp"
+
+namespace ctb::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// ctbench-agent: $CTBENCH_AGENT, beside ctbench, the build tree, the install's libexec dir.
+Result<std::string> find_agent() {
+    if (const char* env = std::getenv("CTBENCH_AGENT")) return std::string(env);
+    std::error_code ec;
+    auto self = fs::read_symlink("/proc/self/exe", ec);
+    std::vector<std::string> candidates;
+    if (!ec) candidates.push_back(self.parent_path() / "ctbench-agent");
+#ifdef CTBENCH_BUILD_AGENT_PATH
+    candidates.push_back(CTBENCH_BUILD_AGENT_PATH);
+#endif
+#ifdef CTBENCH_INSTALLED_AGENT_PATH
+    candidates.push_back(CTBENCH_INSTALLED_AGENT_PATH);
+#endif
+    for (const auto& c : candidates)
+        if (fs::exists(c, ec)) return c;
+    return fail(plain_error("find", "ctbench-agent", "not beside ctbench, in the build tree or the libexec dir"));
+}
+
+Status check_selection(const GuestSelection& s) {
+    auto suite = parse_suite(s.suite);
+    if (!suite) return fail(suite.error());
+    if (suite->bench)
+        return fail(plain_error("--vm", "--suite " + s.suite,
+                                "the guest runs conformance cases only: use --suite conformance or an area"));
+    for (const auto& [flag, value] : {std::pair{"--filter", s.filter}, std::pair{"--skip", s.skip}})
+        if (auto re = parse_regex(flag, value); !re) return fail(re.error());
+    auto formats = parse_formats(s.formats.empty() ? std::vector<std::string>{"text"} : s.formats);
+    if (!formats) return fail(formats.error());
+    return {};
+}
+
+std::vector<std::string> guest_args(const GuestSelection& s) {
+    std::vector<std::string> args{"run", "--suite", s.suite};
+    if (!s.filter.empty()) args.insert(args.end(), {"--filter", s.filter});
+    if (!s.skip.empty()) args.insert(args.end(), {"--skip", s.skip});
+    if (s.timeout_seconds > 0) args.insert(args.end(), {"--timeout", fmt::format("{:g}", s.timeout_seconds)});
+    return args;
+}
+
+Result<vm::GuestRunSpec> guest_spec(const VmOptions& o, const GuestSelection& s) {
+    vm::GuestRunSpec spec{.kernel = o.kernel, .initrd = o.initrd, .modules_dir = o.modules};
+    std::error_code ec;
+    spec.ctbench = fs::read_symlink("/proc/self/exe", ec);
+    if (ec) return fail(sys_error("readlink", "/proc/self/exe", ec.value()));
+    auto runtime = bench::find_ctbench_runtime();
+    if (!runtime) return fail(runtime.error());
+    spec.runtime = *runtime;
+    auto agent = find_agent();
+    if (!agent) return fail(agent.error());
+    spec.agent = *agent;
+    spec.ctbench_args = guest_args(s);
+    spec.boot_deadline = std::chrono::milliseconds(static_cast<long>(o.boot_timeout_seconds * 1000));
+    spec.command_deadline = std::chrono::milliseconds(static_cast<long>(o.command_timeout_seconds * 1000));
+    spec.cpus = o.cpus;
+    spec.memory_mib = o.memory_mib;
+    return spec;
+}
+
+// The guest's report, every result marked guest-side, the VM that ran it recorded in run.guest.
+Result<report::Report> guest_report(const vm::GuestRun& g) {
+    nlohmann::json j = nlohmann::json::parse(g.report_json, nullptr, false);
+    if (j.is_discarded())
+        return fail(plain_error("parse the guest's report", "virtio-serial port " + std::string(vm::report_port_name),
+                                fmt::format("not JSON ({} bytes)", g.report_json.size())));
+    auto r = report::report_from_json(j);
+    if (!r) return fail(r.error());
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    report::GuestRunInfo info{vm::to_string(g.accel), g.accel_note, g.kernel, g.initrd, r->run.kernel,
+                              "", host, g.cpus, g.memory_mib, g.boot_seconds, g.total_seconds, g.guest_exit};
+    struct utsname u {};
+    if (::uname(&u) == 0) info.host_kernel = u.release;
+    r->run.guest = info;
+    r->run.command_line = command_line();
+    for (auto& c : r->conformance)
+        c.evidence["guest"] = {{"side", "guest"}, {"accel", info.accel}, {"kernel", info.guest_kernel}};
+    return r;
+}
+
+int exit_code_of(const report::Report& r) {
+    auto s = r.summary();
+    if (s.fail > 0 || s.error > 0) return kExitFailed;
+    if (s.pass == 0) return kExitAllSkipped;
+    return kExitOk;
+}
+
+}  // namespace
+
+void add_vm_options(CLI::App& cmd, VmOptions& vm) {
+    cmd.add_flag("--vm", vm.vm, "Run the selected conformance cases inside a qemu microVM (pure cgroup v2 guest)");
+    cmd.add_option("--kernel", vm.kernel, "Guest kernel (bzImage) for --vm; default the newest /boot/vmlinuz-*cloud*");
+    cmd.add_option("--initrd", vm.initrd, "Guest initramfs for --vm instead of the built suite image");
+    cmd.add_option("--modules", vm.modules, "The guest kernel's module dir for --vm; default /lib/modules/<release>");
+    cmd.add_option("--boot-timeout", vm.boot_timeout_seconds, "--vm: seconds for the guest to reach userspace")
+        ->capture_default_str();
+    cmd.add_option("--vm-timeout", vm.command_timeout_seconds,
+                   "--vm: seconds for the guest's ctbench run, after boot; then the guest is killed")
+        ->capture_default_str();
+    cmd.add_option("--vm-cpus", vm.cpus, "--vm: guest CPUs (default the host's, at most 4)");
+    cmd.add_option("--vm-memory", vm.memory_mib, "--vm: guest memory in MiB (default a quarter of the host's, 512..2048)");
+}
+
+int run_in_vm(const VmOptions& vm, const GuestSelection& selection) {
+    if (vm.boot_timeout_seconds <= 0) return usage_error(plain_error("--boot-timeout", "", "must be a positive number of seconds"));
+    if (vm.command_timeout_seconds <= 0) return usage_error(plain_error("--vm-timeout", "", "must be a positive number of seconds"));
+    if (vm.cpus < 0 || vm.memory_mib < 0) return usage_error(plain_error("--vm-cpus/--vm-memory", "", "must be positive"));
+    if (auto s = check_selection(selection); !s) return usage_error(s.error());
+    auto spec = guest_spec(vm, selection);
+    if (!spec) return usage_error(spec.error());
+    // A host-side `ctbench run` sweeps qemu guests it finds under /run/ctbench: hold its lock.
+    auto lock = take_run_lock();
+    if (!lock) return usage_error(lock.error());
+    auto run = vm::run_in_guest(*spec);
+    if (!run) return usage_error(run.error());
+    if (run->accel == vm::Accel::tcg) fmt::print(stderr, "ctbench: warning: {}\n", run->accel_note);
+    auto r = guest_report(*run);
+    if (!r) return usage_error(r.error());
+    auto formats = parse_formats(selection.formats.empty() ? std::vector<std::string>{"text"} : selection.formats);
+    if (auto s = write_outputs(*r, *formats, selection.output); !s) return usage_error(s.error());
+    bool text_shown = selection.output.empty() &&
+                      std::find(formats->begin(), formats->end(), report::find_format("text")) != formats->end();
+    if (!text_shown) fmt::print(selection.output.empty() ? stderr : stdout, "{}", report::render_text(*r));
+    return exit_code_of(*r);
+}
+
+}  // namespace ctb::cli
