@@ -12,6 +12,7 @@
 #include "benches/harness/spawn.hpp"
 #include "benches/registry.hpp"
 #include "benches/start/fixture.hpp"
+#include "common/files.hpp"
 
 namespace ctb::bench {
 namespace {
@@ -21,6 +22,7 @@ constexpr int kContainersPerLoop = 4;  // per round; 8 x 16 with --thorough
 
 struct Loop {
     std::string exe, root, bundle, prefix;
+    std::string error_file;  // where a loop's failed start is described for the parent
 };
 
 // One round: every loop runs `count` containers one after the other, all loops at once (one
@@ -33,21 +35,28 @@ Result<double> round_rate(const std::vector<Loop>& loops, int count, int round) 
         if (pid < 0) return fail(sys_error("fork", "churn loop"));
         if (pid == 0) {
             for (int i = 0; i < count; ++i)
-                if (!run_quietly({l.exe, "--root", l.root, "run", "--bundle", l.bundle, fmt::format("{}r{}c{}", l.prefix, round, i)}))
+                if (auto s = run_quietly({l.exe, "--root", l.root, "run", "--bundle", l.bundle, fmt::format("{}r{}c{}", l.prefix, round, i)}); !s) {
+                    (void)write_file(l.error_file, s.error().message());
                     ::_exit(1);
+                }
             ::_exit(0);
         }
         pids.push_back(pid);
     }
     int failed = 0;
-    for (pid_t pid : pids) {
+    std::string first_error;
+    for (std::size_t i = 0; i < pids.size(); ++i) {
         int status = 0;
-        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        while (::waitpid(pids[i], &status, 0) < 0 && errno == EINTR) {
         }
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) continue;
+        ++failed;
+        if (auto why = read_file(loops[i].error_file); why && first_error.empty()) first_error = *why;
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (failed > 0) return fail(plain_error("churn", loops.front().exe, fmt::format("{} of {} loops had a failed start", failed, loops.size())));
+    if (failed > 0)
+        return fail(plain_error("churn", loops.front().exe,
+                                fmt::format("{} of {} loops had a failed start: {}", failed, loops.size(), first_error)));
     return double(count) * double(loops.size()) / seconds;
 }
 
@@ -58,7 +67,8 @@ Result<report::BenchResult> churn_series(const Fixture& f, const std::string& na
         std::string tag = fmt::format("-p{}l{}", parallel, i);
         auto bundle = write_bundle(f, name, tag);
         if (!bundle) return fail(bundle.error());
-        loops.push_back({exe, f.dir + "/root-churn-" + name, *bundle, fmt::format("ch{}l{}", parallel, i)});
+        loops.push_back({exe, f.dir + "/root-churn-" + name, *bundle, fmt::format("ch{}l{}", parallel, i),
+                         f.dir + fmt::format("/churn-error-{}-{}", name, tag)});
     }
     std::vector<double> rates;
     if (auto warm = round_rate(loops, 1, -1); !warm) return fail(warm.error());

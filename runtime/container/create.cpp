@@ -97,13 +97,16 @@ struct Rollback {
     }
 };
 
+// The last container's delete removes the (then empty) state root; a create running at the same
+// time can see the root vanish between making it and making its own directory in it (ENOENT).
+// The root is made again then: parallel start/delete loops on one --root must never fail.
 Status make_state_dir(const std::string& root, const std::string& dir, const std::string& id) {
-    if (auto s = make_dirs(root, 0700); !s) return s;
-    if (::mkdir(dir.c_str(), 0700) != 0) {
+    for (int attempt = 0;; ++attempt) {
+        if (auto s = make_dirs(root, 0700); !s) return s;
+        if (::mkdir(dir.c_str(), 0700) == 0) return {};
         if (errno == EEXIST) return fail(plain_error("create container", id, "already exists"));
-        return fail(sys_error("mkdir", dir));
+        if (errno != ENOENT || attempt == 100) return fail(sys_error("mkdir", dir));
     }
-    return {};
 }
 
 // Which hierarchy each of the container's cgroup directories belongs to, for cgroup mounts.
