@@ -1,6 +1,7 @@
 #include "bpf/attribution.hpp"
 
 #include <sys/syscall.h>
+#include <time.h>
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -269,6 +270,12 @@ private:
 };
 
 }  // namespace
+
+std::uint64_t monotonic_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return std::uint64_t(ts.tv_sec) * 1'000'000'000ull + std::uint64_t(ts.tv_nsec);
+}
 
 double Attribution::attributed_ns() const {
     double sum = 0;

@@ -28,6 +28,9 @@
 
 namespace ctb::bpf {
 
+// Now on CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns: what Window's bounds are measured in.
+std::uint64_t monotonic_ns();
+
 struct Window {
     std::uint64_t begin_ns = 0, end_ns = 0;  // CLOCK_MONOTONIC, as bpf_ktime_get_ns
     std::uint32_t root_tid = 0;              // on-CPU in user space at begin_ns

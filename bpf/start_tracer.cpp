@@ -126,6 +126,12 @@ std::vector<std::uint64_t> StartTracer::stack(int id) const {
     return frames;
 }
 
+std::string StackLabels::operator()(int id) {
+    auto [it, fresh] = names_.try_emplace(id);
+    if (fresh) it->second = blocking_point(tracer_.stack(id), symbols_);
+    return it->second;
+}
+
 std::uint64_t StartTracer::events_seen() const { return skel_->bss->events_seen; }
 std::uint64_t StartTracer::events_lost() const { return skel_->bss->events_lost; }
 

@@ -9,12 +9,14 @@
 // reloading, for overhead measurements.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <sys/types.h>
 
+#include "bpf/ksyms.hpp"
 #include "bpf/start_trace.h"
 #include "common/error.hpp"
 
@@ -61,6 +63,19 @@ private:
     bool attached_ = false;
     std::vector<bpf_link*> links_;
     std::vector<ctb_event> pending_;
+};
+
+// Names the blocking point of each stack id of a tracer (bpf/ksyms.hpp), once per id: the
+// labeller TraceSeries::add wants.
+class StackLabels {
+public:
+    StackLabels(const StartTracer& tracer, const KernelSymbols& symbols) : tracer_(tracer), symbols_(symbols) {}
+    std::string operator()(int id);
+
+private:
+    const StartTracer& tracer_;
+    const KernelSymbols& symbols_;
+    std::map<int, std::string> names_;
 };
 
 }  // namespace ctb::bpf

@@ -5,7 +5,6 @@
 #include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -28,12 +27,6 @@ struct TraceArgs {
     int repetitions = 1;
     std::string format = "text";
 };
-
-std::uint64_t monotonic_ns() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return std::uint64_t(ts.tv_sec) * 1'000'000'000ull + std::uint64_t(ts.tv_nsec);
-}
 
 // The kinds that attach here, found by trying (as `ctbench doctor` does).
 Result<std::vector<std::string>> attachable_kinds() {
@@ -77,13 +70,13 @@ int trace(const TraceArgs& a) {
     auto self = static_cast<std::uint32_t>(::syscall(SYS_gettid));
     if (auto s = t.follow(static_cast<pid_t>(self)); !s) return usage_error(s.error());
     bpf::TraceSeries series;
-    std::map<int, std::string> labels;
+    bpf::StackLabels labels(t, symbols);
     for (int i = 0; i < a.repetitions; ++i) {
         if (auto s = t.attach(); !s) return usage_error(s.error());
         t.drain();
-        bpf::Window w{monotonic_ns(), 0, self};
+        bpf::Window w{bpf::monotonic_ns(), 0, self};
         auto status = run_command(a.command);
-        w.end_ns = monotonic_ns();
+        w.end_ns = bpf::monotonic_ns();
         t.detach();
         if (!status) return usage_error(status.error());
         if (*status != 0) {
@@ -91,11 +84,7 @@ int trace(const TraceArgs& a) {
                        join(a.command, " "), *status, i + 1, a.repetitions);
             return kExitFailed;
         }
-        series.add(bpf::attribute(t.drain(), w), double(w.end_ns - w.begin_ns) / 1e6, [&](int id) {
-            auto [it, fresh] = labels.try_emplace(id);
-            if (fresh) it->second = bpf::blocking_point(t.stack(id), symbols);
-            return it->second;
-        });
+        series.add(bpf::attribute(t.drain(), w), double(w.end_ns - w.begin_ns) / 1e6, std::ref(labels));
     }
     auto summary = series.summary({{"program_type", t.program_kind()}, {"events_seen", t.events_seen()},
                                    {"events_lost", t.events_lost()}});

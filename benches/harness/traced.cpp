@@ -1,12 +1,11 @@
 #include "benches/harness/traced.hpp"
 
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <fmt/format.h>
-#include <map>
+#include <functional>
 
 #include "bpf/trace_summary.hpp"
 #include "reports/requirements.hpp"
@@ -14,12 +13,6 @@
 
 namespace ctb::bench {
 namespace {
-
-std::uint64_t monotonic_ns() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);  // the clock of bpf_ktime_get_ns
-    return std::uint64_t(ts.tv_sec) * 1'000'000'000ull + std::uint64_t(ts.tv_nsec);
-}
 
 std::vector<std::string> attachable(const report::HostProbe& host) {
     std::vector<std::string> kinds;
@@ -33,7 +26,6 @@ struct Recorder {
     Tracing& tracing;
     bpf::Window window;
     std::vector<bpf::Attribution> attributions;
-    std::map<int, std::string> stack_labels;
 
     static bool traced(int index) { return index % 2 == 1; }
 
@@ -49,11 +41,6 @@ struct Recorder {
         if (!traced(index)) return {};
         attributions.push_back(bpf::attribute(tracing.tracer->drain(), window));
         return {};
-    }
-    std::string label(int id) {
-        auto [it, fresh] = stack_labels.try_emplace(id);
-        if (fresh) it->second = bpf::blocking_point(tracing.tracer->stack(id), tracing.symbols);
-        return it->second;
     }
 };
 
@@ -89,12 +76,12 @@ Result<TracedSamples> measure_traced(const std::string& name, const Body& body, 
     tracer.forget_all();
     if (auto s = tracer.follow(static_cast<pid_t>(::syscall(SYS_gettid))); !s) return fail(s.error());
     std::uint64_t seen0 = tracer.events_seen(), lost0 = tracer.events_lost();
-    Recorder rec{tracing, {}, {}, {}};
+    Recorder rec{tracing, {}, {}};
     rec.window.root_tid = static_cast<std::uint32_t>(::syscall(SYS_gettid));
     Body windowed = [&] {
-        rec.window.begin_ns = monotonic_ns();
+        rec.window.begin_ns = bpf::monotonic_ns();
         auto s = body();
-        rec.window.end_ns = monotonic_ns();
+        rec.window.end_ns = bpf::monotonic_ns();
         return s;
     };
     SampleHooks hooks{[&](int i) { return rec.before(i); }, [&](int i) { return rec.after(i); }};
@@ -104,12 +91,13 @@ Result<TracedSamples> measure_traced(const std::string& name, const Body& body, 
     tracer.forget_all();
     if (!samples) return fail(samples.error());
     bpf::TraceSeries series;
+    bpf::StackLabels labels(tracer, tracing.symbols);
     for (std::size_t i = 0; i < samples->size(); ++i) {
         if (Recorder::traced(static_cast<int>(i))) {
             std::size_t k = out.traced_ms.size();
             out.traced_ms.push_back((*samples)[i]);
             if (k < rec.attributions.size())
-                series.add(rec.attributions[k], (*samples)[i], [&](int id) { return rec.label(id); });
+                series.add(rec.attributions[k], (*samples)[i], std::ref(labels));
         } else {
             out.untraced_ms.push_back((*samples)[i]);
         }

@@ -9,13 +9,13 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fmt/format.h>
 
+#include "benches/harness/clone.hpp"
 #include "benches/harness/measure.hpp"
 #include "benches/harness/spawn.hpp"
 #include "benches/harness/traced.hpp"
@@ -35,24 +35,14 @@ constexpr int kDefaultRepetitions = 20;
 
 // The floor: what the kernel charges for the same namespaces, a process and an exec.
 Status kernel_floor_once(const std::string& true_path) {
-    struct {
-        std::uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
-            set_tid_size, cgroup;
-    } args{};
-    args.flags = kNamespaceFlags;
-    args.exit_signal = SIGCHLD;
-    long pid = ::syscall(SYS_clone3, &args, sizeof args);
-    if (pid < 0) return fail(sys_error("clone3", "kernel floor"));
-    if (pid == 0) {
+    auto status = clone3_and_wait(kNamespaceFlags, [&] {
         char arg0[] = "true";
         char* argv[] = {arg0, nullptr};
         ::execv(true_path.c_str(), argv);
-        ::_exit(127);
-    }
-    int status = 0;
-    while (::waitpid(static_cast<pid_t>(pid), &status, 0) < 0 && errno == EINTR) {
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return 127;
+    }, "kernel floor");
+    if (!status) return fail(status.error());
+    if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0)
         return fail(plain_error("kernel floor", true_path, "child did not exit 0"));
     return {};
 }

@@ -4,13 +4,9 @@
 // teardown cost; teardown that the kernel defers (net namespaces are cleaned up by a worker)
 // shows only partly, and the context says so.
 #include <sched.h>
-#include <signal.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <fmt/format.h>
 
+#include "benches/harness/clone.hpp"
 #include "benches/harness/measure.hpp"
 #include "benches/registry.hpp"
 
@@ -37,28 +33,10 @@ const std::vector<Kind> kKinds{{"none", 0},
                                {"cgroup", CLONE_NEWCGROUP},
                                {"time", CLONE_NEWTIME}};
 
-std::string namespace_name(std::uint64_t flags);
-
-Status clone_and_reap(std::uint64_t flags) {
-    struct {
-        std::uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
-            set_tid_size, cgroup;
-    } args{};
-    args.flags = flags;
-    args.exit_signal = SIGCHLD;
-    long pid = ::syscall(SYS_clone3, &args, sizeof args);
-    if (pid < 0) return fail(sys_error("clone3", namespace_name(flags)));
-    if (pid == 0) ::_exit(0);
-    int status = 0;
-    while (::waitpid(static_cast<pid_t>(pid), &status, 0) < 0 && errno == EINTR) {
-    }
+Status clone_and_reap(const Kind& kind) {
+    auto status = clone3_and_wait(kind.flag, [] { return 0; }, kind.name);
+    if (!status) return fail(status.error());
     return {};
-}
-
-std::string namespace_name(std::uint64_t flags) {
-    for (const auto& k : kKinds)
-        if (k.flag == flags) return k.name;
-    return fmt::format("flags {:#x}", flags);
 }
 
 Result<std::vector<report::BenchResult>> namespaces(const BenchContext& ctx) {
@@ -67,12 +45,13 @@ Result<std::vector<report::BenchResult>> namespaces(const BenchContext& ctx) {
     std::vector<std::string> refused;
     for (const auto& k : kKinds) {
         std::string type = k.name;
-        if (k.flag != 0 && !first_unmet({{Requirement::Kind::namespace_type, type}}, ctx.host).empty()) {
-            refused.push_back(type + ": " + first_unmet({{Requirement::Kind::namespace_type, type}}, ctx.host));
+        std::string why = k.flag ? unmet_requirement({Requirement::Kind::namespace_type, type}, ctx.host) : "";
+        if (!why.empty()) {
+            refused.push_back(type + ": " + why);
             continue;
         }
         std::uint64_t flag = k.flag;
-        auto samples = measure_ms("start.namespace/" + type, [flag] { return clone_and_reap(flag); }, reps);
+        auto samples = measure_ms("start.namespace/" + type, [&k] { return clone_and_reap(k); }, reps);
         if (!samples) return fail(samples.error());
         nlohmann::json context = {{"what", "clone3(" + (flag ? "CLONE_NEW" + type : std::string("no flags")) + ") + _exit + waitpid"},
                                   {"tracer", "off"}};

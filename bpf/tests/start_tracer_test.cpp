@@ -3,7 +3,6 @@
 #include <sched.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -23,12 +22,6 @@ std::vector<std::string> attachable_kinds() {
     for (const auto& [kind, f] : probe_program_types())
         if (f.available) kinds.push_back(kind);
     return kinds;
-}
-
-std::uint64_t now_ns() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return std::uint64_t(ts.tv_sec) * 1'000'000'000ull + std::uint64_t(ts.tv_nsec);
 }
 
 // A child that makes a new UTS namespace and execs /bin/true: fork, unshare, exec, exit, wait.
@@ -60,9 +53,9 @@ TEST(StartTracer, FollowsTheTreeAndLeavesNothing) {
     ASSERT_TRUE((*tracer)->follow(static_cast<pid_t>(::syscall(SYS_gettid))));
     ASSERT_TRUE((*tracer)->attach());
     EXPECT_NE(bpftool_listing("prog").find("ctb_st_switch"), std::string::npos);
-    Window w{now_ns(), 0, static_cast<std::uint32_t>(::syscall(SYS_gettid))};
+    Window w{monotonic_ns(), 0, static_cast<std::uint32_t>(::syscall(SYS_gettid))};
     workload();
-    w.end_ns = now_ns();
+    w.end_ns = monotonic_ns();
     auto events = (*tracer)->drain();
     (*tracer)->detach();
     EXPECT_EQ((*tracer)->events_lost(), 0u);

@@ -6,9 +6,7 @@
 set -u
 . "$(dirname "$0")/oci_lib.sh"
 B="$WORK/b"
-make_bundle "$B"
-(cd "$B" && "$RT" spec) || fail "spec"
-cp "$B/config.json" "$WORK/base.json"
+spec_bundle "$B"
 with_path() { cp "$WORK/base.json" "$B/config.json"; edit_config "$B/config.json" "c['process']['args'] = ['/bin/sleep', '30']
 c['linux']['cgroupsPath'] = '$1'"; }
 mem=/sys/fs/cgroup/memory

@@ -7,9 +7,7 @@
 set -u
 . "$(dirname "$0")/oci_lib.sh"
 B="$WORK/b"
-make_bundle "$B"
-(cd "$B" && "$RT" spec) || fail "spec"
-cp "$B/config.json" "$WORK/base.json"
+spec_bundle "$B"
 reset_config() { cp "$WORK/base.json" "$B/config.json"; edit_config "$B/config.json" "c['process']['args'] = $1"; }
 nothing_left() {  # nothing_left ID WHAT
   local left; left="$(cgroups_left "/$1\$")"

@@ -31,6 +31,14 @@ make_bundle() {
   for a in $("$bb" --list); do [ "$a" = busybox ] || ln -sf busybox "$dir/rootfs/bin/$a"; done
 }
 
+# spec_bundle DIR: a busybox bundle with `ctbench-runtime spec`'s config, also kept as
+# $WORK/base.json for tests that reset it between steps.
+spec_bundle() {
+  make_bundle "$1"
+  (cd "$1" && "$RT" spec) || fail "spec"
+  cp "$1/config.json" "$WORK/base.json"
+}
+
 # edit_config FILE PYTHON: runs PYTHON with `c` bound to the parsed config and writes it back.
 edit_config() {
   /usr/bin/python3 - "$1" "$2" <<'PY'

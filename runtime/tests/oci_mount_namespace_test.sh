@@ -6,9 +6,7 @@
 set -u
 . "$(dirname "$0")/oci_lib.sh"
 B="$WORK/b"
-make_bundle "$B"
-(cd "$B" && "$RT" spec) || fail "spec"
-cp "$B/config.json" "$WORK/base.json"
+spec_bundle "$B"
 NS="/run/ctbench/mntns-oci-test-$$"
 cleanup_ns() { umount "$NS" 2>/dev/null; rm -f "$NS"; }
 trap 'finish; cleanup_ns' EXIT
