@@ -118,7 +118,8 @@ int run(const RunArgs& a) {
     if (a.repetitions < 0) return usage_error(plain_error("--repetitions", "", "must be at least 1"));
     if (a.verbose && a.quiet) return usage_error(plain_error("--verbose", "--quiet", "choose one"));
     if (a.vm.wanted() && !a.list)
-        return run_in_vm(a.vm, {a.suite, a.filter, a.skip, a.timeout_seconds, a.formats, a.output});
+        return run_in_vm(a.vm, {a.suite, a.filter, a.skip, a.timeout_seconds, a.formats, a.output, a.repetitions,
+                                a.thorough});
     auto plan = make_plan(a);
     if (!plan) return usage_error(plan.error());
     UniqueFd lock;

@@ -25,6 +25,8 @@ struct GuestSelection {
     double timeout_seconds = 0;
     std::vector<std::string> formats;
     std::string output;
+    int repetitions = 0;     // benches: passed on to the guest's run
+    bool thorough = false;
 };
 
 void add_vm_options(CLI::App& cmd, VmOptions& vm);

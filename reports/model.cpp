@@ -30,7 +30,8 @@ json guest_json(const GuestRunInfo& g) {
             {"memory_mib", g.memory_mib},
             {"boot_seconds", g.boot_seconds},
             {"total_seconds", g.total_seconds},
-            {"guest_exit", g.guest_exit}};
+            {"guest_exit", g.guest_exit},
+            {"scratch", g.scratch}};
 }
 
 GuestRunInfo guest_from_json(const json& j) {
@@ -47,6 +48,7 @@ GuestRunInfo guest_from_json(const json& j) {
     j.at("boot_seconds").get_to(g.boot_seconds);
     j.at("total_seconds").get_to(g.total_seconds);
     j.at("guest_exit").get_to(g.guest_exit);
+    g.scratch = j.value("scratch", "");  // absent in reports written before the scratch disk
     return g;
 }
 

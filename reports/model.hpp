@@ -42,6 +42,7 @@ struct GuestRunInfo {
     double boot_seconds = 0;   // qemu start to the guest's userspace
     double total_seconds = 0;  // qemu start to power-off
     int guest_exit = 0;        // ctbench's exit code in the guest
+    std::string scratch{};     // what the guest's state and I/O scratch live on ("virtio-blk (cache=none)")
 };
 
 struct RunMetadata {

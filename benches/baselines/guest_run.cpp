@@ -1,5 +1,6 @@
 #include "benches/baselines/guest_run.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 
+#include "common/fd.hpp"
 #include "common/files.hpp"
 
 namespace ctb::vm {
@@ -137,6 +139,34 @@ Result<std::string> joined_args(const std::vector<std::string>& args) {
     return text;
 }
 
+// The guest's scratch disk: a sparse file in the run's state dir (removed with it). qemu opens it
+// with O_DIRECT (cache=none, so the host's page cache is not part of the guest's I/O figures)
+// where the state dir's filesystem allows that, else with the host cache (said in the label).
+// Returns the -drive cache option, or "" when there is no disk.
+Result<std::string> make_scratch_disk(const std::string& dir, long long mib) {
+    if (mib <= 0) return std::string();
+    std::string path = dir + "/scratch.img";
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!fd) return fail(sys_error("create guest scratch disk", path));
+    if (::ftruncate(fd.get(), static_cast<off_t>(mib) << 20) != 0) return fail(sys_error("size guest scratch disk", path));
+    UniqueFd direct(::open(path.c_str(), O_RDWR | O_DIRECT | O_CLOEXEC));
+    return std::string(direct ? "cache=none" : "cache=writeback");
+}
+
+// "...scratch=loop over guest RAM" -> "loop over guest RAM"
+std::string scratch_of(const std::string& line) {
+    auto at = line.find("scratch=");
+    return at == std::string::npos ? "" : trim(line.substr(at + 8));
+}
+
+// "... clocksource=tsc scratch=..." -> "tsc"
+std::string clocksource_of(const std::string& line) {
+    auto at = line.find("clocksource=");
+    if (at == std::string::npos) return "";
+    std::string rest = line.substr(at + 12);
+    return rest.substr(0, rest.find(' '));
+}
+
 // "CTBENCH-GUEST-DONE exit=1 kernel=..." -> 1
 int exit_of(const std::string& line) {
     auto at = line.find("exit=");
@@ -163,6 +193,11 @@ BootSpec boot_spec(const GuestRunSpec& spec, const GuestRun& run, const std::str
     b.extra_args = {"-device", "virtio-serial-device",
                     "-chardev", fmt::format("file,id={},path={}/report.json", kReportChardev, dir),
                     "-device", fmt::format("virtserialport,chardev={},name={}", kReportChardev, report_port_name)};
+    if (!run.scratch_backing.empty())
+        b.extra_args.insert(b.extra_args.end(),
+                            {"-drive", fmt::format("file={}/scratch.img,if=none,id=ctbscratch,format=raw,{}", dir,
+                                                   run.scratch_backing),
+                             "-device", "virtio-blk-device,drive=ctbscratch"});
     // A small huge page pool, so the hugetlb limit has pages to refuse and grant.
     b.extra_append = fmt::format("hugepages=8 ctbench_time={} ctbench_args={}", now.count(), base64(args));
     return b;
@@ -185,12 +220,17 @@ Result<GuestRun> run_in_guest(const GuestRunSpec& spec) {
     fs::remove_all(dir.path, ec);  // a same-named dir is a dead process's: ours to replace
     if (::mkdir(dir.path.c_str(), 0700) != 0) return fail(sys_error("mkdir", dir.path));
 
+    auto backing = make_scratch_disk(dir.path, spec.scratch_disk_mib);
+    if (!backing) return fail(backing.error());
+    run.scratch_backing = *backing;
     BootResult boot = boot_guest(boot_spec(spec, run, dir.path, *args));
     run.console_tail = boot.console_tail;
     run.boot_seconds = boot.boot_seconds;
     run.total_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (!boot.reached_userspace.available) return fail(guest_error(run, boot.reached_userspace.detail));
     run.guest_exit = exit_of(boot.ready_line);
+    run.scratch = scratch_of(boot.ready_line);
+    run.clocksource = clocksource_of(boot.ready_line);
     auto report = read_file(dir.path + "/report.json");
     if (!report || trim(*report).empty())
         return fail(guest_error(run, fmt::format("the guest sent no report over virtio-serial port {} (ctbench exited {})",

@@ -26,6 +26,9 @@ struct GuestRunSpec {
     int memory_mib = 0;  // 0: 2 GiB, less on a small host
     std::optional<Accel> accel{};  // force one; empty: KVM if a probe guest boots under it
     std::string state_root = "/run/ctbench";
+    // A sparse raw file of this size under the run's state dir, attached as a virtio-blk disk
+    // and formatted ext4 by the guest for its /run; 0: none (the guest uses a loop over RAM).
+    long long scratch_disk_mib = 8192;
 };
 
 struct GuestRun {
@@ -36,6 +39,12 @@ struct GuestRun {
     int cpus = 0, memory_mib = 0;
     double boot_seconds = 0, total_seconds = 0;
     int guest_exit = -1;      // ctbench's exit code in the guest
+    // What the guest's /run (state, scratch files of the I/O benches) lives on: "virtio-blk",
+    // "loop over guest RAM" or "tmpfs ..." (from the guest's own last line); and how qemu backs
+    // the virtio disk ("cache=none": O_DIRECT on the host, no host page cache in the figures).
+    std::string scratch, scratch_backing;
+    // The guest's clocksource: "tsc" gives ns timings; "jiffies" or "refined-jiffies" only ticks.
+    std::string clocksource;
     std::string report_json;  // what came over the report port
     std::string console_tail;
 };

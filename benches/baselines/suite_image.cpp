@@ -73,12 +73,19 @@ for m in @MODULES@; do
 done
 # State on tmpfs cannot carry user.* xattrs before Linux 6.6 (the overlay cases set them): /run
 # (so /run/ctbench, a plain dir as on a host: ctbench unmounts whatever is mounted below it) is an
-# ext4 scratch filesystem on a loop device over a sparse file in guest RAM. busybox mke2fs sets
-# no default mount options, so user_xattr is asked for.
-dev=$($bb losetup -f) && $bb truncate -s 4G /scratch.img && $bb losetup "$dev" /scratch.img &&
-  $bb mke2fs -q "$dev" >/dev/null && $bb mount -t ext4 -o user_xattr "$dev" /run ||
+# ext4 scratch filesystem: on the launcher's virtio-blk disk when there is one (the I/O benches
+# then measure a real block device), else on a loop device over a sparse file in guest RAM.
+# busybox mke2fs sets no default mount options, so user_xattr is asked for.
+scratch="tmpfs (no ext4 scratch)"
+if [ -b /dev/vda ] && $bb mke2fs -q /dev/vda >/dev/null && $bb mount -t ext4 -o user_xattr /dev/vda /run; then
+  scratch="virtio-blk"
+elif dev=$($bb losetup -f) && $bb truncate -s 4G /scratch.img && $bb losetup "$dev" /scratch.img &&
+  $bb mke2fs -q "$dev" >/dev/null && $bb mount -t ext4 -o user_xattr "$dev" /run; then
+  scratch="loop over guest RAM"
+else
   echo "ctbench-guest: no ext4 scratch for /run; it stays on tmpfs (no user xattrs)"
-echo "@BOOTED@ kernel=$($bb uname -r) cgroup=$($bb awk '$2 == "/sys/fs/cgroup" {print $3}' /proc/mounts)"
+fi
+echo "@BOOTED@ kernel=$($bb uname -r) cgroup=$($bb awk '$2 == "/sys/fs/cgroup" {print $3}' /proc/mounts) scratch=$scratch"
 
 port=""
 for p in /sys/class/virtio-ports/*; do
@@ -96,7 +103,8 @@ rc=$?
 if [ -n "$port" ] && [ -s /run/ctbench-report.json ]; then
   $bb cat /run/ctbench-report.json > "$port"
 fi
-echo "@DONE@ exit=$rc kernel=$($bb uname -r)"
+# scratch= comes last: its value has spaces.
+echo "@DONE@ exit=$rc kernel=$($bb uname -r) clocksource=$($bb cat /sys/devices/system/clocksource/clocksource0/current_clocksource) scratch=$scratch"
 $bb sync
 $bb poweroff -f
 )INIT";
@@ -268,7 +276,7 @@ Status write_image(const SuiteImageSpec& spec, std::vector<Input>& inputs, const
 
 const std::vector<std::string>& suite_modules() {
     static const std::vector<std::string> modules{
-        "virtio_mmio", "virtio_console", "overlay", "veth", "bridge", "nf_tables", "nft_nat", "nft_chain_nat",
+        "virtio_mmio", "virtio_console", "virtio_blk", "overlay", "veth", "bridge", "nf_tables", "nft_nat", "nft_chain_nat",
         "nft_masq", "nft_ct", "nft_fib_inet", "loop", "tun", "fuse"};
     return modules;
 }

@@ -40,7 +40,7 @@ echo "not a kernel" >"$tmp/vmlinuz"
 expect_error "not a kernel" "not an x86 bzImage" --suite cgroup --kernel "$tmp/vmlinuz"
 echo "garbage" >"$tmp/bad.img"
 expect_error "bad initrd" "not an initramfs" --suite cgroup --vm --initrd "$tmp/bad.img"
-expect_error "bench suite refused" "conformance cases only" --suite bench --vm
+expect_error "unknown suite" "nosuch" --suite nosuch --vm
 
 # Initramfs images whose /init misbehaves: busybox alone, packed with busybox cpio.
 make_initrd() {  # $1: output, $2: init script body

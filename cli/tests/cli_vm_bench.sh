@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# `ctbench run --vm` with a bench suite: the benches run inside a qemu guest (TCG here, KVM where it
+# works) whose /run is an ext4 filesystem on the launcher's virtio-blk scratch disk; every series
+# must come back with positive samples and labelled with the accelerator that ran (a TCG figure
+# says it is no KVM baseline), the report must be schema-valid, and nothing may be left on the host.
+set -u
+[ "$(id -u)" = 0 ] || { echo "skipping: needs root"; exit 77; }
+command -v qemu-system-x86_64 >/dev/null || { echo "skipping: qemu-system-x86_64 not installed"; exit 77; }
+ls /boot/vmlinuz-*cloud* >/dev/null 2>&1 || { echo "skipping: no cloud kernel in /boot"; exit 77; }
+filter="${CTBENCH_VM_BENCH_FILTER:-^start\.namespace}"
+tmp="$(mktemp -d /tmp/ctbench-vm-bench.XXXXXX)"
+trap 'rm -rf "$tmp"' EXIT
+
+start=$(date +%s)
+"$CTBENCH" run --vm --suite bench --filter "$filter" --repetitions 3 --format json --output "$tmp/report.json" \
+  >"$tmp/out.txt" 2>&1
+rc=$?
+echo "guest bench run ($filter): exit $rc in $(( $(date +%s) - start )) s"
+cat "$tmp/out.txt"
+[ -s "$tmp/report.json" ] || { echo "FAIL no report"; exit 1; }
+python3 "$VALIDATE" "$SCHEMA" "$tmp/report.json" || { echo "FAIL report does not match the schema"; exit 1; }
+
+python3 - "$tmp/report.json" <<'PY' || exit 1
+import json, sys
+r = json.load(open(sys.argv[1]))
+g = r["run"].get("guest")
+bad = []
+if not g:
+    bad.append("run.guest missing")
+else:
+    if g["accel"] not in ("kvm", "tcg"): bad.append("accel " + g["accel"])
+    if g["accel"] == "tcg" and "not a KVM baseline" not in g["accel_note"]: bad.append("TCG not labelled")
+    if not g.get("scratch", "").startswith("virtio-blk"): bad.append("guest scratch is not the virtio disk: " + g.get("scratch", "-"))
+if not r["benchmarks"]: bad.append("no benchmark series came back")
+for b in r["benchmarks"]:
+    side = b["context"].get("guest", {})
+    if side.get("side") != "guest" or side.get("accel") != (g or {}).get("accel"):
+        bad.append(b["name"] + " not labelled with the guest's accelerator")
+    if side.get("accel") == "tcg" and "not a KVM baseline" not in side.get("accel_note", ""):
+        bad.append(b["name"] + ": TCG figure without its note")
+    if min(b["samples"]) <= 0: bad.append(b["name"] + " has a non-positive sample")
+    print(f'{b["name"]:50} {b["median"]:10.3f} {b["unit"]}  ratio {b["ratio"]}')
+for n in r["benchmarks_not_run"]:
+    print(f'not run: {n["name"]}: {n["reason"]}')
+    if n["error"]: bad.append(n["name"] + " broke: " + n["reason"])
+if bad:
+    print("FAIL", *bad, sep="\n  ")
+    sys.exit(1)
+PY
+[ "$rc" = 0 ] || { echo "FAIL exit $rc"; exit 1; }
+for p in /proc/[0-9]*; do
+  tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- '-pidfile /run/ctbench/vm-run-' && { echo "FAIL qemu left: ${p#/proc/}"; exit 1; }
+done
+ls -d /run/ctbench/vm-run-* 2>/dev/null && { echo "FAIL state dir left"; exit 1; }
+echo "ok"
