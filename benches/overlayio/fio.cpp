@@ -16,7 +16,12 @@ std::vector<std::string> fio_argv(const std::string& fio, const FioJob& job) {
                                   "--numjobs=1", "--randrepeat=1", "--output-format=json"};
     if (job.number_ios > 0) argv.push_back(fmt::format("--number_ios={}", job.number_ios));
     // Writes are durable before fio stops its clock, as in the engine (fsync before the end).
-    if (job.rw.find("write") != std::string::npos) argv.push_back("--end_fsync=1");
+    // The engine overwrites a file it laid out first (no block allocation in the figure): fio's
+    // overwrite=1 does the same.
+    if (job.rw.find("write") != std::string::npos) {
+        argv.push_back("--end_fsync=1");
+        argv.push_back("--overwrite=1");
+    }
     return argv;
 }
 

@@ -21,6 +21,7 @@ TEST(IoSummary, LayerOfOverlayFilesFollowsTheRealFile) {
     EXPECT_EQ(layer_of({77, kOverlay, 254u << 20, 0, 1000}, m), "lower");
     EXPECT_EQ(layer_of({77, kOverlay, 254u << 20, 0, 2000}, m), "upper");
     EXPECT_EQ(layer_of({254u << 20, kExt4, 254u << 20, 0, 2000}, m), "bare");
+    EXPECT_EQ(layer_of({254u << 20, kExt4, 254u << 20, 0, 1000}, m), "bare");  // a lower file, directly
     EXPECT_EQ(layer_of({45, kTmpfs, 45, 0, 3}, m), "tmpfs");
     EXPECT_EQ(layer_of({12, 0x50495045, 12, 0, 9}, m), "other");  // a pipe
 }

@@ -55,6 +55,7 @@ TEST(Fio, CommandLineMatchesTheEngine) {
     EXPECT_TRUE(has("--ioengine=psync"));
     EXPECT_TRUE(has("--number_ios=1024"));
     EXPECT_TRUE(has("--end_fsync=1"));
+    EXPECT_TRUE(has("--overwrite=1"));
     auto seq = fio_argv("fio", {"/p", "read", 1 << 20, 64 << 20, 0, false});
     EXPECT_EQ(std::count(seq.begin(), seq.end(), std::string("--end_fsync=1")), 0);
     EXPECT_EQ(std::count(seq.begin(), seq.end(), std::string("--direct=0")), 1);
