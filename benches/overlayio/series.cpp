@@ -30,9 +30,7 @@ bool meets_target(const FidelityFigure& f) {
 }
 
 void set_fidelity(report::BenchResult& r, const FidelityFigure& f) {
-    // Until report::Fidelity is in main: the same fields in the context.
-    r.context["fidelity"] = {{"tool", f.tool}, {"tool_version", f.tool_version}, {"metric", f.metric},
-                             {"ratio", f.ratio}};
+    r.fidelity = report::Fidelity{f.tool, f.tool_version, f.metric, f.ratio};
     r.context["fidelity_target_met"] = meets_target(f);
 }
 

@@ -98,11 +98,13 @@ struct Rng {
     }
 };
 
-// Creates (or re-creates) the file at full size with buffered writes, flushed: not timed.
+// Creates (or re-creates) the file at full size with buffered writes, flushed: not timed. The
+// writes have the workload's block size, as fio's layout: 1 MiB writes would leave large folios
+// in the page cache, and a 4 KiB buffered write into one dirties (and later writes back) it all.
 void lay_out(const Plan& p, const AlignedBuffer& buf) {
     ctb::UniqueFd fd(::open(p.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!fd) throw SysError("create " + p.path, errno);
-    const std::size_t chunk = std::min<std::size_t>(buf.size(), std::size_t{1} << 20);
+    const std::size_t chunk = std::min<std::size_t>(buf.size(), p.block);
     for (std::uint64_t off = 0; off < p.size; off += chunk)
         pwrite_all(fd.get(), buf.data(), static_cast<std::size_t>(std::min<std::uint64_t>(chunk, p.size - off)), off,
                    p.path);
@@ -133,8 +135,10 @@ Opened open_for(const Plan& p, bool direct) {
 double prepare_cache(const Plan& p, AlignedBuffer& buf) {
     ctb::UniqueFd plain(::open(p.path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!plain) throw SysError("open " + p.path, errno);
-    if (p.write) return cached_fraction(plain.get(), p.size);
-    if (p.cache == "warm") {
+    // Everything but a warm read starts with the file's pages dropped, as fio's invalidate=1 does:
+    // O_DIRECT writes would otherwise pay for invalidating cached pages, buffered writes would
+    // dirty clean cached pages instead of new ones.
+    if (!p.write && p.cache == "warm") {
         for (std::uint64_t off = 0; off < p.size; off += buf.size())
             pread_all(plain.get(), buf.data(), static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), p.size - off)),
                       off, p.path);
@@ -216,7 +220,7 @@ json run_plan(const Plan& p) {
              {"block_bytes", p.block}, {"file_bytes", p.size}, {"ops_per_sample", p.ops},
              {"mode", o.direct ? "direct" : "buffered"}, {"direct_refused", o.refused},
              {"cached_fraction_before", cached}};
-    if (!o.direct && !p.write) doc["cache"] = p.cache;
+    doc["cache"] = !p.write && p.cache == "warm" ? "warm" : "drop";
     if (!lat_mean.empty()) {
         doc["lat_mean_us"] = lat_mean;
         doc["lat_p99_us"] = lat_p99;
