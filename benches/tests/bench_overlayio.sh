@@ -13,6 +13,17 @@ rc=$?
 [ "$rc" = 0 ] || { echo "FAIL ctbench run --suite overlayio exited $rc"; cat "$tmp/err"; fails=$((fails+1)); }
 python3 "$VALIDATE" "$SCHEMA" "$tmp/overlayio.json" || { echo "FAIL report does not match the schema"; fails=$((fails+1)); }
 python3 "$CHECK_OVERLAYIO" "$tmp/overlayio.json" || fails=$((fails+1))
+# Without fio (PATH without /usr/bin), the bare series say why they have no fidelity figure.
+PATH=/usr/sbin:/sbin "$CTBENCH" run --suite overlayio --filter seqread --repetitions 2 --format json \
+  --output "$tmp/nofio.json" 2>"$tmp/nofio.err" || { echo "FAIL run without fio"; cat "$tmp/nofio.err"; fails=$((fails+1)); }
+python3 - "$tmp/nofio.json" <<'PY' || fails=$((fails+1))
+import json, sys
+bare = [b for b in json.load(open(sys.argv[1]))["benchmarks"] if b["context"].get("where") == "bare"]
+assert bare, "no bare series"
+for b in bare:
+    assert b.get("fidelity") is None, b["name"]
+    assert "fio" in b["context"].get("fidelity_skipped", ""), (b["name"], b["context"])
+PY
 # Nothing of the benches under the state directory, no mount, no cgroup, no link.
 left="$(ls -d /run/ctbench/bench-overlayio-* 2>/dev/null)"
 [ -z "$left" ] || { echo "FAIL scratch left: $left"; fails=$((fails+1)); }
