@@ -103,6 +103,11 @@ Result<std::vector<report::BenchResult>> copyup(const BenchContext& ctx) {
     auto env = Env::open(ctx, 16);
     if (!env) return fail(env.error());
     auto sz = sizes(ctx);
+    // The lower files, plus a full copy of each for the two data copy-up variants.
+    std::uint64_t per_set_mib = 0;
+    for (const auto& s : sz) per_set_mib += (s.bytes >> 20) + 1;
+    if (auto st = check_space((*env)->dir(), 3 * per_set_mib * static_cast<std::uint64_t>(reps) + 256); !st)
+        return fail(st.error());
     auto lower = make_lower(**env, sz, reps);
     if (!lower) return fail(lower.error());
     std::string metacopy_note;

@@ -3,8 +3,6 @@
 // directory), bare in a directory of the same backing filesystem, and on tmpfs, all in the same
 // run; once with O_DIRECT (where the filesystem allows it) and once buffered with the page cache
 // dropped before reads. fio measures the same bare path with the same job (fidelity).
-#include <sys/statvfs.h>
-
 #include <fmt/format.h>
 
 #include "benches/harness/measure.hpp"
@@ -33,15 +31,6 @@ struct Sizes {
 
 // Quick: what this 2-core VM does in seconds; thorough: past the page cache of real hardware.
 Sizes sizes(const BenchContext& ctx) { return ctx.thorough ? Sizes{2048, 32768} : Sizes{64, 1024}; }
-
-Status check_space(const std::string& dir, std::uint64_t need_mib) {
-    struct statvfs st{};
-    if (::statvfs(dir.c_str(), &st) != 0) return fail(sys_error("statvfs", dir));
-    std::uint64_t have = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize >> 20;
-    if (have < need_mib)
-        return fail(plain_error("check free space", dir, fmt::format("need {} MiB, {} MiB free", need_mib, have)));
-    return {};
-}
 
 std::vector<std::string> engine_args(const Workload& w, const std::string& path, const Sizes& s, int reps,
                                      const std::string& mode) {

@@ -2,6 +2,7 @@
 
 #include <sys/mount.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -35,6 +36,15 @@ Result<RuntimeCli> resolve_runtime(const std::string& name) {
 constexpr std::chrono::seconds kContainerDeadline{300};
 
 }  // namespace
+
+Status check_space(const std::string& dir, std::uint64_t need_mib) {
+    struct statvfs st{};
+    if (::statvfs(dir.c_str(), &st) != 0) return fail(sys_error("statvfs", dir));
+    std::uint64_t have = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize >> 20;
+    if (have < need_mib)
+        return fail(plain_error("check free space", dir, fmt::format("need {} MiB, {} MiB free", need_mib, have)));
+    return {};
+}
 
 std::string fs_type(const std::string& path) {
     struct statfs st{};

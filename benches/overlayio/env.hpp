@@ -73,6 +73,9 @@ private:
 // (naming `what` and quoting the output's tail).
 Result<nlohmann::json> agent_document(const std::string& output, const std::string& what);
 
+// An Error naming `dir`, what is needed and what is free when less than `need_mib` MiB are free.
+Status check_space(const std::string& dir, std::uint64_t need_mib);
+
 // Filesystem type name of `path` from statfs ("ext4", "tmpfs", "overlay", "0x…" if unknown).
 std::string fs_type(const std::string& path);
 
