@@ -42,8 +42,11 @@ Result<FioFigures> parse_fio_json(const std::string& text, const std::string& rw
         f.iops = d.at("iops").get<double>();
         const auto& clat = d.at("clat_ns");
         f.clat_mean_us = clat.at("mean").get<double>() / 1e3;
-        if (clat.contains("percentile") && clat["percentile"].contains("99.000000"))
-            f.clat_p99_us = clat["percentile"]["99.000000"].get<double>() / 1e3;
+        if (clat.contains("percentile")) {
+            const auto& pct = clat["percentile"];
+            if (pct.contains("50.000000")) f.clat_p50_us = pct["50.000000"].get<double>() / 1e3;
+            if (pct.contains("99.000000")) f.clat_p99_us = pct["99.000000"].get<double>() / 1e3;
+        }
         if (f.mib_per_s <= 0) return fail(plain_error("parse fio output", rw, "fio measured no " + dir + " bandwidth"));
         return f;
     } catch (const nlohmann::json::exception& e) {

@@ -25,6 +25,7 @@ struct FioFigures {
     double mib_per_s = 0;
     double iops = 0;
     double clat_mean_us = 0;  // completion latency (what the engine's per-transfer clock sees)
+    double clat_p50_us = 0;
     double clat_p99_us = 0;
 };
 

@@ -196,7 +196,8 @@ json run_plan(const Plan& p) {
     // The access-pattern hint fio gives by default (fadvise_hint=1): no read-ahead for random
     // reads, more of it for sequential ones.
     ::posix_fadvise(o.fd.get(), 0, 0, p.pattern == Pattern::rand ? POSIX_FADV_RANDOM : POSIX_FADV_SEQUENTIAL);
-    json samples = json::array(), lat_mean = json::array(), lat_p99 = json::array(), cached = json::array();
+    json samples = json::array(), lat_mean = json::array(), lat_p50 = json::array(), lat_p99 = json::array();
+    json cached = json::array();
     for (int r = 0; r < p.reps; ++r) {
         cached.push_back(prepare_cache(p, layout));
         Pass pass;
@@ -213,6 +214,7 @@ json run_plan(const Plan& p) {
         samples.push_back(mib_per_s(p.ops * p.block, pass.seconds));
         if (!pass.lat_us.empty()) {
             lat_mean.push_back(mean(pass.lat_us));
+            lat_p50.push_back(percentile(pass.lat_us, 0.5));
             lat_p99.push_back(percentile(std::move(pass.lat_us), 0.99));
         }
     }
@@ -223,6 +225,7 @@ json run_plan(const Plan& p) {
     doc["cache"] = !p.write && p.cache == "warm" ? "warm" : "drop";
     if (!lat_mean.empty()) {
         doc["lat_mean_us"] = lat_mean;
+        doc["lat_p50_us"] = lat_p50;
         doc["lat_p99_us"] = lat_p99;
     }
     return doc;

@@ -29,6 +29,7 @@ TEST(Fio, ParsesTheJobsDirection) {
     EXPECT_EQ(f->version, "fio-3.33");
     EXPECT_NEAR(f->mib_per_s, 20164923.0 / 1048576.0, 1e-9);
     EXPECT_NEAR(f->clat_mean_us, 197.372765625, 1e-9);
+    EXPECT_NEAR(f->clat_p50_us, 150.0, 1e-9);
     EXPECT_NEAR(f->clat_p99_us, 2441.216, 1e-9);
 }
 
