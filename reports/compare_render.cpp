@@ -43,10 +43,10 @@ std::string render_comparison_text(const Comparison& c) {
     std::string out;
     for (const auto& w : c.context_warnings) out += fmt::format("warning: {}\n", w);
     if (!c.benchmarks.empty()) {
-        out += fmt::format("{:<44} {:>6} {:>12} {:>12} {:>8} {:>20} {:>8} {:>7}  {}\n", "benchmark", "unit", "baseline",
+        out += fmt::format("{:<44} {:>6} {:>12} {:>12} {:>22} {:>20} {:>8} {:>7}  {}\n", "benchmark", "unit", "baseline",
                            "candidate", "change", "CI of change", "p (adj)", "n", "verdict");
         for (const auto& b : c.benchmarks) {
-            out += fmt::format("{:<44} {:>6} {:>12.1f} {:>12.1f} {:>8} {:>20} {:>8.3g} {:>7}  {}\n", b.name, b.unit,
+            out += fmt::format("{:<44} {:>6} {:>12.1f} {:>12.1f} {:>22} {:>20} {:>8.3g} {:>7}  {}\n", b.name, b.unit,
                                b.before, b.after, change_text(b), ci_text(b), b.p_adjusted,
                                fmt::format("{}/{}", b.n_before, b.n_after), verdict_text(b));
             for (const auto& w : b.warnings) out += fmt::format("  warning: {}\n", w);
