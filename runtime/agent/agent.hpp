@@ -78,6 +78,7 @@ int cmd_udp_client(const Args& args);
 int cmd_tcp_stream_server(const Args& args);
 int cmd_tcp_stream_client(const Args& args);
 int cmd_fileio(const Args& args);         // fileio.cpp
+int cmd_iobench(const Args& args);        // iobench.cpp (+ iobench_meta.cpp)
 int cmd_sleep(const Args& args);          // probes.cpp
 int cmd_exit(const Args& args);
 int cmd_touch(const Args& args);

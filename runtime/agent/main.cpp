@@ -46,6 +46,10 @@ const std::vector<Command>& commands() {
          cmd_tcp_stream_client},
         {"fileio", "PATH MIB [--fsync] [--block KIB]", "write then read back a file, report rates", 2, 2, {"block"},
          {"fsync"}, cmd_fileio},
+        {"iobench", "WORKLOAD PATH [--size MIB] [--reps N] [--ops N] [--mode direct|buffered] [--cache drop|warm] "
+                    "[--files N] [--count N] [--op write|chmod]",
+         "I/O engine: seqread|seqwrite|randread|randwrite FILE, meta|lookup|copyup DIR; JSON samples", 2, 2,
+         {"size", "reps", "ops", "mode", "cache", "files", "count", "op"}, {}, cmd_iobench},
         {"sleep", "SECONDS", "sleep", 1, 1, {}, {}, cmd_sleep},
         {"exit", "CODE", "exit with CODE", 1, 1, {}, {}, cmd_exit},
         {"touch", "PATH", "create PATH (or open it for writing)", 1, 1, {}, {}, cmd_touch},

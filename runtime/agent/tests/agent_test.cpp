@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -240,6 +241,67 @@ TEST(Agent, FileioGivesPositiveRatesAndRemovesFile) {
     EXPECT_GT(r.doc["write_mib_per_s"].get<double>(), 0);
     EXPECT_GT(r.doc["read_mib_per_s"].get<double>(), 0);
     EXPECT_NE(::access(path.c_str(), F_OK), 0);
+}
+
+// iobench: every data workload gives positive MiB/s with the mode it really used, and its file is
+// removed; buffered reads record the page-cache state they asked for.
+TEST(Agent, IobenchDataWorkloads) {
+    std::string path = ::testing::TempDir() + "ctbench-agent-iobench-" + std::to_string(::getpid());
+    for (const char* w : {"seqread", "seqwrite", "randread", "randwrite"}) {
+        for (const char* mode : {"direct", "buffered"}) {
+            auto r = run_json({"iobench", w, path, "--size", "2", "--reps", "2", "--ops", "16", "--mode", mode});
+            ASSERT_EQ(r.exit_code, 0) << w << " " << mode << ": " << r.doc.dump();
+            ASSERT_EQ(r.doc["samples"].size(), 2u) << w;
+            for (const auto& v : r.doc["samples"]) EXPECT_GT(v.get<double>(), 0) << w;
+            // O_DIRECT may be refused (tmpfs TempDir): then the reason is given, never silence.
+            if (r.doc["mode"] == "buffered" && std::string(mode) == "direct") {
+                EXPECT_FALSE(r.doc["direct_refused"].get<std::string>().empty()) << w;
+            }
+            EXPECT_NE(::access(path.c_str(), F_OK), 0) << w << " left its file";
+        }
+    }
+    auto warm = run_json({"iobench", "seqread", path, "--size", "2", "--reps", "1", "--mode", "buffered", "--cache", "warm"});
+    EXPECT_EQ(warm.doc["cache"], "warm");
+    EXPECT_DOUBLE_EQ(warm.doc["cached_fraction_before"][0].get<double>(), 1.0);
+}
+
+TEST(Agent, IobenchMetaCopyupLookup) {
+    std::string dir = ::testing::TempDir() + "ctbench-agent-iometa-" + std::to_string(::getpid());
+    ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+    auto meta = run_json({"iobench", "meta", dir, "--files", "50", "--reps", "2"});
+    ASSERT_EQ(meta.exit_code, 0) << meta.doc.dump();
+    for (const char* op : {"create", "stat", "open_close", "readdir", "rename", "unlink"}) {
+        ASSERT_EQ(meta.doc["ops"][op].size(), 2u) << op;
+        EXPECT_GT(meta.doc["ops"][op][0].get<double>(), 0) << op;
+    }
+    for (int i = 0; i < 2; ++i) {
+        std::ofstream(dir + "/f" + std::to_string(i)) << std::string(8192, 'x');
+        std::ofstream(dir + "/s0-" + std::to_string(i)) << "";
+    }
+    auto up = run_json({"iobench", "copyup", dir, "--count", "2", "--op", "chmod"});
+    ASSERT_EQ(up.exit_code, 0) << up.doc.dump();
+    EXPECT_EQ(up.doc["samples"].size(), 2u);
+    EXPECT_GT(up.doc["read_after_mib_per_s"][1].get<double>(), 0);
+    auto lookup = run_json({"iobench", "lookup", dir, "--files", "2", "--reps", "1"});
+    ASSERT_EQ(lookup.exit_code, 0) << lookup.doc.dump();
+    EXPECT_GT(lookup.doc["samples"][0].get<double>(), 0);
+    auto missing = run_json({"iobench", "lookup", dir, "--files", "3", "--reps", "1"});
+    EXPECT_EQ(missing.exit_code, 1);
+    EXPECT_EQ(missing.doc["errno_name"], "ENOENT");
+    std::filesystem::remove_all(dir);
+}
+
+TEST(Agent, IobenchBadInputNamesTheArgument) {
+    for (auto [args, word] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"iobench", "bogus", "/tmp/x"}, "bogus"},
+             {{"iobench", "seqread", "/tmp/x", "--mode", "fast"}, "--mode"},
+             {{"iobench", "seqread", "/tmp/x", "--size", "0"}, "--size"},
+             {{"iobench", "copyup", "/tmp", "--op", "rm"}, "--op"}}) {
+        auto r = ctb::run_process([&] { auto v = std::vector<std::string>{agent_path()}; v.insert(v.end(), args.begin(), args.end()); return v; }());
+        ASSERT_TRUE(r.has_value());
+        EXPECT_EQ(r->exit_code, 2) << r->output;
+        EXPECT_NE(r->output.find(word), std::string::npos) << r->output;
+    }
 }
 
 TEST(Agent, OpenMissingFileGivesEnoent) {

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Sanity of an overlayio report (no timing thresholds): every overlayio bench ran; every series
+has positive samples with a unit and, when it names a baseline, a ratio against a series of the
+report; each bare series of the data benches carries a fio fidelity figure or says why not; every
+traced series has an I/O trace with zero lost events, and the traces show what the benches do
+(bytes in the upper layer for the container, block reads for O_DIRECT reads, copy-ups counted)."""
+import json
+import sys
+
+BENCHES = ["seqread", "seqwrite", "randread", "randwrite", "metadata", "copyup", "lookup"]
+DATA = ["seqread", "seqwrite", "randread", "randwrite"]
+
+
+def fidelity_of(b):
+    return b.get("fidelity") or b["context"].get("fidelity")
+
+
+def layer_bytes(trace, layer, key):
+    return sum(l[key] for l in trace["layers"] if l["layer"] == layer)
+
+
+def check_series(b, names, problems):
+    n = b["name"]
+    if not b["unit"]:
+        problems.append(f"{n}: no unit")
+    if not b["samples"] or min(b["samples"]) <= 0:
+        problems.append(f"{n}: samples must be positive: {b['samples']}")
+    if b["baseline"] is not None:
+        if b["baseline"] not in names:
+            problems.append(f"{n}: baseline {b['baseline']} is not in the report")
+        if not b["ratio"] or b["ratio"] <= 0:
+            problems.append(f"{n}: baseline without a positive ratio")
+    if "where" not in b["context"]:
+        problems.append(f"{n}: context does not say where it ran")
+
+
+def check_trace(b, problems):
+    n, ctx, trace = b["name"], b["context"], b.get("trace")
+    if str(ctx.get("tracer", "off")).startswith("off"):
+        return
+    if trace is None:
+        if not ctx.get("trace_on") and "/read-" not in n:
+            problems.append(f"{n}: tracer {ctx['tracer']} but no trace")
+        return
+    if trace.get("kind") != "io":
+        problems.append(f"{n}: trace is not an I/O trace")
+        return
+    if trace["lost"] != 0 or trace["tracer"]["lost"] != 0:
+        problems.append(f"{n}: {trace['lost']} events lost")
+    bench = n.split("/")[0].split(".")[1]
+    where = ctx["where"]
+    if bench in DATA:
+        key = "write_bytes" if "write" in bench else "read_bytes"
+        layer = {"container": "upper", "bare": "bare", "tmpfs": "tmpfs"}[where]
+        if layer_bytes(trace, layer, key) <= 0:
+            problems.append(f"{n}: trace shows no {key} in layer {layer}: {trace['layers']}")
+        if where != "tmpfs" and ctx.get("mode") == "direct":
+            direction = "write" if "write" in bench else "read"
+            if trace["block"][direction]["requests"] <= 0:
+                problems.append(f"{n}: O_DIRECT {direction}s but no block {direction} request traced")
+    if bench == "copyup" and where == "container" and n.split("/")[1].startswith("write"):
+        cu = trace["copy_up"]
+        if cu.get("traced") and cu["count"] < len(b["samples"]):
+            problems.append(f"{n}: {len(b['samples'])} copy-ups measured, {cu['count']} traced")
+
+
+def check(path):
+    report = json.load(open(path))
+    problems = []
+    benches = [b for b in report["benchmarks"] if b["name"].startswith("overlayio.")]
+    names = {b["name"] for b in report["benchmarks"]}
+    for nr in report["benchmarks_not_run"]:
+        if nr["name"].startswith("overlayio."):
+            problems.append(f"{nr['name']} did not run: {nr['reason']}")
+    for bench in BENCHES:
+        if not any(b["name"].startswith(f"overlayio.{bench}/") for b in benches):
+            problems.append(f"overlayio.{bench}: no series")
+    for b in benches:
+        check_series(b, names, problems)
+        check_trace(b, problems)
+        bench = b["name"].split("/")[0].split(".")[1]
+        if bench in DATA and b["context"].get("where") == "bare":
+            f = fidelity_of(b)
+            skipped = b["context"].get("fidelity_skipped")
+            if f is None and not skipped:
+                problems.append(f"{b['name']}: neither a fidelity figure nor why it is missing")
+            if f is not None and (f["ratio"] <= 0 or f["tool"] != "fio" or not f["tool_version"] or not f["metric"]):
+                problems.append(f"{b['name']}: incomplete fidelity {f}")
+        if bench in DATA and b["context"].get("where") == "container" and b["baseline"] is None:
+            problems.append(f"{b['name']}: container series without its bare baseline")
+    for p in problems:
+        print("FAIL", p)
+    print(f"{len(benches)} overlayio series checked, {len(problems)} problems")
+    return not problems
+
+
+if __name__ == "__main__":
+    sys.exit(0 if all(check(p) for p in sys.argv[1:]) else 1)
