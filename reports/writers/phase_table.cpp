@@ -52,7 +52,8 @@ std::string render_phase_table(const std::vector<std::pair<std::string, nlohmann
 std::string render_phase_table(const Report& r) {
     std::vector<std::pair<std::string, nlohmann::json>> series;
     for (const auto& b : r.benchmarks)
-        if (b.trace.is_object()) series.emplace_back(b.name.substr(b.name.find('/') + 1), b.trace);
+        if (b.trace.is_object() && b.trace.contains("phases"))  // the start tracer's, not the network tracer's
+            series.emplace_back(b.name.substr(b.name.find('/') + 1), b.trace);
     if (series.empty()) return {};
     return "start phases, medians (on-CPU + blocked), tracer " +
            series.front().second["tracer"].value("program_type", "?") + ":\n" + render_phase_table(series);

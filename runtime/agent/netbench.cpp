@@ -173,7 +173,7 @@ bool serve_datagram(int fd, std::vector<char>& buf, std::map<std::uint64_t, Sess
 struct ClientOptions {
     Endpoint ep;
     double seconds = 1;
-    std::uint64_t bytes = 0;     // tcp_stream: stop after this many bytes instead (0: by time)
+    std::uint64_t bytes = 0;     // tcp_stream, udp_stream: stop after this many bytes instead (0: by time)
     std::uint64_t requests = 0;  // tcp_rr: stop after this many requests instead (0: by time)
     std::uint32_t size = 0;      // datagram / request size
 };
@@ -234,7 +234,7 @@ json udp_stream(const ClientOptions& o) {
     Dgram d{kMagic, kData, (now_ns() << 16) ^ static_cast<std::uint64_t>(::getpid()), 0, 0, 0};
     std::uint64_t sent = 0;
     const std::uint64_t start = now_ns(), end = start + static_cast<std::uint64_t>(o.seconds * 1e9);
-    while (now_ns() < end) {
+    while (o.bytes ? sent * size < o.bytes : now_ns() < end) {
         d.seq = sent;
         std::memcpy(buf.data(), &d, sizeof d);
         ssize_t n = ::send(fd.get(), buf.data(), buf.size(), 0);
