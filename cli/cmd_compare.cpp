@@ -15,6 +15,8 @@ struct CompareArgs {
     double threshold_percent = 5;
     double alpha = 0.05;
     std::string format = "text";
+    std::string correction = "holm";
+    bool normalize = false;
 };
 
 int compare(const CompareArgs& a) {
@@ -22,6 +24,8 @@ int compare(const CompareArgs& a) {
     if (!(a.alpha > 0 && a.alpha < 1)) return usage_error(plain_error("--alpha", "", "must be in (0, 1)"));
     if (a.format != "text" && a.format != "markdown" && a.format != "json")
         return usage_error(plain_error("--format", "'" + a.format + "'", "unknown format; valid formats: text, markdown, json"));
+    if (a.correction != "holm" && a.correction != "none")
+        return usage_error(plain_error("--correction", "'" + a.correction + "'", "unknown correction; valid: holm, none"));
     auto before = report::load_report(a.before);
     if (!before) return usage_error(before.error());
     auto after = report::load_report(a.after);
@@ -29,6 +33,8 @@ int compare(const CompareArgs& a) {
     report::CompareOptions options;
     options.alpha = a.alpha;
     options.threshold = a.threshold_percent / 100;
+    options.correction = a.correction == "none" ? report::Correction::none : report::Correction::holm;
+    options.normalize = a.normalize;
     auto c = report::compare(*before, *after, options);
     if (!c) {
         Error e = c.error();
@@ -53,6 +59,12 @@ void register_compare(CLI::App& app, int& exit_code) {
         ->capture_default_str();
     cmd->add_option("--alpha", args->alpha, "Significance level of the Mann-Whitney U test")->capture_default_str();
     cmd->add_option("--format", args->format, "text, markdown or json")->capture_default_str();
+    cmd->add_option("--correction", args->correction,
+                    "How the series' U tests share alpha: holm (family-wise) or none (each at alpha)")
+        ->capture_default_str();
+    cmd->add_flag("--normalize", args->normalize,
+                  "Gate each series on its ratio to its baseline series of the same run (host drift cancels); "
+                  "the baselines are then not gated");
     cmd->callback([args, &exit_code] { exit_code = compare(*args); });
 }
 

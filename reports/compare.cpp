@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <map>
+#include <optional>
 
 namespace ctb::report {
 namespace {
@@ -39,16 +40,80 @@ void compare_cases(const Report& before, const Report& after, Comparison& out) {
         if (!b_cases.count(name)) out.cases_only_after.push_back(name);
 }
 
+using BenchIndex = std::map<std::string, const BenchResult*>;
+
+// The series divided by its baseline's median of the same report, or nothing when the baseline
+// is missing there.
+std::optional<BenchResult> normalized(const BenchResult& b, const BenchIndex& same_report) {
+    if (!b.baseline) return std::nullopt;
+    auto it = same_report.find(*b.baseline);
+    if (it == same_report.end() || it->second->samples.empty()) return std::nullopt;
+    double yardstick = stats::median(it->second->samples);
+    if (yardstick <= 0) return std::nullopt;
+    BenchResult n = b;
+    for (double& x : n.samples) x /= yardstick;
+    return n;
+}
+
+bool is_yardstick(const std::string& name, const Report& r) {
+    return std::any_of(r.benchmarks.begin(), r.benchmarks.end(),
+                       [&](const BenchResult& b) { return b.baseline && *b.baseline == name; });
+}
+
+BenchChange compare_pair(const BenchResult& b, const BenchResult& a, const BenchIndex& b_all, const BenchIndex& a_all,
+                         const Report& after, const CompareOptions& o) {
+    if (o.normalize) {
+        auto nb = normalized(b, b_all), na = normalized(a, a_all);
+        if (nb && na && b.baseline == a.baseline) {
+            BenchChange c = compare_bench(*nb, *na, o);
+            c.normalized_by = *a.baseline;
+            c.before = stats::median(b.samples);  // show the raw medians; change and test are on the ratios
+            c.after = stats::median(a.samples);
+            return c;
+        }
+    }
+    BenchChange c = compare_bench(b, a, o);
+    if (o.normalize && is_yardstick(a.name, after) && c.verdict != BenchVerdict::not_tested) {
+        c.verdict = BenchVerdict::yardstick;
+        c.warnings.push_back("a baseline of other series: with --normalize it is the yardstick, not gated");
+    }
+    return c;
+}
+
+// Holm's step-down: the k-th smallest of m p-values is compared with alpha / (m - k); the
+// adjusted p is the running maximum of (m - k) p, capped at 1. Only tested, gated series count.
+void holm_adjust(std::vector<BenchChange>& changes) {
+    std::vector<BenchChange*> tested;
+    for (auto& c : changes)
+        if (c.verdict != BenchVerdict::not_tested && c.verdict != BenchVerdict::yardstick) tested.push_back(&c);
+    std::sort(tested.begin(), tested.end(), [](auto* x, auto* y) { return x->u.p_value < y->u.p_value; });
+    double running = 0;
+    for (std::size_t k = 0; k < tested.size(); ++k) {
+        running = std::max(running, std::min(1.0, double(tested.size() - k) * tested[k]->u.p_value));
+        tested[k]->p_adjusted = running;
+    }
+}
+
+void decide(BenchChange& c, const CompareOptions& o) {
+    if (c.verdict == BenchVerdict::not_tested || c.verdict == BenchVerdict::yardstick) return;
+    c.significant = c.p_adjusted < o.alpha;
+    c.beyond_threshold = std::fabs(c.worse_by) > o.threshold;
+    c.verdict = BenchVerdict::unchanged;
+    if (c.significant && c.beyond_threshold) c.verdict = c.worse_by > 0 ? BenchVerdict::regression : BenchVerdict::improvement;
+}
+
 void compare_benches(const Report& before, const Report& after, const CompareOptions& o, Comparison& out) {
     auto name = [](const BenchResult& b) { return b.name; };
     auto b_benches = index_by(before.benchmarks, name), a_benches = index_by(after.benchmarks, name);
     for (const auto& [n, b] : b_benches) {
         auto it = a_benches.find(n);
         if (it == a_benches.end()) out.benches_only_before.push_back(n);
-        else out.benchmarks.push_back(compare_bench(*b, *it->second, o));
+        else out.benchmarks.push_back(compare_pair(*b, *it->second, b_benches, a_benches, after, o));
     }
     for (const auto& [n, a] : a_benches)
         if (!b_benches.count(n)) out.benches_only_after.push_back(n);
+    if (o.correction == Correction::holm) holm_adjust(out.benchmarks);
+    for (auto& c : out.benchmarks) decide(c, o);
 }
 
 void context_differences(const RunMetadata& b, const RunMetadata& a, Comparison& out) {
@@ -82,6 +147,7 @@ std::string to_string(BenchVerdict v) {
         case BenchVerdict::regression: return "regression";
         case BenchVerdict::improvement: return "improvement";
         case BenchVerdict::not_tested: return "not tested";
+        case BenchVerdict::yardstick: return "yardstick (not gated)";
         case BenchVerdict::unchanged: break;
     }
     return "unchanged";
@@ -120,9 +186,8 @@ BenchChange compare_bench(const BenchResult& b, const BenchResult& a, const Comp
     if (std::min(c.n_before, c.n_after) < stats::kMinUTestSamples)
         c.warnings.push_back(fmt::format("{} and {} samples: fewer than {} per side, the U test's p-value is unreliable",
                                          c.n_before, c.n_after, stats::kMinUTestSamples));
-    c.significant = c.u.p_value < o.alpha;
-    c.beyond_threshold = std::fabs(c.worse_by) > o.threshold;
-    if (c.significant && c.beyond_threshold) c.verdict = c.worse_by > 0 ? BenchVerdict::regression : BenchVerdict::improvement;
+    c.p_adjusted = c.u.p_value;
+    decide(c, o);  // compare() decides again after the family-wise correction
     return c;
 }
 

@@ -15,9 +15,21 @@
 
 namespace ctb::report {
 
+// How the U tests of many series share alpha. With 30 series at alpha 0.05 an unchanged build
+// would show a "significant" series in most comparisons; Holm's step-down procedure keeps the
+// chance of any false alarm among the gated series at alpha (family-wise), and is uniformly more
+// powerful than Bonferroni. `none` tests each series at alpha on its own, as compare.py does.
+enum class Correction { holm, none };
+
 struct CompareOptions {
-    double alpha = 0.05;      // significance level of the U test
+    double alpha = 0.05;      // significance level (family-wise with Correction::holm)
     double threshold = 0.05;  // relative change of the median (0.05 = 5 %)
+    Correction correction = Correction::holm;
+    // Gate each series that has a baseline in both reports on its samples divided by that
+    // baseline's median *in the same report*: drift of the whole host between the two runs (load,
+    // frequency, a noisy neighbour) cancels. The baselines themselves are then the yardstick:
+    // shown, not gated. A change that slows the yardstick too (a kernel change) needs the raw gate.
+    bool normalize = false;
     int resamples = 2000;     // bootstrap resamples for the ratio interval
     unsigned long long seed = stats::kBootstrapSeed;
 };
@@ -33,7 +45,7 @@ struct CaseChange {
     bool regression() const { return kind == CaseChangeKind::regression; }
 };
 
-enum class BenchVerdict { regression, improvement, unchanged, not_tested };
+enum class BenchVerdict { regression, improvement, unchanged, not_tested, yardstick };
 std::string to_string(BenchVerdict v);
 
 struct BenchChange {
@@ -45,8 +57,10 @@ struct BenchChange {
     double worse_by = 0;           // change signed so that positive is worse for this unit
     stats::RatioInterval ratio;    // after / before with its bootstrap interval
     stats::UTest u;
+    double p_adjusted = 1;  // p after the family-wise correction (equal to u.p_value with none)
+    std::string normalized_by;  // baseline series the samples were divided by ("" when raw)
     std::size_t n_before = 0, n_after = 0;
-    bool significant = false;       // p < alpha
+    bool significant = false;       // p_adjusted < alpha
     bool beyond_threshold = false;  // |worse_by| > threshold
     BenchVerdict verdict = BenchVerdict::unchanged;
     std::vector<std::string> warnings;

@@ -18,8 +18,17 @@ std::string verdict_text(const BenchChange& b) {
 
 std::string summary_line(const Comparison& c) {
     int n = c.regressions();
-    return fmt::format("{} (alpha {}, threshold {:.1f}%)", n ? fmt::format("{} regression{}", n, n == 1 ? "" : "s") : "no regression",
-                       c.options.alpha, c.options.threshold * 100);
+    return fmt::format("{} (alpha {}{}, threshold {:.1f}%{})",
+                       n ? fmt::format("{} regression{}", n, n == 1 ? "" : "s") : "no regression", c.options.alpha,
+                       c.options.correction == Correction::holm ? " family-wise (Holm)" : "", c.options.threshold * 100,
+                       c.options.normalize ? ", series gated on their ratio to an in-run baseline" : "");
+}
+
+// "+3.1%" or "+3.1% /floor": the change, and when normalised, the yardstick it is relative to.
+std::string change_text(const BenchChange& b) {
+    std::string s = fmt::format("{:+.1f}%", b.change * 100);
+    if (!b.normalized_by.empty()) s += " /" + b.normalized_by.substr(b.normalized_by.rfind('/') + 1);
+    return s;
 }
 
 std::string list_line(const char* label, const std::vector<std::string>& ids) {
@@ -34,11 +43,11 @@ std::string render_comparison_text(const Comparison& c) {
     std::string out;
     for (const auto& w : c.context_warnings) out += fmt::format("warning: {}\n", w);
     if (!c.benchmarks.empty()) {
-        out += fmt::format("{:<44} {:>6} {:>12} {:>12} {:>8} {:>20} {:>8} {:>7}  {}\n", "benchmark", "unit", "baseline",
-                           "candidate", "change", "CI of change", "p (U)", "n", "verdict");
+        out += fmt::format("{:<44} {:>6} {:>12} {:>12} {:>22} {:>20} {:>8} {:>7}  {}\n", "benchmark", "unit", "baseline",
+                           "candidate", "change", "CI of change", "p (adj)", "n", "verdict");
         for (const auto& b : c.benchmarks) {
-            out += fmt::format("{:<44} {:>6} {:>12.1f} {:>12.1f} {:>+7.1f}% {:>20} {:>8.3g} {:>7}  {}\n", b.name, b.unit,
-                               b.before, b.after, b.change * 100, ci_text(b), b.u.p_value,
+            out += fmt::format("{:<44} {:>6} {:>12.1f} {:>12.1f} {:>22} {:>20} {:>8.3g} {:>7}  {}\n", b.name, b.unit,
+                               b.before, b.after, change_text(b), ci_text(b), b.p_adjusted,
                                fmt::format("{}/{}", b.n_before, b.n_after), verdict_text(b));
             for (const auto& w : b.warnings) out += fmt::format("  warning: {}\n", w);
         }
@@ -56,14 +65,14 @@ std::string render_comparison_markdown(const Comparison& c) {
     for (const auto& w : c.context_warnings) out += fmt::format("> **warning:** {}\n", w);
     if (!c.context_warnings.empty()) out += "\n";
     if (!c.benchmarks.empty()) {
-        out += fmt::format("| benchmark | baseline | candidate | change | {:.0f}% CI of change | p (U test) | n | verdict |\n",
+        out += fmt::format("| benchmark | baseline | candidate | change | {:.0f}% CI of change | p (U test, adjusted) | n | verdict |\n",
                            (1 - c.options.alpha) * 100);
         out += "|---|---:|---:|---:|---|---:|---|---|\n";
         for (const auto& b : c.benchmarks) {
             std::string verdict = b.regression() ? "**REGRESSION**" : verdict_text(b);
             for (const auto& w : b.warnings) verdict += "<br>⚠ " + w;
-            out += fmt::format("| `{}` | {:.1f} {} | {:.1f} {} | {:+.1f}% | {} | {:.3g} | {}/{} | {} |\n", b.name,
-                               b.before, b.unit, b.after, b.unit, b.change * 100, ci_text(b), b.u.p_value, b.n_before,
+            out += fmt::format("| `{}` | {:.1f} {} | {:.1f} {} | {} | {} | {:.3g} | {}/{} | {} |\n", b.name,
+                               b.before, b.unit, b.after, b.unit, change_text(b), ci_text(b), b.p_adjusted, b.n_before,
                                b.n_after, verdict);
         }
         out += "\n";
@@ -91,6 +100,8 @@ nlohmann::json comparison_json(const Comparison& c) {
     using json = nlohmann::json;
     json j = {{"alpha", c.options.alpha},
               {"threshold", c.options.threshold},
+              {"correction", c.options.correction == Correction::holm ? "holm" : "none"},
+              {"normalize", c.options.normalize},
               {"bootstrap", {{"resamples", c.options.resamples}, {"seed", c.options.seed}}},
               {"regression", c.has_regression()},
               {"regressions", c.regressions()},
@@ -111,7 +122,9 @@ nlohmann::json comparison_json(const Comparison& c) {
                                    {"change", b.change},
                                    {"ratio", {{"value", b.ratio.ratio}, {"low", b.ratio.low}, {"high", b.ratio.high},
                                               {"level", b.ratio.level}}},
-                                   {"u_test", {{"u", b.u.u1}, {"z", b.u.z}, {"p_value", b.u.p_value}}},
+                                   {"u_test", {{"u", b.u.u1}, {"z", b.u.z}, {"p_value", b.u.p_value},
+                                               {"p_adjusted", b.p_adjusted}}},
+                                   {"normalized_by", b.normalized_by.empty() ? json(nullptr) : json(b.normalized_by)},
                                    {"samples", {b.n_before, b.n_after}},
                                    {"significant", b.significant},
                                    {"beyond_threshold", b.beyond_threshold},

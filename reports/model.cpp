@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "reports/stats.hpp"
 #include "reports/validate.hpp"
 
@@ -59,6 +61,37 @@ json run_json(const RunMetadata& m) {
     return j;
 }
 
+json shape_json(const stats::SampleShape& s) {
+    return {{"mean", s.mean}, {"cv", s.cv}, {"mad", s.mad}, {"outliers", s.outliers},
+            {"first_sample_ratio", s.first_sample_ratio}, {"warmup_effect", s.warmup_effect}};
+}
+
+stats::SampleShape shape_from_json(const json& j) {
+    stats::SampleShape s;
+    j.at("mean").get_to(s.mean);
+    j.at("cv").get_to(s.cv);
+    j.at("mad").get_to(s.mad);
+    j.at("outliers").get_to(s.outliers);
+    j.at("first_sample_ratio").get_to(s.first_sample_ratio);
+    j.at("warmup_effect").get_to(s.warmup_effect);
+    return s;
+}
+
+// Warnings a reader should see next to the figure; none of them changes a verdict.
+std::vector<std::string> shape_warnings(const stats::SampleShape& s, std::size_t n) {
+    std::vector<std::string> w;
+    if (s.warmup_effect)
+        w.push_back(fmt::format("first sample {:.2f}x the others' median: a warm-up effect (cold cache, first "
+                                "page faults); consider more warm-up runs",
+                                s.first_sample_ratio));
+    std::size_t others = s.outliers.size() - (s.warmup_effect ? 1 : 0);
+    if (others > 0)
+        w.push_back(fmt::format("{} of {} samples are outliers (modified z-score > {}): interference from "
+                                "other processes or the host",
+                                others, n, stats::kOutlierZ));
+    return w;
+}
+
 json case_json(const CaseResult& c) {
     return {{"id", c.id},
             {"area", c.area},
@@ -82,6 +115,12 @@ json bench_json(const BenchResult& b) {
             {"baseline", b.baseline ? json(*b.baseline) : json(nullptr)},
             {"ratio", b.ratio ? json(*b.ratio) : json(nullptr)},
             {"context", b.context}};
+    if (b.ratio_ci) j["ratio_ci"] = {{"low", b.ratio_ci->low}, {"high", b.ratio_ci->high}, {"level", b.ratio_ci->level}};
+    if (b.shape) j["stats"] = shape_json(*b.shape);
+    if (!b.warnings.empty()) j["warnings"] = b.warnings;
+    if (b.fidelity)
+        j["fidelity"] = {{"tool", b.fidelity->tool}, {"tool_version", b.fidelity->tool_version},
+                         {"metric", b.fidelity->metric}, {"ratio", b.fidelity->ratio}};
     if (!b.trace.is_null()) j["trace"] = b.trace;
     return j;
 }
@@ -135,6 +174,17 @@ BenchResult bench_from_json(const json& j) {
     if (!j.at("baseline").is_null()) b.baseline = j.at("baseline").get<std::string>();
     if (!j.at("ratio").is_null()) b.ratio = j.at("ratio").get<double>();
     b.context = j.at("context");
+    if (j.contains("ratio_ci")) {
+        const json& r = j.at("ratio_ci");
+        b.ratio_ci = ConfidenceInterval{r.at("low").get<double>(), r.at("high").get<double>(), r.at("level").get<double>()};
+    }
+    if (j.contains("stats")) b.shape = shape_from_json(j.at("stats"));
+    if (j.contains("warnings")) j.at("warnings").get_to(b.warnings);
+    if (j.contains("fidelity")) {
+        const json& f = j.at("fidelity");
+        b.fidelity = Fidelity{f.at("tool").get<std::string>(), f.at("tool_version").get<std::string>(),
+                              f.at("metric").get<std::string>(), f.at("ratio").get<double>()};
+    }
     if (j.contains("trace")) b.trace = j.at("trace");
     return b;
 }
@@ -179,6 +229,9 @@ void finalize(BenchResult& bench) {
     bench.max = *hi;
     auto ci = stats::median_interval(bench.samples, 0.95);
     bench.ci = {ci.low, ci.high, ci.coverage};
+    bench.shape = stats::describe(bench.samples);
+    bench.warnings.clear();  // finalize may run again after samples change; set_ratio adds its own after
+    for (auto& w : shape_warnings(*bench.shape, bench.samples.size())) bench.warnings.push_back(std::move(w));
 }
 
 nlohmann::json to_json(const Report& report) {

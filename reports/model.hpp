@@ -10,6 +10,7 @@
 
 #include "common/error.hpp"
 #include "reports/host_probe.hpp"
+#include "reports/stats.hpp"
 
 namespace ctb::report {
 
@@ -73,6 +74,15 @@ struct ConfidenceInterval {
     double level = 0.95;  // achieved coverage of the order-statistic interval
 };
 
+// An external tool measuring the same path in the same run (fio, iperf3, sockperf): how far
+// ctbench's own engine is from it. ratio = ctbench's figure / the tool's figure.
+struct Fidelity {
+    std::string tool;
+    std::string tool_version;
+    std::string metric;  // what was compared ("seq read MiB/s", "tcp_rr p50 us", ...)
+    double ratio = 0;
+};
+
 struct BenchResult {
     std::string name;  // "start.lifecycle/ctbench-runtime"
     std::string unit;  // "ns", "MiB/s", ...
@@ -83,6 +93,11 @@ struct BenchResult {
     std::optional<double> ratio;          // median / baseline median
     nlohmann::json context = nlohmann::json::object();  // what actually ran: accel, runtime ...
     nlohmann::json trace;  // eBPF phase attribution ($defs/startTrace), null when not traced
+    // Added after the first release of the model (kept last so aggregate initialisers still fit):
+    std::optional<ConfidenceInterval> ratio_ci;  // bootstrap interval of that ratio (same run)
+    std::optional<stats::SampleShape> shape;     // cv, outliers, warm-up (finalize fills it)
+    std::vector<std::string> warnings;           // noise, outliers, warm-up: for the reader
+    std::optional<Fidelity> fidelity;            // set on bare series measured by a tool too
 };
 
 // A benchmark that did not run, and why (the host lacks something, or its setup broke).
@@ -107,7 +122,8 @@ struct Report {
     Summary summary() const;
 };
 
-// Fill median, min, max and the confidence interval from the samples.
+// Fill median, min, max, the confidence interval, the sample shape and its warnings (replacing
+// earlier warnings: call it before anything that adds its own, such as bench::set_ratio).
 void finalize(BenchResult& bench);
 
 nlohmann::json to_json(const Report& report);

@@ -54,3 +54,26 @@ RatioInterval bootstrap_median_ratio(const std::vector<double>& a, const std::ve
                                      unsigned long long seed = kBootstrapSeed);
 
 }  // namespace ctb::stats
+
+namespace ctb::stats {
+
+// Shape of one series' samples beyond its median: how spread they are, which ones stand out, and
+// whether the first one was a warm-up. Flags are warnings for the reader, never a verdict.
+struct SampleShape {
+    double mean = 0;
+    double cv = 0;   // coefficient of variation: sample standard deviation / mean (0 when mean is 0)
+    double mad = 0;  // median absolute deviation (unscaled)
+    // Indices of samples whose modified z-score |0.6745 (x - median) / MAD| exceeds
+    // kOutlierZ (Iglewicz and Hoaglin; hyperfine flags outliers the same way).
+    std::vector<std::size_t> outliers;
+    // First sample / median of the others: a cold cache, a lazy binding, a first page fault.
+    double first_sample_ratio = 1;
+    bool warmup_effect = false;  // the first sample is itself an outlier
+};
+
+inline constexpr double kOutlierZ = 3.5;
+
+// Needs at least one sample; with fewer than 3 only mean and cv are meaningful.
+SampleShape describe(const std::vector<double>& samples);
+
+}  // namespace ctb::stats

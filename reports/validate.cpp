@@ -86,6 +86,36 @@ Status check_samples(const json& samples, const std::string& ptr) {
     return {};
 }
 
+// Optional members added in schema 1.x: checked when present, so a hand edit cannot smuggle in a
+// NaN ratio interval or a fidelity without its tool.
+Status check_bench_extras(const json& b, const std::string& ptr) {
+    if (b.contains("ratio_ci")) {
+        auto r = member(b, ptr, "ratio_ci", json::value_t::object);
+        if (!r) return fail(r.error());
+        if (auto s = numbers(**r, ptr + "/ratio_ci", {"low", "high", "level"}); !s) return s;
+    }
+    if (b.contains("fidelity")) {
+        auto f = member(b, ptr, "fidelity", json::value_t::object);
+        if (!f) return fail(f.error());
+        if (auto s = strings(**f, ptr + "/fidelity", {"tool", "tool_version", "metric"}); !s) return s;
+        if (auto s = numbers(**f, ptr + "/fidelity", {"ratio"}); !s) return s;
+    }
+    if (b.contains("stats")) {
+        auto st = member(b, ptr, "stats", json::value_t::object);
+        if (!st) return fail(st.error());
+        if (auto s = numbers(**st, ptr + "/stats", {"mean", "cv", "mad", "first_sample_ratio"}); !s) return s;
+        if (auto m = member(**st, ptr + "/stats", "outliers", json::value_t::array); !m) return fail(m.error());
+        if (auto m = member(**st, ptr + "/stats", "warmup_effect", json::value_t::boolean); !m) return fail(m.error());
+    }
+    if (b.contains("warnings")) {
+        auto w = member(b, ptr, "warnings", json::value_t::array);
+        if (!w) return fail(w.error());
+        for (std::size_t i = 0; i < (*w)->size(); ++i)
+            if (!(**w)[i].is_string()) return fail(at(fmt::format("{}/warnings/{}", ptr, i), "expected string"));
+    }
+    return {};
+}
+
 Status check_bench(const json& b, const std::string& ptr) {
     if (!b.is_object()) return fail(at(ptr, fmt::format("expected object, got {}", kind_name(b))));
     if (auto s = strings(b, ptr, {"name", "unit"}); !s) return s;
@@ -102,7 +132,7 @@ Status check_bench(const json& b, const std::string& ptr) {
     if (!b["baseline"].is_null() && !b["baseline"].is_string()) return fail(at(ptr + "/baseline", "expected string or null"));
     if (!b["ratio"].is_null() && !b["ratio"].is_number()) return fail(at(ptr + "/ratio", "expected number or null"));
     if (auto m = member(b, ptr, "context", json::value_t::object); !m) return fail(m.error());
-    return {};
+    return check_bench_extras(b, ptr);
 }
 
 Status check_not_run(const json& b, const std::string& ptr) {

@@ -9,18 +9,26 @@
 # A detection is a regression of a series the delay affects (the built-in library or
 # ctbench-runtime); any regression in an A/A pair is a false alarm. Each run holds the shared host
 # lock (/tmp/ctbench-dev.lock) only while it runs.
-# Usage (root): scripts/gating-quality.sh [--pairs N] [--pct P] [--ctbench PATH] [--out DIR] [-- compare flags]
+# The gate is the one we recommend for a shared or noisy host: `compare --normalize` (each series
+# judged by its ratio to its baseline series of the same run, so drift of the whole host between
+# runs cancels) with the default family-wise (Holm) alpha over the gated series. `--raw` measures
+# the plain gate instead. `--filter` picks the start benches (default: start.lifecycle, the one
+# the create path affects; '.' for every start bench).
+# Usage (root): scripts/gating-quality.sh [--pairs N] [--pct P] [--filter RE] [--raw] [--ctbench PATH]
+#               [--out DIR] [-- more compare flags]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-pairs=10 pct=10 ctbench="$here/build/cli/ctbench" out="" compare_flags=()
+pairs=10 pct=10 ctbench="$here/build/cli/ctbench" out="" compare_flags=() filter='^start\.lifecycle' gate=(--normalize)
 while [ $# -gt 0 ]; do
   case "$1" in
     --pairs) pairs="$2"; shift 2 ;;
     --pct) pct="$2"; shift 2 ;;
     --ctbench) ctbench="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
+    --filter) filter="$2"; shift 2 ;;
+    --raw) gate=(); shift ;;
     --) shift; compare_flags=("$@"); break ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "gating-quality.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -30,10 +38,14 @@ if [ -z "$out" ]; then out="$(mktemp -d /tmp/ctbench-gating.XXXXXX)"; fi
 mkdir -p "$out"
 
 run() {  # run NAME [env...]: one retry when a run produced no benchmark (its setup broke)
-  local name="$1" attempt; shift
+  local name="$1" attempt waited; shift
   for attempt in 1 2; do
-    env "$@" flock /tmp/ctbench-dev.lock "$ctbench" run --suite start --format json --output "$out/$name.json" \
-      >"$out/$name.log" 2>&1 || true
+    # Another `ctbench run` holding /run/ctbench.lock is waited for (bounded: 15 minutes).
+    for waited in $(seq 0 5 900); do
+      run_once "$name" "$@"
+      grep -q 'another ctbench run or cleanup is in progress' "$out/$name.log" || break
+      sleep 5
+    done
     if /usr/bin/python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["benchmarks"] else 1)' \
         "$out/$name.json" 2>/dev/null; then return 0; fi
     echo "run $name (attempt $attempt) measured nothing: $(tail -1 "$out/$name.log")" >&2
@@ -43,9 +55,16 @@ run() {  # run NAME [env...]: one retry when a run produced no benchmark (its se
   exit 1
 }
 
+run_once() {  # run_once NAME [env...]
+  local name="$1"; shift
+  rm -f "$out/$name.json"
+  env "$@" flock /tmp/ctbench-dev.lock "$ctbench" run --suite start --filter "$filter" --quiet --format json \
+    --output "$out/$name.json" >"$out/$name.log" 2>&1 || true
+}
+
 # verdict BASE NEW: prints the regressed series (comma separated, "-" for none)
 verdict() {
-  "$ctbench" compare --format json "${compare_flags[@]}" "$1" "$2" >"$3" || [ $? = 1 ] || {
+  "$ctbench" compare --format json "${gate[@]}" "${compare_flags[@]}" "$1" "$2" >"$3" || [ $? = 1 ] || {
     echo "gating-quality.sh: compare $1 $2 failed" >&2; exit 1; }
   /usr/bin/python3 -c '
 import json, sys
@@ -69,4 +88,5 @@ for i in $(seq 1 "$pairs"); do
   printf '%-4s %-60s %s\n' "$i" "$aa" "$ab"
 done
 echo "false alarms: $false_alarms/$pairs A/A comparisons; detections: $detections/$pairs A/B comparisons (create path +$pct %)"
+echo "gate: ctbench compare ${gate[*]} ${compare_flags[*]} (filter $filter)"
 echo "reports and comparisons in $out"

@@ -1,6 +1,14 @@
 #include "benches/harness/measure.hpp"
 
+#include <unistd.h>
+
 #include <benchmark/benchmark.h>
+#include <cmath>
+#include <cstdlib>
+#include <fmt/format.h>
+
+#include "common/files.hpp"
+#include "reports/stats.hpp"
 
 namespace ctb::bench {
 namespace {
@@ -59,13 +67,46 @@ report::BenchResult make_result(const std::string& name, std::vector<double> sam
     r.unit = "ms";
     r.samples = std::move(samples_ms);
     r.context = std::move(context);
+    if (r.context.is_object() && !r.context.contains("host_noise")) r.context["host_noise"] = host_noise();
     report::finalize(r);
     return r;
 }
 
 void set_ratio(report::BenchResult& subject, const report::BenchResult& baseline) {
     subject.baseline = baseline.name;
-    if (baseline.median > 0) subject.ratio = subject.median / baseline.median;
+    if (baseline.median <= 0 || subject.samples.empty() || baseline.samples.empty()) return;
+    subject.ratio = subject.median / baseline.median;
+    auto interval = stats::bootstrap_median_ratio(baseline.samples, subject.samples, 0.95);
+    subject.ratio_ci = report::ConfidenceInterval{interval.low, interval.high, interval.level};
+    if (auto w = noise_warning(subject, baseline)) subject.warnings.push_back(*w);
+}
+
+nlohmann::json host_noise() {
+    nlohmann::json j;
+    auto governor = read_file("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
+    j["cpu_governor"] = governor ? trim(*governor) : "none (no cpufreq: frequency set by the host or hypervisor)";
+    if (auto load = read_file("/proc/loadavg")) j["loadavg_1m"] = std::atof(load->c_str());
+    j["cpus"] = ::sysconf(_SC_NPROCESSORS_ONLN);
+    return j;
+}
+
+std::optional<std::string> noise_warning(const report::BenchResult& subject, const report::BenchResult& baseline) {
+    if (!subject.ratio || !subject.ratio_ci || subject.median <= 0) return std::nullopt;
+    double effect = std::fabs(*subject.ratio - 1);
+    double half_width = (subject.ci.high - subject.ci.low) / 2 / subject.median;
+    bool unresolved = subject.ratio_ci->low <= 1 && subject.ratio_ci->high >= 1;
+    if (half_width <= effect && !unresolved) return std::nullopt;
+    std::string why;
+    const auto& noise = subject.context.value("host_noise", nlohmann::json::object());
+    if (auto g = noise.value("cpu_governor", std::string()); !g.empty() && g != "performance" && !g.starts_with("none"))
+        why += fmt::format("; CPU frequency scaling is on (governor {})", g);
+    double load = noise.value("loadavg_1m", 0.0);
+    long cpus = noise.value("cpus", 0L);
+    if (cpus > 0 && load > double(cpus)) why += fmt::format("; the host was busy (load {:.1f} on {} CPUs)", load, cpus);
+    return fmt::format("the median's interval (+/-{:.1f} %) is wider than the effect against {} ({:+.1f} %, ratio "
+                       "interval {:.3f}..{:.3f}): the difference is not resolved{}",
+                       half_width * 100, baseline.name, (*subject.ratio - 1) * 100, subject.ratio_ci->low,
+                       subject.ratio_ci->high, why);
 }
 
 }  // namespace ctb::bench

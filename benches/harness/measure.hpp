@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,10 +27,18 @@ struct SampleHooks {
 Result<std::vector<double>> measure_ms(const std::string& name, const Body& body, int repetitions, int warmup = 2,
                                        const SampleHooks& hooks = {});
 
-// Samples -> BenchResult (median, min, max, CI filled).
+// Samples -> BenchResult (median, min, max, CI, sample shape and its warnings filled). The unit is
+// "ms"; a bench measuring something else sets `unit` afterwards (the statistics do not depend on it).
+// The context gains `host_noise` (CPU governor, load, CPUs) unless the bench recorded its own.
 report::BenchResult make_result(const std::string& name, std::vector<double> samples_ms, nlohmann::json context);
 
-// Sets ratio = median / baseline median on `subject`.
+// Sets ratio = median / baseline median on `subject`, with a bootstrap interval of that ratio
+// (both series come from this run), and a warning when the subject's own interval is wider than
+// the effect (or the ratio interval contains 1), naming frequency scaling or load when present.
 void set_ratio(report::BenchResult& subject, const report::BenchResult& baseline);
+
+// What may make figures noisy on this host right now.
+nlohmann::json host_noise();
+std::optional<std::string> noise_warning(const report::BenchResult& subject, const report::BenchResult& baseline);
 
 }  // namespace ctb::bench

@@ -54,14 +54,16 @@ def check(path, benches_expected):
             for suffix in ("/p99", "/p99.9"):
                 if base + suffix not in series:
                     problems.append(f"{bench}: no {suffix} series")
-        fid = loop["context"].get("fidelity") or loop.get("fidelity")
-        if not fid:
-            problems.append(f"{base}: no fidelity entry")
-        elif "ratio" in fid:
-            if not fid.get("tool") or not fid.get("tool_version") or fid["ratio"] <= 0:
+        fid = loop.get("fidelity")
+        reason = loop["context"].get("fidelity_not_measured")
+        if fid:
+            if not fid.get("tool") or not fid.get("tool_version") or not fid.get("metric") or fid["ratio"] <= 0:
                 problems.append(f"{base}: incomplete fidelity {fid}")
-        elif not fid.get("not_measured"):
-            problems.append(f"{base}: fidelity without ratio and without reason: {fid}")
+            tool_series = f"{base}-{fid['tool']}"
+            if tool_series not in series:
+                problems.append(f"{base}: fidelity without the tool's own series {tool_series}")
+        elif not reason:
+            problems.append(f"{base}: neither a fidelity ratio nor the reason there is none")
     for p in problems:
         print("FAIL", p)
     print(f"{len(series)} series checked, {len(problems)} problems")

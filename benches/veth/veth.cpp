@@ -184,13 +184,12 @@ nlohmann::json trace_of(const Figures& f, const NetTracing& tracing) {
     return j;
 }
 
-nlohmann::json fidelity_of(const Run& run, const report::BenchResult& loop, const std::vector<double>& tool_values) {
-    std::string metric = run.mode == "tcp_rr" ? "tcp_rr median round trip (us), 64-byte messages"
+report::Fidelity fidelity_of(const Run& run, const report::BenchResult& loop, const std::vector<double>& tool_values) {
+    std::string metric = run.mode == "tcp_rr" ? "tcp_rr median round trip us, 64-byte messages (sockperf --full-rtt)"
                          : run.mode == "udp_stream" ? "udp_stream receiver Mbit/s, 1400-byte datagrams, unlimited rate"
                                                     : "tcp_stream receiver Mbit/s, same byte count";
     double tool_median = stats::median(tool_values);
-    return {{"tool", run.tool.name()}, {"tool_version", run.tool.version()}, {"metric", metric},
-            {"ratio", tool_median > 0 ? loop.median / tool_median : 0.0}, {"tool_median", tool_median}};
+    return {run.tool.name(), run.tool.version(), metric, tool_median > 0 ? loop.median / tool_median : 0.0};
 }
 
 std::vector<report::BenchResult> results_of(Run& run) {
@@ -230,10 +229,11 @@ std::vector<report::BenchResult> results_of(Run& run) {
         ctx["what"] = fmt::format("{} {} on the loopback path, same load as ctbench's engine", run.tool.name(), run.tool.version());
         auto t = series(base + "loopback-" + run.tool.name(), unit, run.tool_figures.value, ctx);
         t.trace = trace_of(run.tool_figures, run.tracing);
-        out[0].context["fidelity"] = fidelity_of(run, out[0], run.tool_figures.value);
+        out[0].fidelity = fidelity_of(run, out[0], run.tool_figures.value);
         out.push_back(std::move(t));
     } else {
-        out[0].context["fidelity"] = {{"tool", run.tool.name()}, {"not_measured", tool_reason}};
+        // No ratio rather than a zero: the reason stands where the ratio would be.
+        out[0].context["fidelity_not_measured"] = run.tool.name() + ": " + tool_reason;
     }
     return out;
 }

@@ -146,3 +146,80 @@ TEST(Compare, NothingInCommonIsAnError) {
     no_benches.benchmarks.clear();
     EXPECT_FALSE(compare(no_benches, empty_cases).has_value());
 }
+
+namespace {
+
+// A report with a yardstick series and a subject measured against it, both scaled by `drift`
+// (the whole host slower or faster in this run) and the subject by `own` on top.
+Report with_baseline(double drift, double own, unsigned seed) {
+    Report r = samples::sample_report();
+    BenchResult floor = r.benchmarks.front(), subject = r.benchmarks.front();
+    floor.name = "start.lifecycle/floor";
+    floor.unit = "ms";
+    floor.baseline.reset();
+    floor.samples = lognormal(4 * drift, 20, seed);
+    subject.name = "start.lifecycle/runtime";
+    subject.unit = "ms";
+    subject.baseline = floor.name;
+    subject.samples = lognormal(10 * drift * own, 20, seed + 100);
+    finalize(floor);
+    finalize(subject);
+    r.benchmarks = {floor, subject};
+    return r;
+}
+
+const BenchChange& named(const Comparison& c, const std::string& name) {
+    for (const auto& b : c.benchmarks)
+        if (b.name == name) return b;
+    throw std::runtime_error("no series " + name);
+}
+
+}  // namespace
+
+TEST(Compare, HostDriftIsARegressionRawButNotNormalized) {
+    auto before = with_baseline(1.0, 1.0, 11), after = with_baseline(1.3, 1.0, 12);  // host 30 % slower
+    auto raw = compare(before, after);
+    ASSERT_TRUE(raw.has_value());
+    EXPECT_TRUE(named(*raw, "start.lifecycle/runtime").regression());
+    CompareOptions o;
+    o.normalize = true;
+    auto norm = compare(before, after, o);
+    ASSERT_TRUE(norm.has_value());
+    const auto& subject = named(*norm, "start.lifecycle/runtime");
+    EXPECT_EQ(subject.normalized_by, "start.lifecycle/floor");
+    EXPECT_FALSE(subject.regression());
+    EXPECT_LT(std::fabs(subject.change), 0.05);
+    EXPECT_EQ(named(*norm, "start.lifecycle/floor").verdict, BenchVerdict::yardstick);
+    EXPECT_FALSE(norm->has_regression());
+}
+
+TEST(Compare, NormalizedGateStillSeesTheSubjectsOwnSlowdown) {
+    CompareOptions o;
+    o.normalize = true;
+    auto c = compare(with_baseline(1.0, 1.0, 21), with_baseline(1.2, 1.1, 22), o);  // host +20 %, subject +10 % more
+    ASSERT_TRUE(c.has_value());
+    const auto& subject = named(*c, "start.lifecycle/runtime");
+    EXPECT_TRUE(subject.regression());
+    EXPECT_NEAR(subject.change, 0.10, 0.04);
+}
+
+TEST(Compare, HolmAdjustsAcrossSeriesAndNoneDoesNot) {
+    auto before = with_baseline(1.0, 1.0, 31), after = with_baseline(1.0, 1.1, 32);
+    CompareOptions none;
+    none.correction = Correction::none;
+    auto raw = compare(before, after, none);
+    auto holm = compare(before, after);
+    ASSERT_TRUE(raw.has_value() && holm.has_value());
+    for (std::size_t i = 0; i < raw->benchmarks.size(); ++i) {
+        EXPECT_DOUBLE_EQ(raw->benchmarks[i].p_adjusted, raw->benchmarks[i].u.p_value);
+        EXPECT_GE(holm->benchmarks[i].p_adjusted, holm->benchmarks[i].u.p_value);
+        EXPECT_LE(holm->benchmarks[i].p_adjusted, std::min(1.0, 2 * holm->benchmarks[i].u.p_value) + 1e-15);
+    }
+    // The smallest of two p-values is doubled, the largest kept (step-down, monotone).
+    const auto& a = holm->benchmarks[0];
+    const auto& b = holm->benchmarks[1];
+    const auto& lo = a.u.p_value < b.u.p_value ? a : b;
+    const auto& hi = a.u.p_value < b.u.p_value ? b : a;
+    EXPECT_DOUBLE_EQ(lo.p_adjusted, std::min(1.0, 2 * lo.u.p_value));
+    EXPECT_DOUBLE_EQ(hi.p_adjusted, std::max(lo.p_adjusted, hi.u.p_value));
+}

@@ -53,9 +53,16 @@ inline Report sample_report() {
                              nlohmann::json::object(), "Documentation/filesystems/overlayfs.rst"});
     r.conformance.push_back({"security.seccomp.default", "security", Outcome::error, "setup: mount: EPERM", 0.1,
                              nlohmann::json::object(), "OCI runtime-spec config-linux.md#seccomp"});
-    BenchResult b{"start.lifecycle/ctbench-runtime", "ns", {5, 3, 4, 6, 2, 4, 5}, 0, 0, 0, {}, "start.lifecycle/crun",
-                  0.42, {{"runtime", "ctbench-runtime"}}, nullptr};
+    BenchResult b;
+    b.name = "start.lifecycle/ctbench-runtime";
+    b.unit = "ns";
+    b.samples = {5, 3, 4, 6, 2, 4, 5};
+    b.baseline = "start.lifecycle/crun";
+    b.ratio = 0.42;
+    b.context = {{"runtime", "ctbench-runtime"}};
     finalize(b);
+    b.ratio_ci = ConfidenceInterval{0.35, 0.51, 0.95};
+    b.fidelity = Fidelity{"sockperf", "3.7", "tcp_rr p50 us", 0.98};
     b.trace = {{"tracer", {{"program_type", "tp_btf"}, {"events_seen", 4210}, {"events_lost", 0}, {"samples", 7}}},
                {"phases", {{{"name", "cgroups"}, {"on_cpu_ms", 0.8}, {"blocked_ms", 1.2}, {"share", 0.4},
                             {"top_wait", "synchronize_rcu < rcu_sync_enter"}, {"top_wait_ms", 1.1}},

@@ -22,10 +22,23 @@ std::map<std::string, Summary> per_area(const Report& r) {
     return areas;
 }
 
+// "1.52x [1.47, 1.58] crun": the ratio and, when known, its interval.
+std::string ratio_text(const BenchResult& b) {
+    if (!b.ratio) return "";
+    std::string interval = b.ratio_ci ? fmt::format(" [{:.2f}, {:.2f}]", b.ratio_ci->low, b.ratio_ci->high) : "";
+    return fmt::format("{:.2f}x{} {}", *b.ratio, interval, b.baseline.value_or(""));
+}
+
 std::string bench_line(const BenchResult& b) {
-    std::string ratio = b.ratio ? fmt::format("  {:.2f}x {}", *b.ratio, b.baseline.value_or("")) : "";
-    return fmt::format("{:<44} median {:>12.1f} {:<6} [{:.1f}, {:.1f}] n={}{}", b.name, b.median, b.unit,
-                       b.ci.low, b.ci.high, b.samples.size(), ratio);
+    std::string line = fmt::format("{:<44} median {:>12.1f} {:<6} [{:.1f}, {:.1f}] n={}", b.name, b.median, b.unit,
+                                   b.ci.low, b.ci.high, b.samples.size());
+    if (b.shape) line += fmt::format(" cv={:.1f}%", b.shape->cv * 100);
+    if (b.ratio) line += "  " + ratio_text(b);
+    if (b.fidelity)
+        line += fmt::format("  ({:.2f}x {} {}: {})", b.fidelity->ratio, b.fidelity->tool, b.fidelity->tool_version,
+                            b.fidelity->metric);
+    for (const auto& w : b.warnings) line += "\n    warning: " + w;
+    return line;
 }
 
 }  // namespace
@@ -71,10 +84,12 @@ std::string render_markdown(const Report& r) {
             out += fmt::format("| `{}` | {} | {} |\n", c.id, to_string(c.outcome), c.reason);
     }
     if (!r.benchmarks.empty()) {
-        out += "\n| benchmark | median | 95% CI | ratio |\n|---|---|---|---|\n";
+        out += "\n| benchmark | median | 95% CI | cv | ratio | fidelity |\n|---|---|---|---|---|---|\n";
         for (const auto& b : r.benchmarks)
-            out += fmt::format("| `{}` | {:.1f} {} | [{:.1f}, {:.1f}] | {} |\n", b.name, b.median, b.unit, b.ci.low,
-                               b.ci.high, b.ratio ? fmt::format("{:.2f}x {}", *b.ratio, *b.baseline) : "");
+            out += fmt::format("| `{}` | {:.1f} {} | [{:.1f}, {:.1f}] | {} | {} | {} |\n", b.name, b.median, b.unit,
+                               b.ci.low, b.ci.high, b.shape ? fmt::format("{:.1f}%", b.shape->cv * 100) : "",
+                               ratio_text(b),
+                               b.fidelity ? fmt::format("{:.2f}x {}", b.fidelity->ratio, b.fidelity->tool) : "");
     }
     return out;
 }
