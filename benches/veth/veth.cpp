@@ -7,7 +7,8 @@
 // Repetitions go round-robin over the paths (rep 1: every path, rep 2: every path ...), so a
 // burst of load from elsewhere on the host hits every path alike instead of one series. The
 // first round is a warm-up (ARP, the conntrack entries, caches) and is not recorded; it also
-// sizes the loopback stream in bytes, so ctbench's engine and iperf3 move the same amount.
+// sizes the loopback stream in bytes, so ctbench's engine and iperf3 move the same amount. The
+// fidelity tool runs next to the engine's loopback sample, alternately before and after it.
 #include <fmt/format.h>
 
 #include "benches/harness/measure.hpp"
@@ -149,7 +150,18 @@ struct Run {
         });
     }
 
-    Status round(bool recorded) {
+    void tool_round(bool recorded) {
+        if (!tool.unavailable().empty() || !tool_error.empty()) return;
+        auto doc = tool_sample(recorded);
+        if (!doc) tool_error = doc.error().message();  // the engine's figures still stand
+        else if (recorded) record(mode, *doc, tool_figures);
+    }
+
+    // The tool runs right beside the engine's loopback sample, before it in odd rounds and after it
+    // in even ones: the pair sees the same host, and neither always follows the container paths.
+    Status round(int rep) {
+        const bool recorded = rep > 0;
+        if (rep % 2 == 1) tool_round(recorded);
         for (std::size_t i = 0; i < lab.paths.size(); ++i) {
             auto doc = engine_sample(i, recorded);
             if (!doc) return fail(Error{"measure veth." + mode + "/" + lab.paths[i].name, "", 0, doc.error().message()});
@@ -158,11 +170,7 @@ struct Run {
             if (!recorded && i == 0 && mode != "tcp_rr")
                 stream_bytes = std::max<std::uint64_t>(
                     static_cast<std::uint64_t>(doc->at("mbit_per_s").get<double>() * 1e6 / 8 * profile.seconds), 1 << 20);
-        }
-        if (tool.unavailable().empty() && tool_error.empty()) {
-            auto doc = tool_sample(recorded);
-            if (!doc) tool_error = doc.error().message();  // the engine's figures still stand
-            else if (recorded) record(mode, *doc, tool_figures);
+            if (i == 0 && rep % 2 == 0) tool_round(recorded);
         }
         return {};
     }
@@ -198,7 +206,8 @@ std::vector<report::BenchResult> results_of(Run& run) {
     nlohmann::json common{{"runtime", run.lab.runtime_exe.empty() ? "none" : run.lab.runtime_exe},
                           {"tracer", run.tracing.label()},
                           {"seconds_per_sample", run.profile.seconds},
-                          {"order", "round-robin over the paths, one warm-up round not recorded"}};
+                          {"order", "round-robin over the paths, one warm-up round not recorded; the fidelity tool "
+                                    "beside the loopback sample, alternately before and after it"}};
     if (run.mode == "udp_stream") common["datagram_bytes"] = kDatagram;
     if (run.mode == "tcp_rr") common["message_bytes"] = kMessage;
     if (!run.lab.not_measured.empty()) common["not_measured"] = run.lab.not_measured;
@@ -249,7 +258,7 @@ Result<std::vector<report::BenchResult>> measure(const BenchContext& ctx, const 
     Run run{mode, profile(ctx.thorough), ctx.repetitions > 0 ? ctx.repetitions : kDefaultRepetitions,
             **lab, tracing, *tool, std::vector<Figures>((*lab)->paths.size()), {}, {}, 0};
     for (int rep = 0; rep <= run.reps; ++rep)
-        if (auto s = run.round(rep > 0); !s) return fail(s.error());
+        if (auto s = run.round(rep); !s) return fail(s.error());
     return results_of(run);  // the lab, the tool's server and the tracer go with this scope
 }
 
