@@ -269,13 +269,13 @@ std::vector<Requirement> needs() {
 
 CTB_BENCH("veth.tcp_stream",
           "TCP stream throughput (Mbit/s) over loopback, netns-veth, bridge and published ports; iperf3 on loopback",
-          needs(), [](const BenchContext& c) { return measure(c, "tcp_stream"); }, std::chrono::minutes(5));
+          needs(), [](const BenchContext& c) { return measure(c, "tcp_stream"); }, std::chrono::minutes(10));
 CTB_BENCH("veth.udp_stream",
           "UDP stream throughput (Mbit/s received) and loss over the same paths; iperf3 -u on loopback",
-          needs(), [](const BenchContext& c) { return measure(c, "udp_stream"); }, std::chrono::minutes(5));
+          needs(), [](const BenchContext& c) { return measure(c, "udp_stream"); }, std::chrono::minutes(10));
 CTB_BENCH("veth.tcp_rr",
           "TCP request/response round trip (us: median, p99, p99.9) over the same paths; sockperf on loopback",
-          needs(), [](const BenchContext& c) { return measure(c, "tcp_rr"); }, std::chrono::minutes(5));
+          needs(), [](const BenchContext& c) { return measure(c, "tcp_rr"); }, std::chrono::minutes(10));
 
 }  // namespace
 }  // namespace ctb::bench::veth
