@@ -29,6 +29,9 @@ std::string render_markdown(const Report& r);
 std::string render_text(const Report& r);
 // Phase x series table of every traced bench series ("" when none is traced).
 std::string render_phase_table(const Report& r);
+// Series x totals of the network tracer ($defs/netTrace): packets, bytes, drops, retransmits,
+// lost ("" when no series carries one).
+std::string render_net_trace_table(const Report& r);
 // The same for (title, trace) pairs, e.g. `ctbench trace` of one command.
 std::string render_phase_table(const std::vector<std::pair<std::string, nlohmann::json>>& series);
 std::string render_gbench(const Report& r);  // Google Benchmark JSON (writers/gbench.cpp)

@@ -33,9 +33,9 @@ Status hide_unified_hierarchy() {
     return {};
 }
 
-Result<Fixture> make_fixture() {
+Result<Fixture> make_fixture(const std::string& name) {
     Fixture f;
-    f.dir = fmt::format("/run/ctbench/bench-start-{}", ::getpid());
+    f.dir = fmt::format("/run/ctbench/{}-{}", name, ::getpid());
     auto image = image::ensure_default_image();
     if (!image) return fail(image.error());
     f.image = *image;

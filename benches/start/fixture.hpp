@@ -21,7 +21,7 @@ inline constexpr const char* kCgroupView =
     "hybrid host seen as v1: cgroup2 at /sys/fs/cgroup/unified hidden for every runtime";
 
 struct Fixture {
-    std::string dir;     // /run/ctbench/bench-start-<pid>
+    std::string dir;     // /run/ctbench/<name>-<pid> (bench-start-<pid> for the start benches)
     std::string image;   // the embedded image's rootfs (read-only lower layer)
     std::string rootfs;  // dir/rootfs: overlay of image + dir/upper, shared by every CLI runtime
 };
@@ -29,7 +29,7 @@ struct Fixture {
 spec::Spec true_spec(const std::string& rootfs, const std::string& cgroup);
 // Private mount namespace for the calling process, /sys/fs/cgroup/unified unmounted in it.
 Status hide_unified_hierarchy();
-Result<Fixture> make_fixture();
+Result<Fixture> make_fixture(const std::string& name = "bench-start");
 void remove_fixture(const Fixture& f);
 // dir/bundle-<runtime><tag>/config.json, cgroup /ctbench/bench-start-<runtime><tag>.
 Result<std::string> write_bundle(const Fixture& f, const std::string& runtime, const std::string& tag = "");

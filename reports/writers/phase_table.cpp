@@ -52,7 +52,7 @@ std::string render_phase_table(const std::vector<std::pair<std::string, nlohmann
 std::string render_phase_table(const Report& r) {
     std::vector<std::pair<std::string, nlohmann::json>> series;
     for (const auto& b : r.benchmarks)
-        // Only the start tracer's traces have phases (an overlayio series carries an I/O trace).
+        // Only the start tracer's traces have phases (I/O and network traces have their own tables).
         if (b.trace.is_object() && b.trace.contains("phases"))
             series.emplace_back(b.name.substr(b.name.find('/') + 1), b.trace);
     if (series.empty()) return {};

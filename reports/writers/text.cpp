@@ -62,6 +62,7 @@ std::string render_text(const Report& r) {
         out += "\n";
         for (const auto& b : r.benchmarks) out += bench_line(b) + "\n";
         if (auto phases = render_phase_table(r); !phases.empty()) out += "\n" + phases;
+        if (auto net = render_net_trace_table(r); !net.empty()) out += "\n" + net;
     }
     for (const auto& b : r.benchmarks_not_run)
         out += fmt::format("{} bench {}: {}\n", b.error ? "error" : "skip ", b.name, b.reason);

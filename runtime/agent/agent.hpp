@@ -7,6 +7,9 @@
 // addresses only, and it links only libc and libstdc++ (statically).
 #pragma once
 
+#include <sys/socket.h>
+
+#include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -14,6 +17,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "common/fd.hpp"
 
 namespace agent {
 
@@ -64,6 +69,26 @@ std::string read_text(const std::string& path, std::size_t max_bytes = 1 << 20);
 // {"ok": bool, "errno": n, "errno_name": "EPERM" | null}: the result shape of the small probes.
 json probe_result(int err);
 
+// --- sockets (net.cpp), shared by the probes and the network workload engine ---
+struct Endpoint {
+    sockaddr_storage addr{};
+    socklen_t len = 0;
+    int family = 0;
+};
+std::uint16_t parse_port(const std::string& text);
+// "198.18.0.2", "::1" or "[::1]"; anything else is a usage error naming ADDR.
+Endpoint parse_endpoint(std::string text, std::uint16_t port);
+ctb::UniqueFd bound_socket(int type, const Endpoint& ep);
+// PORT (args.pos[0]) on --bind ADDR, or dual-stack "::" (0.0.0.0 without IPv6).
+ctb::UniqueFd listen_socket(int type, const Args& args);
+// Prints {"listening": port, "address": ...}: what a parent waits for before it starts clients.
+void announce(int fd);
+// Waits for `events` until the deadline (monotonic seconds); ETIMEDOUT when it passes.
+void wait_fd(int fd, short events, double deadline, const char* step);
+// Non-blocking connect bounded by the deadline; the socket stays non-blocking.
+ctb::UniqueFd connect_to(const Endpoint& ep, int type, double deadline);
+int accept_one(int listener);
+
 // --- commands: each returns the process exit code ---
 int cmd_info(const Args& args);           // info.cpp
 json interfaces_json();                   // interfaces.cpp (part of `info`)
@@ -77,6 +102,8 @@ int cmd_tcp_client(const Args& args);
 int cmd_udp_client(const Args& args);
 int cmd_tcp_stream_server(const Args& args);
 int cmd_tcp_stream_client(const Args& args);
+int cmd_netbench_server(const Args& args);  // netbench.cpp
+int cmd_netbench_client(const Args& args);
 int cmd_fileio(const Args& args);         // fileio.cpp
 int cmd_iobench(const Args& args);        // iobench.cpp (+ iobench_meta.cpp)
 int cmd_sleep(const Args& args);          // probes.cpp

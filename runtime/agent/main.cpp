@@ -44,6 +44,12 @@ const std::vector<Command>& commands() {
          {"once"}, cmd_tcp_stream_server},
         {"tcp-stream-client", "ADDR PORT SECONDS", "stream to a server for SECONDS, report throughput", 3, 3, {}, {},
          cmd_tcp_stream_client},
+        {"netbench-server", "PORT [--bind ADDR]",
+         "network workload server: TCP stream sink, TCP request/response echo, UDP counter on PORT", 1, 1, {"bind"},
+         {}, cmd_netbench_server},
+        {"netbench-client", "MODE ADDR PORT [--seconds S] [--bytes N] [--requests N] [--size B]",
+         "MODE tcp_stream | udp_stream | tcp_rr against netbench-server; JSON with Mbit/s or us", 3, 3,
+         {"seconds", "bytes", "requests", "size"}, {}, cmd_netbench_client},
         {"fileio", "PATH MIB [--fsync] [--block KIB]", "write then read back a file, report rates", 2, 2, {"block"},
          {"fsync"}, cmd_fileio},
         {"iobench", "WORKLOAD PATH [--size MIB] [--reps N] [--ops N] [--mode direct|buffered] [--cache drop|warm] "

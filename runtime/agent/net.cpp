@@ -19,13 +19,6 @@
 #include "common/fd.hpp"
 
 namespace agent {
-namespace {
-
-struct Endpoint {
-    sockaddr_storage addr{};
-    socklen_t len = 0;
-    int family = 0;
-};
 
 std::uint16_t parse_port(const std::string& text) {
     return static_cast<std::uint16_t>(parse_int("PORT", text, 0, 65535));
@@ -118,7 +111,6 @@ void write_all(int fd, const char* data, std::size_t size, double deadline) {
     }
 }
 
-// Non-blocking connect bounded by the deadline; the socket stays non-blocking.
 ctb::UniqueFd connect_to(const Endpoint& ep, int type, double deadline) {
     ctb::UniqueFd fd(::socket(ep.family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd) throw SysError("socket", errno);
@@ -131,6 +123,16 @@ ctb::UniqueFd connect_to(const Endpoint& ep, int type, double deadline) {
     if (err != 0) throw SysError("connect", err);
     return fd;
 }
+
+int accept_one(int listener) {
+    while (true) {
+        int c = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c >= 0) return c;
+        if (errno != EINTR && errno != ECONNABORTED) throw SysError("accept", errno);
+    }
+}
+
+namespace {
 
 // Reads what is available (after waiting for it); 0 means EOF.
 std::size_t read_some(int fd, char* buf, std::size_t size, double deadline, const char* step) {
@@ -153,14 +155,6 @@ void echo_connection(int fd) {
         } catch (const SysError&) {
             return;  // the peer went away; nothing to report
         }
-    }
-}
-
-int accept_one(int listener) {
-    while (true) {
-        int c = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-        if (c >= 0) return c;
-        if (errno != EINTR && errno != ECONNABORTED) throw SysError("accept", errno);
     }
 }
 

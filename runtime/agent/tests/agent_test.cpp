@@ -233,6 +233,38 @@ TEST(Agent, TcpStreamMovesBytes) {
     EXPECT_EQ(seen["bytes"], r.doc["bytes"]);
 }
 
+// The network workload engine: each mode against one server, figures positive, counts consistent.
+TEST(Agent, NetbenchModesAgainstOneServer) {
+    Agent server({"netbench-server", "0", "--bind", "127.0.0.1"});
+    auto port = std::to_string(listening_port(server));
+    auto stream = run_json({"netbench-client", "tcp_stream", "127.0.0.1", port, "--bytes", "10000000"});
+    ASSERT_EQ(stream.exit_code, 0) << stream.doc.dump();
+    EXPECT_EQ(stream.doc["bytes"], 10000000);  // the server's count of what arrived
+    EXPECT_GT(stream.doc["mbit_per_s"].get<double>(), 0);
+    auto udp = run_json({"netbench-client", "udp_stream", "127.0.0.1", port, "--seconds", "0.2", "--size", "1000"});
+    ASSERT_EQ(udp.exit_code, 0) << udp.doc.dump();
+    EXPECT_GT(udp.doc["received"].get<long>(), 0);
+    EXPECT_EQ(udp.doc["sent"].get<long>() - udp.doc["received"].get<long>(), udp.doc["lost"].get<long>());
+    EXPECT_GT(udp.doc["mbit_per_s"].get<double>(), 0);
+    auto rr = run_json({"netbench-client", "tcp_rr", "127.0.0.1", port, "--requests", "2000"});
+    ASSERT_EQ(rr.exit_code, 0) << rr.doc.dump();
+    EXPECT_EQ(rr.doc["requests"], 2000);
+    EXPECT_GT(rr.doc["median_us"].get<double>(), 0);
+    EXPECT_LE(rr.doc["median_us"].get<double>(), rr.doc["p99_us"].get<double>());
+    EXPECT_LE(rr.doc["p99_us"].get<double>(), rr.doc["p999_us"].get<double>());
+}
+
+TEST(Agent, NetbenchBadInputNamesTheArgument) {
+    Agent bad_mode({"netbench-client", "tcp_sideways", "127.0.0.1", "1"});
+    EXPECT_EQ(bad_mode.wait(), 2);
+    Agent bad_size({"netbench-client", "udp_stream", "127.0.0.1", "1", "--size", "0"});
+    EXPECT_EQ(bad_size.wait(), 2);
+    // Nobody listens on port 1: a failure with JSON, not a hang or a zero.
+    auto refused = run_json({"netbench-client", "tcp_rr", "127.0.0.1", "1", "--seconds", "0.1"});
+    EXPECT_EQ(refused.exit_code, 1);
+    EXPECT_EQ(refused.doc["ok"], false);
+}
+
 TEST(Agent, FileioGivesPositiveRatesAndRemovesFile) {
     std::string path = ::testing::TempDir() + "ctbench-agent-fileio-" + std::to_string(::getpid());
     auto r = run_json({"fileio", path, "4", "--block", "256"});
