@@ -1,7 +1,10 @@
 // start.lifecycle: the full life of a container running /bin/true (create + start + wait +
 // delete) with the pid, network, ipc, uts, mount and cgroup namespaces, a cgroup and an overlay
 // rootfs, for the reference runtime (in-process library and ctbench-runtime CLI), crun and runc on
-// the same bundle, and the kernel floor: clone3 with the same namespace flags + exec + wait.
+// the same bundle, the kernel floor (clone3 with the same namespace flags + exec + wait) and the
+// minimal-container floor (the same container's kernel work and nothing else,
+// minimal_container.hpp). The library and the minimal container run in ctbench-start-helper, a
+// small process: clone3 and exec from the large bench process cost more than from a runtime CLI.
 //
 // Everything runs in a child process with a private mount namespace in which
 // /sys/fs/cgroup/unified is unmounted: crun 1.8.1 refuses hybrid hosts otherwise, and every
@@ -21,6 +24,7 @@
 #include "benches/harness/traced.hpp"
 #include "benches/registry.hpp"
 #include "benches/start/fixture.hpp"
+#include "benches/start/helper.hpp"
 #include "common/files.hpp"
 #include "common/subprocess.hpp"
 #include "runtime/container/container.hpp"
@@ -47,19 +51,6 @@ Status kernel_floor_once(const std::string& true_path) {
     return {};
 }
 
-Status library_once(const Fixture& f, int n) {
-    container::CreateOptions o;
-    o.id = fmt::format("bench-lib-{}", n);
-    o.bundle = f.dir;
-    o.spec = true_spec(f.dir + "/lib-rootfs", "/ctbench/bench-start-lib");
-    o.state_root = f.dir + "/state";
-    o.image_layers = {f.image};
-    auto status = container::run(o);
-    if (!status) return fail(status.error());
-    if (*status != 0) return fail(plain_error("ctbench library run", o.id, fmt::format("exit {}", *status)));
-    return {};
-}
-
 std::vector<std::string> cli_command(const std::string& exe, const std::string& root, const std::string& bundle,
                                      const std::string& id) {
     return {exe, "--root", root, "run", "--bundle", bundle, id};
@@ -69,16 +60,32 @@ struct Series {
     std::string name;
     Body body;
     nlohmann::json context;
+    std::vector<pid_t> follow;  // the helper that does the work, for the tracer
+    std::shared_ptr<std::vector<double>> max_rss_kib;  // CLIs: each invocation's peak RSS
 };
 
-std::vector<Series> plan_series(const Fixture& f, std::vector<std::string>& missing) {
+// One request per sample to the helper, numbered so no two containers share a name.
+Body ask(StartHelper& helper, const char* verb) {
+    auto n = std::make_shared<int>(0);
+    return [&helper, verb, n] { return helper.request(fmt::format("{} {}", verb, (*n)++)); };
+}
+
+std::vector<Series> plan_series(const Fixture& f, StartHelper& helper, std::vector<std::string>& missing) {
     std::vector<Series> out;
     std::string true_path = f.image + "/bin/true";
     out.push_back({"kernel-floor", [true_path] { return kernel_floor_once(true_path); },
-                   {{"what", "clone3(pid,net,ipc,uts,mnt,cgroup) + execve(busybox true) + waitpid"}}});
-    auto counter = std::make_shared<int>(0);
-    out.push_back({"ctbench-lib", [&f, counter] { return library_once(f, (*counter)++); },
-                   {{"what", "container::run in-process, overlay of the image per container"}}});
+                   {{"what", "clone3(pid,net,ipc,uts,mnt,cgroup) + execve(busybox true) + waitpid, from the bench process"}},
+                   {}, nullptr});
+    out.push_back({"minimal-container", ask(helper, "floor"),
+                   {{"what", "the container's kernel work only (benches/start/minimal_container.hpp): cgroup dirs, "
+                             "device rules and attach, clone3, overlay, the spec's mounts, pivot_root, masked and "
+                             "read-only paths, hostname, lo, rlimit, capabilities, exec /bin/true, wait, rmdir"},
+                    {"process", "ctbench-start-helper (small process, asked over a pipe)"}},
+                   {helper.pid()}, nullptr});
+    out.push_back({"ctbench-lib", ask(helper, "lib"),
+                   {{"what", "container::run, overlay of the image per container"},
+                    {"process", "ctbench-start-helper (small process, asked over a pipe), as the minimal container"}},
+                   {helper.pid()}, nullptr});
     for (auto& [name, exe] : cli_runtimes()) {
         if (!exe) {
             missing.push_back(name + ": " + exe.error().message());
@@ -91,18 +98,37 @@ std::vector<Series> plan_series(const Fixture& f, std::vector<std::string>& miss
         }
         std::string root = f.dir + "/root-" + name;
         auto n = std::make_shared<int>(0);
-        out.push_back({name, [=] { return run_quietly(cli_command(*exe, root, *bundle, fmt::format("b{}", (*n)++))); },
-                       {{"what", *exe + " run on a prepared bundle (overlay rootfs mounted by ctbench)"}}});
+        auto rss = std::make_shared<std::vector<double>>();
+        Body body = [=] {
+            long kib = 0;
+            auto s = run_quietly(cli_command(*exe, root, *bundle, fmt::format("b{}", (*n)++)), &kib);
+            rss->push_back(static_cast<double>(kib));
+            return s;
+        };
+        out.push_back({name, body, {{"what", *exe + " run on a prepared bundle (overlay rootfs mounted by ctbench)"}},
+                       {}, rss});
     }
     return out;
+}
+
+// The peak RSS of each CLI invocation (warm-up, untraced and traced alike: the tracer does not
+// change a process's memory), as a series of its own so that it has a ratio and can be gated.
+report::BenchResult rss_result(const std::string& name, const std::vector<double>& kib, nlohmann::json context) {
+    context["what"] = "peak resident set of each `run` invocation: wait4(2) ru_maxrss, which covers the "
+                      "runtime and the container init it cloned and waited for";
+    auto r = make_result("start.lifecycle/maxrss-" + name, kib, std::move(context));
+    r.unit = "KiB";
+    return r;
 }
 
 // Each series alternates untraced samples (its figure) with traced ones (its phase breakdown).
 Result<std::vector<report::BenchResult>> measure_all(const Fixture& f, int repetitions, Tracing& tracing) {
     std::vector<std::string> missing;
     std::vector<report::BenchResult> results;
-    for (auto& s : plan_series(f, missing)) {
-        auto samples = measure_traced("start.lifecycle/" + s.name, s.body, repetitions, tracing);
+    auto helper = StartHelper::start(f.dir, f.image);
+    if (!helper) return fail(helper.error());
+    for (auto& s : plan_series(f, *helper, missing)) {
+        auto samples = measure_traced("start.lifecycle/" + s.name, s.body, repetitions, tracing, s.follow);
         if (!samples) return fail(Error{"measure start.lifecycle/" + s.name, "", 0, samples.error().message()});
         s.context["namespaces"] = kNamespaces;
         s.context["cgroups"] = kCgroupView;
@@ -111,15 +137,18 @@ Result<std::vector<report::BenchResult>> measure_all(const Fixture& f, int repet
         auto r = make_result("start.lifecycle/" + s.name, samples->untraced_ms, s.context);
         r.trace = samples->trace;
         results.push_back(std::move(r));
+        if (s.max_rss_kib) results.push_back(rss_result(s.name, *s.max_rss_kib, s.context));
     }
     auto find = [&](const std::string& n) -> report::BenchResult* {
         for (auto& r : results)
             if (r.name == "start.lifecycle/" + n) return &r;
         return nullptr;
     };
-    if (auto* lib = find("ctbench-lib"); lib && find("kernel-floor")) set_ratio(*lib, *find("kernel-floor"));
-    for (const char* n : {"ctbench-runtime", "runc"})
-        if (auto* r = find(n); r && find("crun")) set_ratio(*r, *find("crun"));
+    if (auto* lib = find("ctbench-lib"); lib && find("minimal-container")) set_ratio(*lib, *find("minimal-container"));
+    if (auto* floor = find("minimal-container"); floor && find("kernel-floor")) set_ratio(*floor, *find("kernel-floor"));
+    for (std::string prefix : {"", "maxrss-"})
+        for (const char* n : {"ctbench-runtime", "runc"})
+            if (auto* r = find(prefix + n); r && find(prefix + "crun")) set_ratio(*r, *find(prefix + "crun"));
     return results;
 }
 
@@ -138,7 +167,7 @@ Result<std::vector<report::BenchResult>> lifecycle(const BenchContext& ctx) {
 
 using K = Requirement::Kind;
 CTB_BENCH("start.lifecycle",
-          "container lifecycle of /bin/true: ctbench library and CLI vs crun, runc and the kernel floor",
+          "container lifecycle of /bin/true: ctbench library and CLI vs crun, runc, the minimal container and the kernel floor",
           {{K::root, ""}, {K::namespace_type, "pid"}, {K::namespace_type, "network"}, {K::namespace_type, "cgroup"},
            {K::overlay_feature, "redirect_dir"}},
           lifecycle, std::chrono::minutes(10), true);
