@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <spawn.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,7 +29,7 @@ Result<std::string> find_ctbench_runtime() {
     return fail(plain_error("find", "ctbench-runtime", "not beside ctbench, in the build tree or in PATH"));
 }
 
-Status run_quietly(const std::vector<std::string>& argv, long* max_rss_kib) {
+Status run_quietly(const std::vector<std::string>& argv) {
     std::vector<char*> cargv;
     for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
     cargv.push_back(nullptr);
@@ -43,10 +42,8 @@ Status run_quietly(const std::vector<std::string>& argv, long* max_rss_kib) {
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) return fail(sys_error("spawn", argv[0], rc));
     int status = 0;
-    rusage usage{};
-    while (::wait4(pid, &status, 0, &usage) < 0)
-        if (errno != EINTR) return fail(sys_error("wait4", argv[0]));
-    if (max_rss_kib) *max_rss_kib = usage.ru_maxrss;
+    while (::waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return fail(sys_error("waitpid", argv[0]));
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
     // Run once more with output captured, so the error says why.
     auto again = run_process(argv);

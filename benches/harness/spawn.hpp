@@ -13,8 +13,6 @@ namespace ctb::bench {
 Result<std::string> find_ctbench_runtime();
 
 // Runs argv (argv[0] absolute) and waits; a non-zero exit is an Error carrying the output tail.
-// With max_rss_kib: the peak resident set of the process (wait4's ru_maxrss, in KiB; it covers
-// the descendants it waited for, e.g. a container init cloned from it).
-Status run_quietly(const std::vector<std::string>& argv, long* max_rss_kib = nullptr);
+Status run_quietly(const std::vector<std::string>& argv);
 
 }  // namespace ctb::bench

@@ -15,23 +15,25 @@
 
 namespace ctb::bench {
 
-Result<std::string> find_start_helper() {
-    if (const char* env = std::getenv("CTBENCH_START_HELPER")) return std::string(env);
+Result<std::string> find_bench_tool(const std::string& name, const char* env_var, const char* build_path) {
+    if (const char* env = std::getenv(env_var)) return std::string(env);
     std::error_code ec;
     auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
     if (!ec)
-        for (auto candidate : {self.parent_path() / "ctbench-start-helper",
-                               self.parent_path() / "../benches/ctbench-start-helper"})
+        for (auto candidate : {self.parent_path() / name, self.parent_path() / "../benches" / name})
             if (std::filesystem::exists(candidate)) return candidate.lexically_normal().string();
-#ifdef CTBENCH_BUILD_HELPER_PATH
-    if (std::filesystem::exists(CTBENCH_BUILD_HELPER_PATH)) return std::string(CTBENCH_BUILD_HELPER_PATH);
-#endif
-    if (auto found = find_executable("ctbench-start-helper")) return *found;
-    return fail(plain_error("find", "ctbench-start-helper", "not beside ctbench, in the build tree or in PATH"));
+    if (build_path && std::filesystem::exists(build_path)) return std::string(build_path);
+    if (auto found = find_executable(name)) return *found;
+    return fail(plain_error("find", name, "not beside ctbench, in the build tree or in PATH"));
 }
 
 Result<StartHelper> StartHelper::start(const std::string& fixture_dir, const std::string& image) {
-    auto exe = find_start_helper();
+#ifdef CTBENCH_BUILD_HELPER_PATH
+    const char* build_path = CTBENCH_BUILD_HELPER_PATH;
+#else
+    const char* build_path = nullptr;
+#endif
+    auto exe = find_bench_tool("ctbench-start-helper", "CTBENCH_START_HELPER", build_path);
     if (!exe) return fail(exe.error());
     int in[2], out[2];
     if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) return fail(sys_error("pipe2", "start helper"));

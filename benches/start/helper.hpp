@@ -32,6 +32,8 @@ private:
     UniqueFd to_, from_;
 };
 
-Result<std::string> find_start_helper();
+// One of the bench's own executables (ctbench-start-helper, ctbench-rss-probe): $env_var,
+// beside ctbench, in the build tree (build_path) or in PATH.
+Result<std::string> find_bench_tool(const std::string& name, const char* env_var, const char* build_path);
 
 }  // namespace ctb::bench

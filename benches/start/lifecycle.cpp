@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fmt/format.h>
 
@@ -36,6 +37,7 @@ namespace ctb::bench {
 namespace {
 
 constexpr int kDefaultRepetitions = 20;
+constexpr int kRssSamples = 5;  // the peak RSS hardly varies
 
 // The floor: what the kernel charges for the same namespaces, a process and an exec.
 Status kernel_floor_once(const std::string& true_path) {
@@ -61,7 +63,7 @@ struct Series {
     Body body;
     nlohmann::json context;
     std::vector<pid_t> follow;  // the helper that does the work, for the tracer
-    std::shared_ptr<std::vector<double>> max_rss_kib;  // CLIs: each invocation's peak RSS
+    std::vector<std::string> cli;  // CLIs: a command line whose peak RSS is measured too
 };
 
 // One request per sample to the helper, numbered so no two containers share a name.
@@ -75,17 +77,17 @@ std::vector<Series> plan_series(const Fixture& f, StartHelper& helper, std::vect
     std::string true_path = f.image + "/bin/true";
     out.push_back({"kernel-floor", [true_path] { return kernel_floor_once(true_path); },
                    {{"what", "clone3(pid,net,ipc,uts,mnt,cgroup) + execve(busybox true) + waitpid, from the bench process"}},
-                   {}, nullptr});
+                   {}, {}});
     out.push_back({"minimal-container", ask(helper, "floor"),
                    {{"what", "the container's kernel work only (benches/start/minimal_container.hpp): cgroup dirs, "
                              "device rules and attach, clone3, overlay, the spec's mounts, pivot_root, masked and "
                              "read-only paths, hostname, lo, rlimit, capabilities, exec /bin/true, wait, rmdir"},
                     {"process", "ctbench-start-helper (small process, asked over a pipe)"}},
-                   {helper.pid()}, nullptr});
+                   {helper.pid()}, {}});
     out.push_back({"ctbench-lib", ask(helper, "lib"),
                    {{"what", "container::run, overlay of the image per container"},
                     {"process", "ctbench-start-helper (small process, asked over a pipe), as the minimal container"}},
-                   {helper.pid()}, nullptr});
+                   {helper.pid()}, {}});
     for (auto& [name, exe] : cli_runtimes()) {
         if (!exe) {
             missing.push_back(name + ": " + exe.error().message());
@@ -98,24 +100,40 @@ std::vector<Series> plan_series(const Fixture& f, StartHelper& helper, std::vect
         }
         std::string root = f.dir + "/root-" + name;
         auto n = std::make_shared<int>(0);
-        auto rss = std::make_shared<std::vector<double>>();
-        Body body = [=] {
-            long kib = 0;
-            auto s = run_quietly(cli_command(*exe, root, *bundle, fmt::format("b{}", (*n)++)), &kib);
-            rss->push_back(static_cast<double>(kib));
-            return s;
-        };
-        out.push_back({name, body, {{"what", *exe + " run on a prepared bundle (overlay rootfs mounted by ctbench)"}},
-                       {}, rss});
+        out.push_back({name, [=] { return run_quietly(cli_command(*exe, root, *bundle, fmt::format("b{}", (*n)++))); },
+                       {{"what", *exe + " run on a prepared bundle (overlay rootfs mounted by ctbench)"}},
+                       {},
+                       cli_command(*exe, root, *bundle, "rss")});
     }
     return out;
 }
 
-// The peak RSS of each CLI invocation (warm-up, untraced and traced alike: the tracer does not
-// change a process's memory), as a series of its own so that it has a ratio and can be gated.
-report::BenchResult rss_result(const std::string& name, const std::vector<double>& kib, nlohmann::json context) {
-    context["what"] = "peak resident set of each `run` invocation: wait4(2) ru_maxrss, which covers the "
-                      "runtime and the container init it cloned and waited for";
+// The peak RSS of `run` invocations of a CLI, measured apart from the timed samples through
+// ctbench-rss-probe (rss_probe.cpp: spawned from the bench itself, a process would report the
+// bench's own peak), as a series of its own so that it has a ratio to crun's and can be gated.
+Result<report::BenchResult> rss_result(const std::string& name, std::vector<std::string> cli, nlohmann::json context) {
+#ifdef CTBENCH_BUILD_RSS_PROBE_PATH
+    const char* build_path = CTBENCH_BUILD_RSS_PROBE_PATH;
+#else
+    const char* build_path = nullptr;
+#endif
+    auto probe = find_bench_tool("ctbench-rss-probe", "CTBENCH_RSS_PROBE", build_path);
+    if (!probe) return fail(probe.error());
+    std::vector<double> kib;
+    std::string id = cli.back();
+    cli.insert(cli.begin(), *probe);
+    for (int i = 0; i < kRssSamples; ++i) {
+        cli.back() = fmt::format("{}{}", id, i);
+        auto out = run_process(cli);
+        if (!out) return fail(out.error());
+        long peak = 0;
+        int code = -1;
+        if (std::sscanf(out->output.c_str(), "%ld %d", &peak, &code) != 2 || code != 0 || peak <= 0)
+            return fail(plain_error("measure peak RSS of", cli[1], "ctbench-rss-probe said: " + out->output));
+        kib.push_back(static_cast<double>(peak));
+    }
+    context["what"] = "peak resident set of `run` (wait4(2) ru_maxrss of the CLI, covering the container init it "
+                      "cloned and waited for), from ctbench-rss-probe, untimed";
     auto r = make_result("start.lifecycle/maxrss-" + name, kib, std::move(context));
     r.unit = "KiB";
     return r;
@@ -137,7 +155,10 @@ Result<std::vector<report::BenchResult>> measure_all(const Fixture& f, int repet
         auto r = make_result("start.lifecycle/" + s.name, samples->untraced_ms, s.context);
         r.trace = samples->trace;
         results.push_back(std::move(r));
-        if (s.max_rss_kib) results.push_back(rss_result(s.name, *s.max_rss_kib, s.context));
+        if (s.cli.empty()) continue;
+        auto rss = rss_result(s.name, s.cli, s.context);
+        if (!rss) return fail(rss.error());
+        results.push_back(std::move(*rss));
     }
     auto find = [&](const std::string& n) -> report::BenchResult* {
         for (auto& r : results)

@@ -87,6 +87,7 @@ Status setup_mounts(const InitConfig& c, const nlohmann::json& state) {
     ctx.new_network_ns = c.plan.new_net;
     ctx.new_user_ns = c.plan.new_user;
     ctx.new_cgroup_ns = c.plan.new_cgroup;
+    ctx.propagation_set = true;  // just above
     ctx.cgroups = c.cgroups;
     ctx.before_root_change = [&] { return hooks_before_root_change(c, state); };
     return rootfs::setup_rootfs(spec, c.rootfs, ctx);

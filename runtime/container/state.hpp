@@ -34,6 +34,9 @@ struct State {
     std::optional<std::vector<std::string>> cgroup_created;
     std::string created;      // RFC 3339
     std::map<std::string, std::string> annotations;
+    // Whether config.json has poststart or poststop hooks: start and delete read the config
+    // back only then. Absent in older state: assumed true (the config is read, as it used to be).
+    bool has_lifecycle_hooks = true;
 };
 
 std::string state_dir(const std::string& root, const std::string& id);
