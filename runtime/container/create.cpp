@@ -359,7 +359,7 @@ Result<Container> Container::create(const CreateOptions& o) {
     rollback.cgroups = std::move(*cgroups);
     if (rollback.cgroups->created_dirs() != *st.cgroup_created) {
         st.cgroup_created = rollback.cgroups->created_dirs();
-        if (auto s = save_state(o.state_root, st); !s) return fail(s.error());
+        if (auto s = overwrite_state(o.state_root, st); !s) return fail(s.error());
     }
     auto fifo = make_exec_fifo(dir);
     if (!fifo) return fail(fifo.error());
@@ -410,7 +410,7 @@ Result<Container> Container::create(const CreateOptions& o) {
     st.status = ContainerStatus::created;
     st.pid = *pid;
     st.pid_start_time = process_start_time(*pid);
-    if (auto s = save_state(o.state_root, st); !s) return fail(s.error());
+    if (auto s = overwrite_state(o.state_root, st); !s) return fail(s.error());
     if (auto s = write_pid_file(o.pid_file, *pid); !s) return fail(s.error());
 
     rollback.committed = true;
