@@ -54,7 +54,7 @@ struct ChildFailure {
 };
 
 constexpr const char* kSteps[] = {
-    "wait for the parent", "unshare cgroup namespace", "make / rprivate", "mkdir rootfs", "mount overlay rootfs",
+    "join cgroup (tasks)", "unshare cgroup namespace", "make / rprivate", "mkdir rootfs", "mount overlay rootfs",
     "mount proc", "mount /dev tmpfs", "mknod /dev node", "symlink /dev link", "mount devpts", "mount /dev/shm",
     "mount mqueue", "mount sysfs", "mount cgroup tmpfs", "bind cgroup hierarchy", "remount cgroup hierarchy ro",
     "symlink co-mounted hierarchy", "remount cgroup tmpfs ro", "pivot_root", "make old root rslave",
@@ -64,8 +64,6 @@ constexpr const char* kSteps[] = {
 // Everything the child needs, computed before clone3: the child only makes system calls.
 struct ChildPlan {
     const MinimalPlan* plan;
-    int ready_fd;    // read end: EOF once the parent attached us to the cgroups
-    int ready_w_fd;  // the write end, which the child's copy of the table must not hold
     int error_fd;  // write end, close-on-exec
     std::string rootfs, overlay_options;
     std::vector<std::string> cgroup_dirs;  // v1: the container's directory in each hierarchy
@@ -189,9 +187,13 @@ void set_identity(const ChildPlan& c) {
 }
 
 [[noreturn]] void child(const ChildPlan& c) {
-    ::close(c.ready_w_fd);
-    char byte;
-    must(c, ::read(c.ready_fd, &byte, 1) == 0, 0);  // EOF: the parent attached us
+    // v1: the child moves itself ("0" to each `tasks`), which the kernel does without the global
+    // threadgroup rwsem and its RCU grace period; v2: CLONE_INTO_CGROUP put it there already.
+    for (const auto& dir : c.cgroup_dirs) {
+        int fd = ::open((dir + "/tasks").c_str(), O_WRONLY | O_CLOEXEC);
+        must(c, fd >= 0 && ::write(fd, "0", 1) == 1, 0);
+        ::close(fd);
+    }
     must(c, ::unshare(CLONE_NEWCGROUP) == 0, 1);  // now that we sit in the cgroup: it is our root
     must(c, ::mount(nullptr, "/", nullptr, MS_PRIVATE | MS_REC, nullptr) == 0, 2);
     must(c, ::mkdir(c.rootfs.c_str(), 0755) == 0, 3);
@@ -280,13 +282,6 @@ Result<pid_t> clone_child(const ChildPlan& c, std::optional<int> cgroup_fd) {
     return static_cast<pid_t>(pid);
 }
 
-Status attach(const std::vector<std::string>& dirs, pid_t pid) {
-    std::string text = std::to_string(pid);
-    for (const auto& d : dirs)
-        if (auto s = write_text(d + "/cgroup.procs", text); !s) return s;
-    return {};
-}
-
 Status outcome(int wstatus, int error_fd) {
     ChildFailure f{};
     if (::read(error_fd, &f, sizeof f) == static_cast<ssize_t>(sizeof f) && f.step >= 0 &&
@@ -325,7 +320,7 @@ Status run_minimal_container(const MinimalPlan& plan, const std::string& dir, co
     cleanup.dir = dir;
     for (auto [sub, mode] : {std::pair{"/upper", 0755u}, std::pair{"/work", 0700u}})
         if (::mkdir((dir + sub).c_str(), mode) != 0) return fail(sys_error("mkdir", dir + sub));
-    ChildPlan c{&plan, -1, -1, -1, dir + "/rootfs",
+    ChildPlan c{&plan, -1, dir + "/rootfs",
                 fmt::format("lowerdir={},upperdir={}/upper,workdir={}/work", plan.image, dir, dir), {}};
     std::optional<int> cgroup_fd;
     UniqueFd v2_dir;
@@ -346,20 +341,14 @@ Status run_minimal_container(const MinimalPlan& plan, const std::string& dir, co
         cleanup.cgroup_dirs.push_back(d);
         c.cgroup_dirs.push_back(d);
     }
-    int ready[2], errors[2];
-    if (::pipe2(ready, O_CLOEXEC) != 0) return fail(sys_error("pipe2", "minimal container"));
-    UniqueFd ready_r(ready[0]), ready_w(ready[1]);
+    int errors[2];
     if (::pipe2(errors, O_CLOEXEC) != 0) return fail(sys_error("pipe2", "minimal container"));
     UniqueFd errors_r(errors[0]), errors_w(errors[1]);
-    c.ready_fd = ready_r.get();
-    c.ready_w_fd = ready_w.get();
     c.error_fd = errors_w.get();
     auto pid = clone_child(c, cgroup_fd);
     if (!pid) return fail(pid.error());
     cleanup.child = *pid;
     errors_w.reset();
-    if (auto s = attach(c.cgroup_dirs, *pid); !s) return s;
-    ready_w.reset();  // EOF: go on
     int wstatus = 0;
     while (::waitpid(*pid, &wstatus, 0) < 0)
         if (errno != EINTR) return fail(sys_error("waitpid", std::to_string(*pid)));

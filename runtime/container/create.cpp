@@ -246,11 +246,12 @@ Result<pid_t> clone_init(const InitConfig& config, std::optional<int> cgroup_fd,
     return static_cast<pid_t>(pid);
 }
 
+// Whether the child is in its cgroups already (CLONE_INTO_CGROUP) or moves itself (v1).
 Status prepare_child(pid_t pid, const CreateOptions& o, const ns::Plan& plan, cgroup::Manager& cgroups,
-                     bool cloned_into_cgroup) {
+                     bool attached_by_kernel_or_child) {
     if (plan.new_user)
         if (auto s = ns::write_id_mappings(pid, o.spec); !s) return s;
-    if (!cloned_into_cgroup)
+    if (!attached_by_kernel_or_child)
         if (auto s = cgroups.add_process(pid); !s) return s;
     if (o.spec.process.oom_score_adj)
         if (auto s = security::set_oom_score_adj(pid, *o.spec.process.oom_score_adj); !s) return s;
@@ -376,12 +377,16 @@ Result<Container> Container::create(const CreateOptions& o) {
 
     InitConfig config{&o.spec, *plan, st.rootfs, o.image_layers, dir, cgroup_mounts(*layout, *rollback.cgroups),
                       sync->child.get(), fifo->get(),
-                      !o.spec.hooks.prestart.empty() || !o.spec.hooks.create_runtime.empty(), console.get()};
+                      !o.spec.hooks.prestart.empty() || !o.spec.hooks.create_runtime.empty(), console.get(), {}};
     if (!o.image_layers.empty())
         // upper/ becomes the container's "/": 0755, or no non-root process could use its root.
         for (auto [sub, mode] : {std::pair{"/upper", 0755u}, std::pair{"/work", 0700u}})
             if (auto s = make_dirs(dir + sub, mode); !s) return fail(s.error());
 
+    // cgroup v1: the init joins its cgroups itself (init.hpp says why). Not in a user namespace,
+    // whose root may not write the host's cgroup files.
+    bool self_attach = layout->mode == cgroup::Mode::v1 && !plan->new_user;
+    if (self_attach) config.self_attach_dirs = rollback.cgroups->paths();
     UniqueFd original_pid_ns;
     if (!plan->pid_path.empty()) {
         auto orig = enter_pid_namespace_for_children(plan->pid_path);
@@ -396,7 +401,8 @@ Result<Container> Container::create(const CreateOptions& o) {
     rollback.child = *pid;
     sync->child.reset();
 
-    if (auto s = prepare_child(*pid, o, *plan, *rollback.cgroups, cgroup_fd.has_value()); !s) return fail(s.error());
+    if (auto s = prepare_child(*pid, o, *plan, *rollback.cgroups, cgroup_fd.has_value() || self_attach); !s)
+        return fail(s.error());
     State creating = st;
     creating.pid = *pid;
     std::string state_json = oci_state_json(creating);
