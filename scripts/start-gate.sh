@@ -4,7 +4,7 @@
 # (benches/start/reference.json, issue 14's figures):
 #   1. ratio gate (the verdict): every series' ratio to its in-run baseline (ctbench-lib /
 #      minimal-container, ctbench-runtime / crun, churn / crun, ...) may not be worse than the
-#      reference's by more than --ratio-tolerance percent (default 25). A ratio to a baseline
+#      reference's by more than --ratio-tolerance percent (default 50). A ratio to a baseline
 #      measured in the same run cancels the drift of a shared host, which moves every series
 #      at once (README, "Gating quality").
 #   2. absolute gate (advice only unless --absolute): `ctbench compare REFERENCE RUN`, the U test
@@ -15,7 +15,7 @@
 # To accept new figures as the reference: run it, check the report, copy --out over the reference.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-reference="$here/benches/start/reference.json" ctbench="$here/build/cli/ctbench" out="" tolerance=25 reps="" absolute=0
+reference="$here/benches/start/reference.json" ctbench="$here/build/cli/ctbench" out="" tolerance=50 reps="" absolute=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --reference) reference="$2"; shift 2 ;;
@@ -36,7 +36,15 @@ if [ -z "$out" ]; then out="$(mktemp /tmp/ctbench-start-gate.XXXXXX.json)"; fi
 
 args=(run --suite start --filter '^start\.(lifecycle|churn)$' --quiet --format json --output "$out")
 [ -n "$reps" ] && args+=(--repetitions "$reps")
-if ! "$ctbench" "${args[@]}" >"$out.log" 2>&1; then
+# The host lock (/run/ctbench.lock) may be held by another run: wait for it, bounded (10 min).
+run_status=0
+for attempt in $(seq 1 60); do
+  run_status=0
+  "$ctbench" "${args[@]}" >"$out.log" 2>&1 || run_status=$?
+  grep -q "another ctbench run or cleanup is in progress" "$out.log" || break
+  sleep 10
+done
+if [ "$run_status" != 0 ]; then
   echo "start-gate.sh: ctbench run failed (log: $out.log):" >&2
   tail -5 "$out.log" >&2
   exit 2
