@@ -199,8 +199,13 @@ Result<std::vector<Input>> collect_inputs(const SuiteImageSpec& spec, const std:
                               {spec.runtime, "/usr/local/bin/ctbench-runtime", 0755, true},
                               {spec.agent, "/usr/local/bin/ctbench-agent", 0755, false}};
     if (auto s = check_static_executable(spec.agent); !s) return fail(s.error());
+    // ctbench-runtime is a static front end that hands most commands to ctbench-runtime-full
+    // beside it (runtime/cli/fast_main.cpp): the guest needs both.
+    std::string full = spec.runtime + "-full";
+    if (::access(full.c_str(), X_OK) != 0) return fail(sys_error("find ctbench-runtime-full beside", spec.runtime));
+    inputs.push_back({full, "/usr/local/bin/ctbench-runtime-full", 0755, true});
     std::set<std::string> libs;
-    for (const auto* binary : {&spec.ctbench, &spec.runtime}) {
+    for (const std::string* binary : {&spec.ctbench, &spec.runtime, static_cast<const std::string*>(&full)}) {
         auto found = shared_libraries(*binary);
         if (!found) return fail(found.error());
         libs.insert(found->begin(), found->end());

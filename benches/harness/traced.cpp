@@ -64,7 +64,8 @@ Tracing Tracing::open(const report::HostProbe& host) {
 
 std::string Tracing::label() const { return tracer ? tracer->program_kind() : "off: " + off_reason; }
 
-Result<TracedSamples> measure_traced(const std::string& name, const Body& body, int repetitions, Tracing& tracing) {
+Result<TracedSamples> measure_traced(const std::string& name, const Body& body, int repetitions, Tracing& tracing,
+                                     const std::vector<pid_t>& also_follow) {
     TracedSamples out;
     if (!tracing.tracer) {
         auto samples = measure_ms(name, body, repetitions);
@@ -75,6 +76,8 @@ Result<TracedSamples> measure_traced(const std::string& name, const Body& body, 
     auto& tracer = *tracing.tracer;
     tracer.forget_all();
     if (auto s = tracer.follow(static_cast<pid_t>(::syscall(SYS_gettid))); !s) return fail(s.error());
+    for (pid_t helper : also_follow)
+        if (auto s = tracer.follow(helper); !s) return fail(s.error());
     std::uint64_t seen0 = tracer.events_seen(), lost0 = tracer.events_lost();
     Recorder rec{tracing, {}, {}};
     rec.window.root_tid = static_cast<std::uint32_t>(::syscall(SYS_gettid));

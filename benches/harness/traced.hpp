@@ -36,7 +36,9 @@ struct TracedSamples {
 };
 
 // `repetitions` untraced samples, plus as many traced ones when `tracing` has a tracer. The
-// tracer follows the calling thread (the bench child) and every task it creates.
-Result<TracedSamples> measure_traced(const std::string& name, const Body& body, int repetitions, Tracing& tracing);
+// tracer follows the calling thread (the bench child), the tasks in `also_follow` (a helper the
+// body asks for the work, started before) and every task they create.
+Result<TracedSamples> measure_traced(const std::string& name, const Body& body, int repetitions, Tracing& tracing,
+                                     const std::vector<pid_t>& also_follow = {});
 
 }  // namespace ctb::bench

@@ -1,7 +1,10 @@
 // start.lifecycle: the full life of a container running /bin/true (create + start + wait +
 // delete) with the pid, network, ipc, uts, mount and cgroup namespaces, a cgroup and an overlay
 // rootfs, for the reference runtime (in-process library and ctbench-runtime CLI), crun and runc on
-// the same bundle, and the kernel floor: clone3 with the same namespace flags + exec + wait.
+// the same bundle, the kernel floor (clone3 with the same namespace flags + exec + wait) and the
+// minimal-container floor (the same container's kernel work and nothing else,
+// minimal_container.hpp). The library and the minimal container run in ctbench-start-helper, a
+// small process: clone3 and exec from the large bench process cost more than from a runtime CLI.
 //
 // Everything runs in a child process with a private mount namespace in which
 // /sys/fs/cgroup/unified is unmounted: crun 1.8.1 refuses hybrid hosts otherwise, and every
@@ -12,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fmt/format.h>
 
@@ -21,6 +25,7 @@
 #include "benches/harness/traced.hpp"
 #include "benches/registry.hpp"
 #include "benches/start/fixture.hpp"
+#include "benches/start/helper.hpp"
 #include "common/files.hpp"
 #include "common/subprocess.hpp"
 #include "runtime/container/container.hpp"
@@ -32,6 +37,7 @@ namespace ctb::bench {
 namespace {
 
 constexpr int kDefaultRepetitions = 20;
+constexpr int kRssSamples = 5;  // the peak RSS hardly varies
 
 // The floor: what the kernel charges for the same namespaces, a process and an exec.
 Status kernel_floor_once(const std::string& true_path) {
@@ -47,19 +53,6 @@ Status kernel_floor_once(const std::string& true_path) {
     return {};
 }
 
-Status library_once(const Fixture& f, int n) {
-    container::CreateOptions o;
-    o.id = fmt::format("bench-lib-{}", n);
-    o.bundle = f.dir;
-    o.spec = true_spec(f.dir + "/lib-rootfs", "/ctbench/bench-start-lib");
-    o.state_root = f.dir + "/state";
-    o.image_layers = {f.image};
-    auto status = container::run(o);
-    if (!status) return fail(status.error());
-    if (*status != 0) return fail(plain_error("ctbench library run", o.id, fmt::format("exit {}", *status)));
-    return {};
-}
-
 std::vector<std::string> cli_command(const std::string& exe, const std::string& root, const std::string& bundle,
                                      const std::string& id) {
     return {exe, "--root", root, "run", "--bundle", bundle, id};
@@ -69,16 +62,32 @@ struct Series {
     std::string name;
     Body body;
     nlohmann::json context;
+    std::vector<pid_t> follow;  // the helper that does the work, for the tracer
+    std::vector<std::string> cli;  // CLIs: a command line whose peak RSS is measured too
 };
 
-std::vector<Series> plan_series(const Fixture& f, std::vector<std::string>& missing) {
+// One request per sample to the helper, numbered so no two containers share a name.
+Body ask(StartHelper& helper, const char* verb) {
+    auto n = std::make_shared<int>(0);
+    return [&helper, verb, n] { return helper.request(fmt::format("{} {}", verb, (*n)++)); };
+}
+
+std::vector<Series> plan_series(const Fixture& f, StartHelper& helper, std::vector<std::string>& missing) {
     std::vector<Series> out;
     std::string true_path = f.image + "/bin/true";
     out.push_back({"kernel-floor", [true_path] { return kernel_floor_once(true_path); },
-                   {{"what", "clone3(pid,net,ipc,uts,mnt,cgroup) + execve(busybox true) + waitpid"}}});
-    auto counter = std::make_shared<int>(0);
-    out.push_back({"ctbench-lib", [&f, counter] { return library_once(f, (*counter)++); },
-                   {{"what", "container::run in-process, overlay of the image per container"}}});
+                   {{"what", "clone3(pid,net,ipc,uts,mnt,cgroup) + execve(busybox true) + waitpid, from the bench process"}},
+                   {}, {}});
+    out.push_back({"minimal-container", ask(helper, "floor"),
+                   {{"what", "the container's kernel work only (benches/start/minimal_container.hpp): cgroup dirs, "
+                             "device rules and attach, clone3, overlay, the spec's mounts, pivot_root, masked and "
+                             "read-only paths, hostname, lo, rlimit, capabilities, exec /bin/true, wait, rmdir"},
+                    {"process", "ctbench-start-helper (small process, asked over a pipe)"}},
+                   {helper.pid()}, {}});
+    out.push_back({"ctbench-lib", ask(helper, "lib"),
+                   {{"what", "container::run, overlay of the image per container"},
+                    {"process", "ctbench-start-helper (small process, asked over a pipe), as the minimal container"}},
+                   {helper.pid()}, {}});
     for (auto& [name, exe] : cli_runtimes()) {
         if (!exe) {
             missing.push_back(name + ": " + exe.error().message());
@@ -92,17 +101,52 @@ std::vector<Series> plan_series(const Fixture& f, std::vector<std::string>& miss
         std::string root = f.dir + "/root-" + name;
         auto n = std::make_shared<int>(0);
         out.push_back({name, [=] { return run_quietly(cli_command(*exe, root, *bundle, fmt::format("b{}", (*n)++))); },
-                       {{"what", *exe + " run on a prepared bundle (overlay rootfs mounted by ctbench)"}}});
+                       {{"what", *exe + " run on a prepared bundle (overlay rootfs mounted by ctbench)"}},
+                       {},
+                       cli_command(*exe, root, *bundle, "rss")});
     }
     return out;
+}
+
+// The peak RSS of `run` invocations of a CLI, measured apart from the timed samples through
+// ctbench-rss-probe (rss_probe.cpp: spawned from the bench itself, a process would report the
+// bench's own peak), as a series of its own so that it has a ratio to crun's and can be gated.
+Result<report::BenchResult> rss_result(const std::string& name, std::vector<std::string> cli, nlohmann::json context) {
+#ifdef CTBENCH_BUILD_RSS_PROBE_PATH
+    const char* build_path = CTBENCH_BUILD_RSS_PROBE_PATH;
+#else
+    const char* build_path = nullptr;
+#endif
+    auto probe = find_bench_tool("ctbench-rss-probe", "CTBENCH_RSS_PROBE", build_path);
+    if (!probe) return fail(probe.error());
+    std::vector<double> kib;
+    std::string id = cli.back();
+    cli.insert(cli.begin(), *probe);
+    for (int i = 0; i < kRssSamples; ++i) {
+        cli.back() = fmt::format("{}{}", id, i);
+        auto out = run_process(cli);
+        if (!out) return fail(out.error());
+        long peak = 0;
+        int code = -1;
+        if (std::sscanf(out->output.c_str(), "%ld %d", &peak, &code) != 2 || code != 0 || peak <= 0)
+            return fail(plain_error("measure peak RSS of", cli[1], "ctbench-rss-probe said: " + out->output));
+        kib.push_back(static_cast<double>(peak));
+    }
+    context["what"] = "peak resident set of `run` (wait4(2) ru_maxrss of the CLI, covering the container init it "
+                      "cloned and waited for), from ctbench-rss-probe, untimed";
+    auto r = make_result("start.lifecycle/maxrss-" + name, kib, std::move(context));
+    r.unit = "KiB";
+    return r;
 }
 
 // Each series alternates untraced samples (its figure) with traced ones (its phase breakdown).
 Result<std::vector<report::BenchResult>> measure_all(const Fixture& f, int repetitions, Tracing& tracing) {
     std::vector<std::string> missing;
     std::vector<report::BenchResult> results;
-    for (auto& s : plan_series(f, missing)) {
-        auto samples = measure_traced("start.lifecycle/" + s.name, s.body, repetitions, tracing);
+    auto helper = StartHelper::start(f.dir, f.image);
+    if (!helper) return fail(helper.error());
+    for (auto& s : plan_series(f, *helper, missing)) {
+        auto samples = measure_traced("start.lifecycle/" + s.name, s.body, repetitions, tracing, s.follow);
         if (!samples) return fail(Error{"measure start.lifecycle/" + s.name, "", 0, samples.error().message()});
         s.context["namespaces"] = kNamespaces;
         s.context["cgroups"] = kCgroupView;
@@ -111,15 +155,21 @@ Result<std::vector<report::BenchResult>> measure_all(const Fixture& f, int repet
         auto r = make_result("start.lifecycle/" + s.name, samples->untraced_ms, s.context);
         r.trace = samples->trace;
         results.push_back(std::move(r));
+        if (s.cli.empty()) continue;
+        auto rss = rss_result(s.name, s.cli, s.context);
+        if (!rss) return fail(rss.error());
+        results.push_back(std::move(*rss));
     }
     auto find = [&](const std::string& n) -> report::BenchResult* {
         for (auto& r : results)
             if (r.name == "start.lifecycle/" + n) return &r;
         return nullptr;
     };
-    if (auto* lib = find("ctbench-lib"); lib && find("kernel-floor")) set_ratio(*lib, *find("kernel-floor"));
-    for (const char* n : {"ctbench-runtime", "runc"})
-        if (auto* r = find(n); r && find("crun")) set_ratio(*r, *find("crun"));
+    if (auto* lib = find("ctbench-lib"); lib && find("minimal-container")) set_ratio(*lib, *find("minimal-container"));
+    if (auto* floor = find("minimal-container"); floor && find("kernel-floor")) set_ratio(*floor, *find("kernel-floor"));
+    for (std::string prefix : {"", "maxrss-"})
+        for (const char* n : {"ctbench-runtime", "runc"})
+            if (auto* r = find(prefix + n); r && find(prefix + "crun")) set_ratio(*r, *find(prefix + "crun"));
     return results;
 }
 
@@ -138,7 +188,7 @@ Result<std::vector<report::BenchResult>> lifecycle(const BenchContext& ctx) {
 
 using K = Requirement::Kind;
 CTB_BENCH("start.lifecycle",
-          "container lifecycle of /bin/true: ctbench library and CLI vs crun, runc and the kernel floor",
+          "container lifecycle of /bin/true: ctbench library and CLI vs crun, runc, the minimal container and the kernel floor",
           {{K::root, ""}, {K::namespace_type, "pid"}, {K::namespace_type, "network"}, {K::namespace_type, "cgroup"},
            {K::overlay_feature, "redirect_dir"}},
           lifecycle, std::chrono::minutes(10), true);

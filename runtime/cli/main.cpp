@@ -13,6 +13,7 @@
 
 #include "common/files.hpp"
 #include "runtime/cli/commands.hpp"
+#include "runtime/cli/lifecycle_cmds.hpp"
 #include "runtime/cli/signals.hpp"
 #include "runtime/container/container.hpp"
 #include "runtime/image/image.hpp"
@@ -23,12 +24,7 @@ namespace {
 
 using namespace ctb;
 using ctb::container::Container;
-
-int report(const Status& s) {
-    if (s) return 0;
-    fmt::print(stderr, "ctbench-runtime: {}\n", s.error().message());
-    return 1;
-}
+using runtime_cli::report;
 
 struct Globals {
     std::string root = container::kDefaultStateRoot;
@@ -43,8 +39,7 @@ struct NetArgs {
     bool given() const { return !network.empty() || !publish.empty() || publish_all; }
 };
 
-struct CreateArgs {
-    std::string id, bundle = ".", pid_file, console_socket;
+struct CreateArgs : runtime_cli::ContainerArgs {
     std::vector<std::string> layers;
     bool default_image = false;
     bool detach = false;
@@ -52,20 +47,13 @@ struct CreateArgs {
 };
 
 Result<container::CreateOptions> create_options(const Globals& g, const CreateArgs& a) {
-    container::CreateOptions o;
-    o.id = a.id;
-    o.bundle = std::filesystem::absolute(a.bundle).lexically_normal().string();
-    auto spec = spec::load_spec(o.bundle);
-    if (!spec) return fail(spec.error());
-    o.spec = *spec;
-    o.state_root = g.root;
-    o.pid_file = a.pid_file.empty() ? "" : std::filesystem::absolute(a.pid_file).string();
-    o.image_layers = a.layers;
-    o.console_socket = a.console_socket;
+    auto o = runtime_cli::create_options(g.root, a);
+    if (!o) return o;
+    o->image_layers = a.layers;
     if (a.default_image) {
         auto rootfs = image::ensure_default_image();
         if (!rootfs) return fail(rootfs.error());
-        o.image_layers.push_back(*rootfs);
+        o->image_layers.push_back(*rootfs);
     }
     return o;
 }
@@ -110,11 +98,13 @@ Result<bool> attach_network(const CreateArgs& a, spec::Spec& spec) {
 }
 
 // Container::create with the network attached first and detached again if the create fails.
-Result<Container> create_attached(const Globals& g, const CreateArgs& a) {
+// `networked` says whether a network was attached (so that run knows whether to detach).
+Result<Container> create_attached(const Globals& g, const CreateArgs& a, bool* networked = nullptr) {
     auto o = create_options(g, a);
     if (!o) return fail(o.error());
     auto attached = attach_network(a, o->spec);
     if (!attached) return fail(attached.error());
+    if (networked) *networked = *attached;
     auto c = Container::create(*o);
     if (!c && *attached) (void)net::detach(a.id);
     return c;
@@ -158,16 +148,13 @@ Status delete_and_detach(const Globals& g, const std::string& id, bool force) {
 }
 
 int cmd_run(const Globals& g, const CreateArgs& a) {
-    auto c = create_attached(g, a);
+    bool networked = false;
+    auto c = create_attached(g, a, &networked);
     if (!c) return report(fail(c.error()));
-    if (a.detach) return report(c->start());
-    runtime_cli::forward_signals_to(c->pid());
-    auto started = c->start();
-    Result<int> status = started ? c->wait() : Result<int>(std::unexpected(started.error()));
-    auto deleted = delete_and_detach(g, a.id, true);
-    if (!status) return report(fail(status.error()));
-    if (!deleted) report(deleted);
-    return *status;
+    // This process attached the network or knows it did not: no store to look through then.
+    return runtime_cli::run_created(*c, a.detach, [&] {
+        return networked ? delete_and_detach(g, a.id, true) : container::delete_container(g.root, a.id, true);
+    });
 }
 
 // `docker port`: every mapping, or the host endpoints of one container port.
@@ -253,21 +240,6 @@ void add_network_commands(CLI::App& app, NetworkArgs& a, int& rc) {
     rm->callback([&] { rc = cmd_network_rm(a.names); });
 }
 
-int cmd_state(const Globals& g, const std::string& id) {
-    auto c = Container::load(g.root, id);
-    if (!c) return report(fail(c.error()));
-    fmt::print("{}\n", container::oci_state_json(c->state()));
-    return 0;
-}
-
-int cmd_kill(const Globals& g, const std::string& id, const std::string& sig, bool all) {
-    auto signal = runtime_cli::parse_signal(sig);
-    if (!signal) return report(fail(signal.error()));
-    auto c = Container::load(g.root, id);
-    if (!c) return report(fail(c.error()));
-    return report(c->kill(*signal, all));
-}
-
 int cmd_ps(const Globals& g, const std::string& id, const std::string& format) {
     auto c = Container::load(g.root, id);
     if (!c) return report(fail(c.error()));
@@ -345,18 +317,15 @@ int main(int argc, char** argv) {
     std::vector<std::string> env;
     auto* start = app.add_subcommand("start", "Start a created container");
     start->add_option("id", id)->required();
-    start->callback([&] {
-        auto c = Container::load(g.root, id);
-        rc = report(c ? c->start() : fail(c.error()));
-    });
+    start->callback([&] { rc = runtime_cli::cmd_start(g.root, id); });
     auto* state = app.add_subcommand("state", "Print the OCI state of a container");
     state->add_option("id", id)->required();
-    state->callback([&] { rc = cmd_state(g, id); });
+    state->callback([&] { rc = runtime_cli::cmd_state(g.root, id); });
     auto* kill = app.add_subcommand("kill", "Send a signal to the container's init");
     kill->add_option("id", id)->required();
     kill->add_option("signal", sig, "Name (TERM, SIGKILL) or number")->capture_default_str();
     kill->add_flag("-a,--all", all, "Signal every process in the container's cgroup");
-    kill->callback([&] { rc = cmd_kill(g, id, sig, all); });
+    kill->callback([&] { rc = runtime_cli::cmd_kill(g.root, id, sig, all); });
     auto* del = app.add_subcommand("delete", "Delete a container and everything it holds");
     del->add_option("id", id)->required();
     del->add_flag("-f,--force", force, "Kill it first if it still runs");

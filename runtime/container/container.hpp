@@ -13,6 +13,7 @@
 
 #include "common/error.hpp"
 #include "common/fd.hpp"
+#include "runtime/cgroups/detect.hpp"
 #include "runtime/container/state.hpp"
 #include "runtime/spec/spec.hpp"
 
@@ -66,6 +67,8 @@ private:
     std::string root_;
     State state_;
     UniqueFd sync_;      // creating process only: the init's end closes on exec
+    // Creating process only: the cgroup layout create detected, so start/state need not again.
+    std::optional<cgroup::Layout> layout_;
     bool is_parent_ = false;
     bool reaped_ = false;
 };

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -49,10 +50,35 @@ std::string resolve_rootfs(const CreateOptions& o, const std::string& dir) {
 }
 
 // Only what this create made: a cgroup that existed before (an OCI cgroupsPath naming one) stays.
-Status remove_own_cgroups(const cgroup::Manager& manager) {
-    auto layout = cgroup::detect();
-    if (!layout) return fail(layout.error());
-    return cgroup::remove_created_dirs(*layout, manager.created_dirs(), std::chrono::seconds(5));
+Status remove_own_cgroups(const cgroup::Layout& layout, const cgroup::Manager& manager) {
+    return cgroup::remove_created_dirs(layout, manager.created_dirs(), std::chrono::seconds(5));
+}
+
+// The directories Manager::create will make for `path`: each component that does not exist yet,
+// in every hierarchy the layout's mode uses. Recorded in the first state write, so a runtime
+// killed while (or after) they are made still leaves `delete --force` the exact list, and a
+// second write is needed only if the create made something else (another process raced us).
+std::vector<std::string> predicted_cgroup_dirs(const cgroup::Layout& layout, const std::string& path) {
+    std::vector<std::string> out;
+    auto relative = cgroup::normalise_any_path(path);
+    if (!relative) return out;
+    auto add = [&](const std::string& mount) {
+        std::string dir = mount;
+        std::size_t pos = 0;
+        while (pos < relative->size()) {
+            std::size_t slash = std::min(relative->find('/', pos), relative->size());
+            dir += "/" + relative->substr(pos, slash - pos);
+            pos = slash + 1;
+            if (::access(dir.c_str(), F_OK) != 0) out.push_back(dir);
+        }
+    };
+    // The backends' order: v1 hierarchies with controllers first, then the v2 one (hybrid.cpp).
+    if (layout.mode != cgroup::Mode::v2)
+        for (const auto& h : layout.hierarchies)
+            if (h.version == 1 && !h.controllers.empty()) add(h.mount);
+    if (layout.mode != cgroup::Mode::v1)
+        if (const auto* v2 = layout.v2()) add(v2->mount);
+    return out;
 }
 
 // config-linux.md#cgroups-path: absolute = as given below each hierarchy's root; relative =
@@ -67,6 +93,7 @@ std::string cgroup_path_for(const spec::Spec& spec, const std::string& id) {
 
 // Everything created so far, removed again unless the create succeeds.
 struct Rollback {
+    const cgroup::Layout* layout = nullptr;
     std::string dir;
     std::unique_ptr<cgroup::Manager> cgroups;
     pid_t child = 0;
@@ -89,7 +116,7 @@ struct Rollback {
             while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
             }
         }
-        if (cgroups) (void)remove_own_cgroups(*cgroups);
+        if (cgroups) (void)remove_own_cgroups(*layout, *cgroups);
         std::error_code ec;
         if (dir.empty()) return;
         std::filesystem::remove_all(dir, ec);
@@ -110,13 +137,11 @@ Status make_state_dir(const std::string& root, const std::string& dir, const std
 }
 
 // Which hierarchy each of the container's cgroup directories belongs to, for cgroup mounts.
-rootfs::CgroupMounts cgroup_mounts(const cgroup::Manager& manager) {
+rootfs::CgroupMounts cgroup_mounts(const cgroup::Layout& layout, const cgroup::Manager& manager) {
     rootfs::CgroupMounts out;
-    auto layout = cgroup::detect();
-    if (!layout) return out;
-    out.unified = layout->mode == cgroup::Mode::v2;
+    out.unified = layout.mode == cgroup::Mode::v2;
     for (const auto& path : manager.paths())
-        for (const auto& h : layout->hierarchies) {
+        for (const auto& h : layout.hierarchies) {
             if (!path.starts_with(h.mount + "/")) continue;
             if (out.unified) out.v2 = path;
             else out.v1[std::filesystem::path(h.mount).filename()] = path;
@@ -136,18 +161,17 @@ void add_default_device_rules(std::vector<spec::DeviceRule>& rules) {
     allow("c", 136, std::nullopt, "rwm");  // /dev/pts/*
 }
 
-Result<std::unique_ptr<cgroup::Manager>> make_cgroups(const spec::Spec& spec, const std::string& path) {
-    auto layout = cgroup::detect();
-    if (!layout) return fail(layout.error());
+Result<std::unique_ptr<cgroup::Manager>> make_cgroups(const cgroup::Layout& layout, const spec::Spec& spec,
+                                                      const std::string& path) {
     // A cgroupsPath of the user's may lie anywhere and may exist already (it is then joined, and
     // kept on delete); our own default must be new.
     bool given = !spec.linux.cgroups_path.empty();
-    auto manager = cgroup::Manager::create(*layout, path, cgroup::Policy{given, given});
+    auto manager = cgroup::Manager::create(layout, path, cgroup::Policy{given, given});
     if (!manager) return fail(manager.error());
     spec::Resources resources = spec.linux.resources.value_or(spec::Resources{});
     if (!resources.devices.empty()) add_default_device_rules(resources.devices);
     if (auto s = (*manager)->apply(resources); !s) {
-        (void)remove_own_cgroups(**manager);  // a value the kernel refused: nothing of ours stays
+        (void)remove_own_cgroups(layout, **manager);  // a value the kernel refused: nothing of ours stays
         return fail(s.error());
     }
     return manager;
@@ -222,11 +246,12 @@ Result<pid_t> clone_init(const InitConfig& config, std::optional<int> cgroup_fd,
     return static_cast<pid_t>(pid);
 }
 
+// Whether the child is in its cgroups already (CLONE_INTO_CGROUP) or moves itself (v1).
 Status prepare_child(pid_t pid, const CreateOptions& o, const ns::Plan& plan, cgroup::Manager& cgroups,
-                     bool cloned_into_cgroup) {
+                     bool attached_by_kernel_or_child) {
     if (plan.new_user)
         if (auto s = ns::write_id_mappings(pid, o.spec); !s) return s;
-    if (!cloned_into_cgroup)
+    if (!attached_by_kernel_or_child)
         if (auto s = cgroups.add_process(pid); !s) return s;
     if (o.spec.process.oom_score_adj)
         if (auto s = security::set_oom_score_adj(pid, *o.spec.process.oom_score_adj); !s) return s;
@@ -307,9 +332,13 @@ Result<Container> Container::create(const CreateOptions& o) {
     if (!plan->new_mount && !o.image_layers.empty())
         return fail(plain_error("create container", "linux.namespaces",
                                 "image layers (--layer, --default-image) need a new mount namespace"));
+    // Detected once: every step of this create (cgroups, their mounts, a rollback) uses it.
+    auto layout = cgroup::detect();
+    if (!layout) return fail(layout.error());
     std::string dir = state_dir(o.state_root, o.id);
     if (auto s = make_state_dir(o.state_root, dir, o.id); !s) return fail(s.error());
     Rollback rollback;
+    rollback.layout = &*layout;
     rollback.dir = dir;
 
     State st;
@@ -319,15 +348,20 @@ Result<Container> Container::create(const CreateOptions& o) {
     st.cgroup_path = cgroup_path_for(o.spec, o.id);
     st.created = now_rfc3339();
     st.annotations = o.spec.annotations;
-    // Saved before anything else exists, so `delete --force` can find the cgroup after a SIGKILL.
+    st.has_lifecycle_hooks = !o.spec.hooks.poststart.empty() || !o.spec.hooks.poststop.empty();
+    // Saved before anything else exists, so `delete --force` can find the cgroup after a SIGKILL,
+    // with the directories the cgroup create is about to make.
+    st.cgroup_created = predicted_cgroup_dirs(*layout, st.cgroup_path);
     if (auto s = save_state(o.state_root, st); !s) return fail(s.error());
-    if (auto s = write_file(dir + "/config.json", spec::to_json(o.spec).dump(2)); !s) return fail(s.error());
+    if (auto s = write_file(dir + "/config.json", spec::to_json(o.spec).dump()); !s) return fail(s.error());
 
-    auto cgroups = make_cgroups(o.spec, st.cgroup_path);
+    auto cgroups = make_cgroups(*layout, o.spec, st.cgroup_path);
     if (!cgroups) return fail(cgroups.error());
     rollback.cgroups = std::move(*cgroups);
-    st.cgroup_created = rollback.cgroups->created_dirs();
-    if (auto s = save_state(o.state_root, st); !s) return fail(s.error());
+    if (rollback.cgroups->created_dirs() != *st.cgroup_created) {
+        st.cgroup_created = rollback.cgroups->created_dirs();
+        if (auto s = overwrite_state(o.state_root, st); !s) return fail(s.error());
+    }
     auto fifo = make_exec_fifo(dir);
     if (!fifo) return fail(fifo.error());
     if (plan->new_user)
@@ -341,14 +375,18 @@ Result<Container> Container::create(const CreateOptions& o) {
         console = std::move(*connected);
     }
 
-    InitConfig config{&o.spec, *plan, st.rootfs, o.image_layers, dir, cgroup_mounts(*rollback.cgroups),
+    InitConfig config{&o.spec, *plan, st.rootfs, o.image_layers, dir, cgroup_mounts(*layout, *rollback.cgroups),
                       sync->child.get(), fifo->get(),
-                      !o.spec.hooks.prestart.empty() || !o.spec.hooks.create_runtime.empty(), console.get()};
+                      !o.spec.hooks.prestart.empty() || !o.spec.hooks.create_runtime.empty(), console.get(), {}};
     if (!o.image_layers.empty())
         // upper/ becomes the container's "/": 0755, or no non-root process could use its root.
         for (auto [sub, mode] : {std::pair{"/upper", 0755u}, std::pair{"/work", 0700u}})
             if (auto s = make_dirs(dir + sub, mode); !s) return fail(s.error());
 
+    // cgroup v1: the init joins its cgroups itself (init.hpp says why). Not in a user namespace,
+    // whose root may not write the host's cgroup files.
+    bool self_attach = layout->mode == cgroup::Mode::v1 && !plan->new_user;
+    if (self_attach) config.self_attach_dirs = rollback.cgroups->paths();
     UniqueFd original_pid_ns;
     if (!plan->pid_path.empty()) {
         auto orig = enter_pid_namespace_for_children(plan->pid_path);
@@ -363,7 +401,8 @@ Result<Container> Container::create(const CreateOptions& o) {
     rollback.child = *pid;
     sync->child.reset();
 
-    if (auto s = prepare_child(*pid, o, *plan, *rollback.cgroups, cgroup_fd.has_value()); !s) return fail(s.error());
+    if (auto s = prepare_child(*pid, o, *plan, *rollback.cgroups, cgroup_fd.has_value() || self_attach); !s)
+        return fail(s.error());
     State creating = st;
     creating.pid = *pid;
     std::string state_json = oci_state_json(creating);
@@ -377,7 +416,7 @@ Result<Container> Container::create(const CreateOptions& o) {
     st.status = ContainerStatus::created;
     st.pid = *pid;
     st.pid_start_time = process_start_time(*pid);
-    if (auto s = save_state(o.state_root, st); !s) return fail(s.error());
+    if (auto s = overwrite_state(o.state_root, st); !s) return fail(s.error());
     if (auto s = write_pid_file(o.pid_file, *pid); !s) return fail(s.error());
 
     rollback.committed = true;
@@ -386,6 +425,7 @@ Result<Container> Container::create(const CreateOptions& o) {
     c.root_ = o.state_root;
     c.state_ = st;
     c.sync_ = std::move(sync->parent);
+    c.layout_ = std::move(*layout);
     c.is_parent_ = true;
     return c;
 }

@@ -87,6 +87,7 @@ Status setup_mounts(const InitConfig& c, const nlohmann::json& state) {
     ctx.new_network_ns = c.plan.new_net;
     ctx.new_user_ns = c.plan.new_user;
     ctx.new_cgroup_ns = c.plan.new_cgroup;
+    ctx.propagation_set = true;  // just above
     ctx.cgroups = c.cgroups;
     ctx.before_root_change = [&] { return hooks_before_root_change(c, state); };
     return rootfs::setup_rootfs(spec, c.rootfs, ctx);
@@ -228,6 +229,9 @@ Result<UniqueFd> wait_for_start(const InitConfig& c) {
 void container_init(const InitConfig& c) {
     const spec::Spec& spec = *c.spec;
     check(c, ns::join(c.plan));
+    // Single-threaded, so moving this thread moves the process; before the cgroup namespace.
+    for (const auto& dir : c.self_attach_dirs)
+        if (auto s = write_file(dir + "/tasks", "0"); !s) die(c, Error{"join cgroup", dir + "/tasks", s.error().err, ""});
     nlohmann::json state = wait_for_parent(c);
     if (c.plan.new_user) check(c, become_root_in_user_ns());
     if (c.plan.new_time) check(c, ns::enter_new_time_namespace(spec.linux.time_offsets));

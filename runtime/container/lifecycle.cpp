@@ -22,10 +22,14 @@
 namespace ctb::container {
 namespace {
 
+Result<std::unique_ptr<cgroup::Manager>> open_cgroups(const cgroup::Layout& layout, const State& s) {
+    return cgroup::Manager::open(layout, s.cgroup_path, cgroup::Policy{true, true});  // the path create chose
+}
+
 Result<std::unique_ptr<cgroup::Manager>> open_cgroups(const State& s) {
     auto layout = cgroup::detect();
     if (!layout) return fail(layout.error());
-    return cgroup::Manager::open(*layout, s.cgroup_path, cgroup::Policy{true, true});  // the path create chose
+    return open_cgroups(*layout, s);
 }
 
 // Paused = frozen by the freezer (v1 freezer.state) or by cgroup.freeze (v2).
@@ -75,10 +79,21 @@ Result<std::optional<Error>> release_init(const std::string& dir, const State& s
         if (errno == ENOENT) return fail(plain_error("start container", s.id, "already started"));
         return fail(sys_error("open", path));
     }
+    // The init is blocked opening the fifo for writing; our open releases it and it writes at
+    // once. poll() wakes exactly then (a sleeping retry loop lost a millisecond per start); the
+    // 100 ms slices only look for an init that died instead.
     char byte = 0;
-    bool got = retry_until(Deadline(std::chrono::seconds(10)), [&] {
-        return ::read(fd.get(), &byte, 1) == 1 || process_gone(s);
-    });
+    bool got = false;
+    Deadline deadline(std::chrono::seconds(10));
+    while (!got && !deadline.expired()) {
+        if (::read(fd.get(), &byte, 1) == 1) {
+            got = true;
+            break;
+        }
+        if (process_gone(s)) break;
+        pollfd pfd{fd.get(), POLLIN, 0};
+        ::poll(&pfd, 1, 100);
+    }
     ::unlink(path.c_str());
     if (!got || byte != '0')
         return std::optional<Error>(plain_error("start container", s.id, "the init exited before exec"));
@@ -111,6 +126,7 @@ Container::Container(Container&& other) noexcept
     : root_(std::move(other.root_)),
       state_(std::move(other.state_)),
       sync_(std::move(other.sync_)),
+      layout_(std::move(other.layout_)),
       is_parent_(std::exchange(other.is_parent_, false)),
       reaped_(other.reaped_) {}
 
@@ -119,6 +135,7 @@ Container& Container::operator=(Container&& other) noexcept {
     root_ = std::move(other.root_);
     state_ = std::move(other.state_);
     sync_ = std::move(other.sync_);
+    layout_ = std::move(other.layout_);
     is_parent_ = std::exchange(other.is_parent_, false);
     reaped_ = other.reaped_;
     return *this;
@@ -133,7 +150,7 @@ Container::~Container() {
 State Container::state() const {
     State s = state_;
     bool frozen = false;
-    if (auto cg = open_cgroups(s); cg) frozen = is_frozen(**cg);
+    if (auto cg = layout_ ? open_cgroups(*layout_, s) : open_cgroups(s); cg) frozen = is_frozen(**cg);
     s.status = s.status == ContainerStatus::creating ? ContainerStatus::creating : live_status(root_, s, frozen);
     return s;
 }
@@ -158,8 +175,11 @@ Status Container::start() {
         (void)delete_container(root_, s.id, true);
         return fail(std::move(*failed));
     }
+    // Not written back: the status on disk is only ever "creating" or "created", and every
+    // reader derives running/paused/stopped from the live init (live_status), so a rewrite would
+    // only cost a block freed (and, on a discard mount, a wait for the device).
     state_.status = ContainerStatus::running;
-    if (auto r = save_state(root_, state_); !r) return r;
+    if (!state_.has_lifecycle_hooks) return {};
     if (auto spec = spec::load_spec(state_dir(root_, s.id)); spec && !spec->hooks.poststart.empty())
         run_hooks_warning_only(spec->hooks.poststart, "poststart", oci_state_json(state_));
     return {};
@@ -206,10 +226,33 @@ Result<std::vector<pid_t>> Container::processes() const {
     return (*cg)->processes();
 }
 
+namespace {
+
+// The cgroup of a container whose init is gone is usually empty already (a pid namespace's
+// processes die with its init): one rmdir pass tells. Only a cgroup that is still busy gets the
+// kill-and-wait treatment.
+Status remove_cgroups(const cgroup::Layout& layout, const State& s, cgroup::Manager& cg,
+                      std::chrono::milliseconds budget) {
+    if (s.cgroup_created) return cgroup::remove_created_dirs(layout, *s.cgroup_created, budget);
+    return cg.destroy(budget);
+}
+
+Status empty_and_remove_cgroups(const cgroup::Layout& layout, const State& s, cgroup::Manager& cg, bool live) {
+    if (!live)
+        if (remove_cgroups(layout, s, cg, std::chrono::milliseconds(0))) return {};
+    if (s.status == ContainerStatus::paused) (void)cg.thaw();  // frozen tasks cannot die
+    (void)cg.kill_all(SIGKILL);
+    if (live)
+        if (auto w = wait_until_gone(s, std::chrono::seconds(10)); !w) return w;
+    return remove_cgroups(layout, s, cg, std::chrono::seconds(10));
+}
+
+}  // namespace
+
 Status delete_container(const std::string& root, const std::string& id, bool force) {
     if (auto v = validate_id(id); !v) return v;
     std::string dir = state_dir(root, id);
-    auto loaded = Container::load(root, id);
+    auto loaded = load_state(root, id);
     if (!loaded) {
         std::error_code ec;
         if (force) {
@@ -218,29 +261,25 @@ Status delete_container(const std::string& root, const std::string& id, bool for
         }
         return force ? Status{} : fail(loaded.error());
     }
-    State s = loaded->state();
+    auto layout = cgroup::detect();  // once for the whole delete
+    if (!layout) return fail(layout.error());
+    State s = *loaded;
+    auto cg = open_cgroups(*layout, s);
+    if (s.status != ContainerStatus::creating)
+        s.status = live_status(root, s, cg && is_frozen(**cg));
     // The poststop hooks come from the config the container was created with, read before the
     // state directory goes.
     std::vector<spec::Hook> poststop;
-    if (auto spec = spec::load_spec(dir); spec) poststop = spec->hooks.poststop;
+    if (s.has_lifecycle_hooks)
+        if (auto spec = spec::load_spec(dir); spec) poststop = spec->hooks.poststop;
     bool live = s.status != ContainerStatus::stopped && s.status != ContainerStatus::creating;
     if (live && s.status != ContainerStatus::created && !force)
         return fail(plain_error("delete container", id, "is " + to_string(s.status) + "; stop it or use --force"));
-    auto cg = open_cgroups(s);
     if (cg) {
-        (void)(*cg)->thaw();  // frozen tasks cannot die
-        (void)(*cg)->kill_all(SIGKILL);
+        if (auto d = empty_and_remove_cgroups(*layout, s, **cg, live); !d) return d;
     } else if (live) {
         ::kill(s.pid, SIGKILL);
-    }
-    if (live)
         if (auto w = wait_until_gone(s, std::chrono::seconds(10)); !w) return w;
-    if (cg && s.cgroup_created) {
-        auto layout = cgroup::detect();
-        if (!layout) return fail(layout.error());
-        if (auto d = cgroup::remove_created_dirs(*layout, *s.cgroup_created, std::chrono::seconds(10)); !d) return d;
-    } else if (cg) {
-        if (auto d = (*cg)->destroy(std::chrono::seconds(10)); !d) return d;
     }
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);

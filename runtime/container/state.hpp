@@ -34,6 +34,9 @@ struct State {
     std::optional<std::vector<std::string>> cgroup_created;
     std::string created;      // RFC 3339
     std::map<std::string, std::string> annotations;
+    // Whether config.json has poststart or poststop hooks: start and delete read the config
+    // back only then. Absent in older state: assumed true (the config is read, as it used to be).
+    bool has_lifecycle_hooks = true;
 };
 
 std::string state_dir(const std::string& root, const std::string& id);
@@ -41,6 +44,11 @@ std::string state_dir(const std::string& root, const std::string& id);
 Status validate_id(const std::string& id);
 
 Status save_state(const std::string& root, const State& s);
+// The same document written over the existing state.json in one write(2) at offset 0, padded
+// with spaces (JSON whitespace) to the old length: no new file, so no freed block (which on a
+// `discard` mount waits for the device). A SIGKILL cannot split a one-page write; a reader racing
+// it may see a mix, which load_state detects (malformed JSON) and reads again.
+Status overwrite_state(const std::string& root, const State& s);
 Result<State> load_state(const std::string& root, const std::string& id);
 Result<std::vector<std::string>> list_ids(const std::string& root);
 

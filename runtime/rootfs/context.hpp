@@ -30,6 +30,9 @@ struct RootfsContext {
     bool new_network_ns = false;  // false: sysfs cannot be mounted fresh, bind the host's /sys
     bool new_user_ns = false;     // true: mknod is refused, devices are bound from the host
     bool new_cgroup_ns = false;   // true: a cgroup2 mount is rooted at the container's cgroup
+    // The caller already set linux.rootfsPropagation on / (before mounting the image layers):
+    // doing it again would walk every mount of the namespace a second time for nothing.
+    bool propagation_set = false;
     CgroupMounts cgroups;
     // Named volumes already turned into bind mounts (volumes.hpp volume_mount), applied after
     // the spec's own mounts so that they win over an image path at the same destination.

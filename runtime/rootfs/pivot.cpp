@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -39,7 +40,15 @@ Status apply_root_propagation(const std::string& propagation) {
     return set_root_flags(*flags);
 }
 
-Status prepare_rootfs_mount(const std::string& rootfs) {
+Status prepare_rootfs_mount(const std::string& rootfs, bool may_reuse_mount) {
+    // pivot_root needs the new root to be a mount of its own. An image overlay mounted for this
+    // container, or a bundle rootfs that is a mount already, is one: binding it onto itself
+    // would only add a mount to copy now and to tear down with the namespace.
+    // (Only with private propagation: a shared or slave root gets its own bind, as before.)
+    struct statx stx {};
+    if (may_reuse_mount && ::statx(AT_FDCWD, rootfs.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx) == 0 &&
+        (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+        return {};
     if (::mount(rootfs.c_str(), rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
         return fail(sys_error("bind mount rootfs on", rootfs));
     return {};

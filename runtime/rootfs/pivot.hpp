@@ -20,8 +20,10 @@ Status set_rootfs_propagation(const std::string& propagation);
 Status apply_root_propagation(const std::string& propagation);
 
 // Binds rootfs onto itself (recursively, keeping mounts already under it): pivot_root needs
-// new_root to be a mount point, and a plain directory of the host's / is not one.
-Status prepare_rootfs_mount(const std::string& rootfs);
+// new_root to be a mount point, and a plain directory of the host's / is not one. With
+// may_reuse_mount (private propagation, no new user namespace: there copied mounts are locked
+// and pivot_root refuses them), a rootfs that is a mount root already is kept as is.
+Status prepare_rootfs_mount(const std::string& rootfs, bool may_reuse_mount);
 
 // pivot_root(".", ".") from inside rootfs, as runc does: the old root ends up stacked on the
 // new one, is made rslave (its unmount must not propagate to the host's peers) and is

@@ -17,8 +17,13 @@ Status create_spec_devices(const spec::Spec& spec, const std::string& rootfs, co
 
 // Everything that needs the host's view (bind sources, /proc/self/fd of the host's proc).
 Status before_pivot(const spec::Spec& spec, const std::string& rootfs, const RootfsContext& ctx) {
-    if (auto s = set_rootfs_propagation(spec.linux.rootfs_propagation); !s) return s;
-    if (auto s = prepare_rootfs_mount(rootfs); !s) return s;
+    if (!ctx.propagation_set)
+        if (auto s = set_rootfs_propagation(spec.linux.rootfs_propagation); !s) return s;
+    const std::string& p = spec.linux.rootfs_propagation;
+    bool private_root = p.empty() || p == "private" || p == "rprivate";
+    // In a new user namespace the mounts copied from the runtime's namespace are locked, and
+    // pivot_root refuses a locked new root (EINVAL): only a bind of its own will do there.
+    if (auto s = prepare_rootfs_mount(rootfs, private_root && !ctx.new_user_ns); !s) return s;
     if (auto s = apply_mounts(spec.mounts, rootfs, ctx); !s) return s;
     if (auto s = apply_mounts(ctx.volumes, rootfs, ctx); !s) return s;
     return create_spec_devices(spec, rootfs, ctx);

@@ -1,0 +1,359 @@
+#include "benches/start/minimal_container.hpp"
+
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <fmt/format.h>
+
+#include "common/fd.hpp"
+#include "common/files.hpp"
+#include "runtime/cgroups/detect.hpp"
+#include "runtime/security/capabilities.hpp"
+#include "runtime/spec/parse.hpp"
+
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+
+namespace ctb::bench {
+namespace {
+
+constexpr std::uint64_t kCloneIntoCgroup = 0x200000000ULL;
+
+// The kernel's struct mount_attr (glibc 2.36 declares no wrapper).
+struct MountAttr {
+    std::uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
+// A child step that failed: which, and errno. Sent over a close-on-exec pipe, so the parent
+// reads EOF when the exec worked and pays no extra wait for it (it reads after waitpid).
+struct ChildFailure {
+    int step;
+    int err;
+};
+
+constexpr const char* kSteps[] = {
+    "join cgroup (tasks)", "unshare cgroup namespace", "make / rprivate", "mkdir rootfs", "mount overlay rootfs",
+    "mount proc", "mount /dev tmpfs", "mknod /dev node", "symlink /dev link", "mount devpts", "mount /dev/shm",
+    "mount mqueue", "mount sysfs", "mount cgroup tmpfs", "bind cgroup hierarchy", "remount cgroup hierarchy ro",
+    "symlink co-mounted hierarchy", "remount cgroup tmpfs ro", "pivot_root", "make old root rslave",
+    "unmount old root", "mask path", "make path read-only", "sethostname", "bring lo up", "setrlimit",
+    "drop bounding capability", "capset", "no_new_privs", "execve /bin/true"};
+
+// Everything the child needs, computed before clone3: the child only makes system calls.
+struct ChildPlan {
+    const MinimalPlan* plan;
+    int error_fd;  // write end, close-on-exec
+    std::string rootfs, overlay_options;
+    std::vector<std::string> cgroup_dirs;  // v1: the container's directory in each hierarchy
+};
+
+[[noreturn]] void child_fail(const ChildPlan& c, int step) {
+    ChildFailure f{step, errno};
+    [[maybe_unused]] auto n = ::write(c.error_fd, &f, sizeof f);
+    ::_exit(127);
+}
+
+void must(const ChildPlan& c, bool ok, int step) {
+    if (!ok) child_fail(c, step);
+}
+
+int mount_at(const std::string& root, const char* dest, const char* source, const char* type, unsigned long flags,
+             const char* data) {
+    return ::mount(source, (root + dest).c_str(), type, flags, data);
+}
+
+void make_dev(const ChildPlan& c) {
+    const std::string dev = c.rootfs + "/dev";
+    struct Node {
+        const char* name;
+        unsigned major, minor;
+    };
+    for (Node n : {Node{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}}) {
+        std::string path = dev + "/" + n.name;
+        must(c, ::mknod(path.c_str(), S_IFCHR | 0666, ::makedev(n.major, n.minor)) == 0, 7);
+        must(c, ::chmod(path.c_str(), 0666) == 0, 7);  // mknod's mode went through the umask
+    }
+    for (auto [name, target] : {std::pair{"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"},
+                                {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"}, {"ptmx", "pts/ptmx"},
+                                {"core", "/proc/kcore"}})
+        must(c, ::symlink(target, (dev + "/" + name).c_str()) == 0, 8);
+    must(c, ::mkdir((dev + "/pts").c_str(), 0755) == 0 || errno == EEXIST, 9);
+    must(c, mount_at(c.rootfs, "/dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
+                     "newinstance,ptmxmode=0666,mode=0620,gid=5") == 0, 9);
+    must(c, ::mkdir((dev + "/shm").c_str(), 0755) == 0 || errno == EEXIST, 10);
+    must(c, mount_at(c.rootfs, "/dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV,
+                     "mode=1777,size=65536k") == 0, 10);
+    must(c, ::mkdir((dev + "/mqueue").c_str(), 0755) == 0 || errno == EEXIST, 11);
+    must(c, mount_at(c.rootfs, "/dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NOEXEC | MS_NODEV, nullptr) == 0, 11);
+}
+
+void mount_cgroup_tree(const ChildPlan& c) {
+    const unsigned long flags = MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RELATIME;
+    std::string top = c.rootfs + "/sys/fs/cgroup";
+    if (c.plan->cgroup_v2) {
+        must(c, ::mount("cgroup2", top.c_str(), "cgroup2", flags | MS_RDONLY, nullptr) == 0, 13);
+        return;
+    }
+    must(c, ::mount("tmpfs", top.c_str(), "tmpfs", flags, "mode=755") == 0, 13);
+    for (std::size_t i = 0; i < c.plan->hierarchies.size(); ++i) {
+        const auto& h = c.plan->hierarchies[i];
+        std::string dest = top + "/" + h.name;
+        must(c, ::mkdir(dest.c_str(), 0755) == 0, 14);
+        must(c, ::mount(c.cgroup_dirs[i].c_str(), dest.c_str(), nullptr, MS_BIND, nullptr) == 0, 14);
+        must(c, ::mount(nullptr, dest.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | flags, nullptr) == 0, 15);
+        if (h.name.find(',') == std::string::npos) continue;
+        std::size_t pos = 0;
+        while (pos <= h.name.size()) {
+            std::size_t comma = std::min(h.name.find(',', pos), h.name.size());
+            std::string part = h.name.substr(pos, comma - pos);
+            pos = comma + 1;
+            must(c, ::symlink(h.name.c_str(), (top + "/" + part).c_str()) == 0 || errno == EEXIST, 16);
+        }
+    }
+    must(c, ::mount(nullptr, top.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | flags, "mode=755") == 0, 17);
+}
+
+void change_root(const ChildPlan& c) {
+    must(c, ::chdir(c.rootfs.c_str()) == 0, 18);
+    must(c, ::syscall(SYS_pivot_root, ".", ".") == 0, 18);
+    must(c, ::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) == 0, 19);
+    must(c, ::umount2(".", MNT_DETACH) == 0, 20);
+    must(c, ::chdir("/") == 0, 20);
+}
+
+void mask_and_protect(const ChildPlan& c) {
+    for (const char* p : {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                          "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}) {
+        struct stat st {};
+        if (::stat(p, &st) != 0) continue;  // the runtime skips absent paths too
+        if (S_ISDIR(st.st_mode))
+            must(c, ::mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0, 21);
+        else
+            must(c, ::mount("/dev/null", p, nullptr, MS_BIND, nullptr) == 0, 21);
+    }
+    MountAttr ro{MOUNT_ATTR_RDONLY, 0, 0, 0};
+    for (const char* p : {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}) {
+        if (::access(p, F_OK) != 0) continue;
+        must(c, ::mount(p, p, nullptr, MS_BIND | MS_REC, nullptr) == 0, 22);
+        must(c, ::syscall(SYS_mount_setattr, AT_FDCWD, p, AT_RECURSIVE, &ro, sizeof ro) == 0, 22);
+    }
+}
+
+void set_identity(const ChildPlan& c) {
+    must(c, ::sethostname(c.plan->hostname.data(), c.plan->hostname.size()) == 0, 23);
+    int sock = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+    must(c, sock >= 0 && ::ioctl(sock, SIOCGIFFLAGS, &ifr) == 0, 24);
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    must(c, ::ioctl(sock, SIOCSIFFLAGS, &ifr) == 0, 24);
+    ::close(sock);
+    rlimit nofile{1024, 1024};
+    must(c, ::setrlimit(RLIMIT_NOFILE, &nofile) == 0, 25);
+    const auto& keep = c.plan->capabilities;
+    for (int cap = 0; cap <= CAP_LAST_CAP; ++cap)
+        if (std::find(keep.begin(), keep.end(), static_cast<std::uint32_t>(cap)) == keep.end())
+            must(c, ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0 || errno == EINVAL, 26);
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    for (auto cap : keep) {
+        data[cap / 32].effective |= 1u << (cap % 32);
+        data[cap / 32].permitted |= 1u << (cap % 32);
+    }
+    must(c, ::syscall(SYS_capset, &header, data) == 0, 27);
+    must(c, ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, 28);
+}
+
+[[noreturn]] void child(const ChildPlan& c) {
+    // v1: the child moves itself ("0" to each `tasks`), which the kernel does without the global
+    // threadgroup rwsem and its RCU grace period; v2: CLONE_INTO_CGROUP put it there already.
+    for (const auto& dir : c.cgroup_dirs) {
+        int fd = ::open((dir + "/tasks").c_str(), O_WRONLY | O_CLOEXEC);
+        must(c, fd >= 0 && ::write(fd, "0", 1) == 1, 0);
+        ::close(fd);
+    }
+    must(c, ::unshare(CLONE_NEWCGROUP) == 0, 1);  // now that we sit in the cgroup: it is our root
+    must(c, ::mount(nullptr, "/", nullptr, MS_PRIVATE | MS_REC, nullptr) == 0, 2);
+    must(c, ::mkdir(c.rootfs.c_str(), 0755) == 0, 3);
+    must(c, ::mount("overlay", c.rootfs.c_str(), "overlay", 0, c.overlay_options.c_str()) == 0, 4);
+    must(c, mount_at(c.rootfs, "/proc", "proc", "proc", 0, nullptr) == 0, 5);
+    must(c, mount_at(c.rootfs, "/dev", "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") == 0, 6);
+    make_dev(c);
+    must(c, mount_at(c.rootfs, "/sys", "sysfs", "sysfs", MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY, nullptr) == 0, 12);
+    mount_cgroup_tree(c);
+    change_root(c);
+    mask_and_protect(c);
+    set_identity(c);
+    char arg0[] = "true";
+    char* argv[] = {arg0, nullptr};
+    char* envp[] = {nullptr};
+    ::execve("/bin/true", argv, envp);
+    child_fail(c, 29);
+}
+
+// ---- parent ----------------------------------------------------------------------------------
+
+Status write_text(const std::string& path, const std::string& value) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return fail(sys_error("open", path));
+    ssize_t n = ::write(fd, value.data(), value.size());
+    int err = errno;
+    ::close(fd);
+    if (n != static_cast<ssize_t>(value.size())) return fail(sys_error("write " + value + " to", path, err));
+    return {};
+}
+
+Result<std::string> read_text(const std::string& path) {
+    auto text = read_file(path);
+    if (!text) return fail(text.error());
+    return trim(*text);
+}
+
+// One v1 directory, set up as the runtime's would be: cpuset inherited, device rules written.
+Status make_v1_dir(const MinimalHierarchy& h, const std::string& dir) {
+    if (::mkdir(dir.c_str(), 0755) != 0) return fail(sys_error("mkdir", dir));
+    if (h.cpuset)
+        for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
+            auto parent = read_text(dir.substr(0, dir.rfind('/')) + "/" + file);
+            if (!parent) return fail(parent.error());
+            if (auto s = write_text(dir + "/" + file, *parent); !s) return s;
+        }
+    if (h.devices) {
+        if (auto s = write_text(dir + "/devices.deny", "a"); !s) return s;
+        for (const char* rule : {"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+                                 "c 5:0 rwm", "c 5:2 rwm", "c 10:200 rwm", "c 136:* rwm"})
+            if (auto s = write_text(dir + "/devices.allow", rule); !s) return s;
+    }
+    return {};
+}
+
+struct Cleanup {
+    std::vector<std::string> cgroup_dirs;
+    std::string dir;
+    pid_t child = 0;
+    ~Cleanup() {
+        if (child > 0) {
+            ::kill(child, SIGKILL);  // our own child, by pid
+            while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+            }
+        }
+        for (const auto& d : cgroup_dirs) ::rmdir(d.c_str());
+        std::error_code ec;
+        if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+    }
+};
+
+Result<pid_t> clone_child(const ChildPlan& c, std::optional<int> cgroup_fd) {
+    struct {
+        std::uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+            set_tid_size, cgroup;
+    } args{};
+    args.flags = c.plan->clone_flags;
+    args.exit_signal = SIGCHLD;
+    if (cgroup_fd) {
+        args.flags |= kCloneIntoCgroup;
+        args.cgroup = static_cast<std::uint64_t>(*cgroup_fd);
+    }
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) return fail(sys_error("clone3", fmt::format("flags {:#x}", args.flags)));
+    if (pid == 0) child(c);
+    return static_cast<pid_t>(pid);
+}
+
+Status outcome(int wstatus, int error_fd) {
+    ChildFailure f{};
+    if (::read(error_fd, &f, sizeof f) == static_cast<ssize_t>(sizeof f) && f.step >= 0 &&
+        f.step < static_cast<int>(std::size(kSteps)))
+        return fail(sys_error(std::string("minimal container: ") + kSteps[f.step], "", f.err));
+    if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) return {};
+    return fail(plain_error("minimal container", "/bin/true", fmt::format("wait status {:#x}", wstatus)));
+}
+
+}  // namespace
+
+Result<MinimalPlan> minimal_plan(const std::string& image, std::uint64_t clone_flags) {
+    MinimalPlan p;
+    p.clone_flags = clone_flags & ~static_cast<std::uint64_t>(CLONE_NEWCGROUP);
+    p.image = image;
+    auto layout = cgroup::detect();
+    if (!layout) return fail(layout.error());
+    p.cgroup_v2 = layout->mode == cgroup::Mode::v2;
+    for (const auto& h : layout->hierarchies) {
+        if (p.cgroup_v2 && h.version == 2) p.v2_mount = h.mount;
+        if (p.cgroup_v2 || h.version != 1 || h.controllers.empty()) continue;
+        auto has = [&](const char* c) { return std::find(h.controllers.begin(), h.controllers.end(), c) != h.controllers.end(); };
+        p.hierarchies.push_back({h.mount, std::filesystem::path(h.mount).filename(), has("cpuset"), has("devices")});
+    }
+    auto process = spec::default_spec().process;  // the bench's spec keeps the default capabilities
+    if (!process.capabilities) return fail(plain_error("minimal plan", "process.capabilities", "none in the default spec"));
+    auto caps = security::parse_capabilities(process.capabilities->bounding, "process.capabilities.bounding");
+    if (!caps) return fail(caps.error());
+    for (auto c : *caps) p.capabilities.push_back(static_cast<std::uint32_t>(c));
+    return p;
+}
+
+Status run_minimal_container(const MinimalPlan& plan, const std::string& dir, const std::string& cgroup) {
+    Cleanup cleanup;
+    if (::mkdir(dir.c_str(), 0700) != 0) return fail(sys_error("mkdir", dir));
+    cleanup.dir = dir;
+    for (auto [sub, mode] : {std::pair{"/upper", 0755u}, std::pair{"/work", 0700u}})
+        if (::mkdir((dir + sub).c_str(), mode) != 0) return fail(sys_error("mkdir", dir + sub));
+    ChildPlan c{&plan, -1, dir + "/rootfs",
+                fmt::format("lowerdir={},upperdir={}/upper,workdir={}/work", plan.image, dir, dir), {}};
+    std::optional<int> cgroup_fd;
+    UniqueFd v2_dir;
+    if (plan.cgroup_v2) {
+        std::string d = plan.v2_mount + "/" + cgroup;
+        if (::mkdir(d.c_str(), 0755) != 0) return fail(sys_error("mkdir", d));
+        cleanup.cgroup_dirs.push_back(d);
+        v2_dir.reset(::open(d.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!v2_dir) return fail(sys_error("open", d));
+        cgroup_fd = v2_dir.get();
+    }
+    for (const auto& h : plan.hierarchies) {
+        std::string d = h.mount + "/" + cgroup;
+        if (auto s = make_v1_dir(h, d); !s) {
+            ::rmdir(d.c_str());
+            return s;
+        }
+        cleanup.cgroup_dirs.push_back(d);
+        c.cgroup_dirs.push_back(d);
+    }
+    int errors[2];
+    if (::pipe2(errors, O_CLOEXEC) != 0) return fail(sys_error("pipe2", "minimal container"));
+    UniqueFd errors_r(errors[0]), errors_w(errors[1]);
+    c.error_fd = errors_w.get();
+    auto pid = clone_child(c, cgroup_fd);
+    if (!pid) return fail(pid.error());
+    cleanup.child = *pid;
+    errors_w.reset();
+    int wstatus = 0;
+    while (::waitpid(*pid, &wstatus, 0) < 0)
+        if (errno != EINTR) return fail(sys_error("waitpid", std::to_string(*pid)));
+    cleanup.child = 0;
+    return outcome(wstatus, errors_r.get());
+}
+
+}  // namespace ctb::bench

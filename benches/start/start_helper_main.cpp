@@ -1,0 +1,81 @@
+// ctbench-start-helper: the small process start.lifecycle starts its in-process series from.
+// clone3 copies, and exec tears down, the caller's address space: from the large bench process
+// (Google Benchmark, libbpf, a 32 MiB ring buffer, the report) both cost more than from a
+// runtime CLI, which would make the floor and the library look slower than they are. This
+// process holds only what the work needs and runs one container per request.
+//
+// Usage: ctbench-start-helper FIXTURE_DIR IMAGE_ROOTFS
+// Requests on stdin, one per line:  floor N  (the minimal container)  |  lib N  (container::run)
+// Replies on stdout, one per line:  ok  |  error <message>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "benches/start/fixture.hpp"
+#include "benches/start/minimal_container.hpp"
+#include "runtime/container/container.hpp"
+
+namespace {
+
+using namespace ctb;
+
+Status library_once(const std::string& fixture, const std::string& image, const std::string& n) {
+    container::CreateOptions o;
+    o.id = "bench-lib-" + n;
+    o.bundle = fixture;
+    o.spec = bench::true_spec(fixture + "/lib-rootfs", "/ctbench/bench-start-lib");
+    o.state_root = fixture + "/state";
+    o.image_layers = {image};
+    auto status = container::run(o);
+    if (!status) return fail(status.error());
+    if (*status != 0) return fail(plain_error("ctbench library run", o.id, "exit " + std::to_string(*status)));
+    return {};
+}
+
+int g_reply_fd = STDOUT_FILENO;
+
+void reply(const Status& s) {
+    std::string line = s ? "ok" : "error " + s.error().message();
+    for (char& c : line)
+        if (c == '\n') c = ' ';
+    line += '\n';
+    [[maybe_unused]] auto n = ::write(g_reply_fd, line.data(), line.size());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 3) {
+        std::fprintf(stderr, "usage: ctbench-start-helper FIXTURE_DIR IMAGE_ROOTFS\n");
+        return 2;
+    }
+    std::string fixture = argv[1], image = argv[2];
+    // Replies go to a private copy of stdout; the containers' stdout is /dev/null, so nothing a
+    // container prints can be taken for a reply.
+    g_reply_fd = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+    int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (g_reply_fd < 0 || null < 0 || ::dup2(null, STDOUT_FILENO) < 0) {
+        std::perror("ctbench-start-helper: stdout");
+        return 1;
+    }
+    ::close(null);
+    auto plan = bench::minimal_plan(image, bench::kNamespaceFlags);
+    if (!plan) {
+        std::fprintf(stderr, "ctbench-start-helper: %s\n", plan.error().message().c_str());
+        return 1;
+    }
+    for (std::string line; std::getline(std::cin, line);) {
+        auto space = line.find(' ');
+        std::string verb = line.substr(0, space), n = space == std::string::npos ? "" : line.substr(space + 1);
+        if (verb == "floor")
+            reply(bench::run_minimal_container(*plan, fixture + "/floor-" + n, "ctbench/bench-floor-" + n));
+        else if (verb == "lib")
+            reply(library_once(fixture, image, n));
+        else
+            reply(fail(plain_error("ctbench-start-helper", "request", "unknown request \"" + line + "\"")));
+    }
+    return 0;
+}

@@ -1,0 +1,63 @@
+#include "runtime/cli/lifecycle_cmds.hpp"
+
+#include <filesystem>
+#include <fmt/format.h>
+
+#include "runtime/cli/signals.hpp"
+#include "runtime/spec/parse.hpp"
+
+namespace ctb::runtime_cli {
+
+using container::Container;
+
+int report(const Status& s) {
+    if (s) return 0;
+    fmt::print(stderr, "ctbench-runtime: {}\n", s.error().message());
+    return 1;
+}
+
+Result<container::CreateOptions> create_options(const std::string& root, const ContainerArgs& a) {
+    container::CreateOptions o;
+    o.id = a.id;
+    o.bundle = std::filesystem::absolute(a.bundle).lexically_normal().string();
+    auto spec = spec::load_spec(o.bundle);
+    if (!spec) return fail(spec.error());
+    o.spec = std::move(*spec);
+    o.state_root = root;
+    o.pid_file = a.pid_file.empty() ? "" : std::filesystem::absolute(a.pid_file).string();
+    o.console_socket = a.console_socket;
+    return o;
+}
+
+int run_created(Container& c, bool detach, const std::function<Status()>& remove) {
+    if (detach) return report(c.start());
+    forward_signals_to(c.pid());
+    auto started = c.start();
+    Result<int> status = started ? c.wait() : Result<int>(std::unexpected(started.error()));
+    auto removed = remove();
+    if (!status) return report(fail(status.error()));
+    if (!removed) report(removed);
+    return *status;
+}
+
+int cmd_start(const std::string& root, const std::string& id) {
+    auto c = Container::load(root, id);
+    return report(c ? c->start() : fail(c.error()));
+}
+
+int cmd_state(const std::string& root, const std::string& id) {
+    auto c = Container::load(root, id);
+    if (!c) return report(fail(c.error()));
+    fmt::print("{}\n", container::oci_state_json(c->state()));
+    return 0;
+}
+
+int cmd_kill(const std::string& root, const std::string& id, const std::string& sig, bool all) {
+    auto signal = parse_signal(sig);
+    if (!signal) return report(fail(signal.error()));
+    auto c = Container::load(root, id);
+    if (!c) return report(fail(c.error()));
+    return report(c->kill(*signal, all));
+}
+
+}  // namespace ctb::runtime_cli
