@@ -61,7 +61,7 @@ Result<Plan> make_plan(const RunArgs& a) {
 
 void print_plan(const Plan& p, const report::HostProbe& host) {
     for (const auto* c : p.cases) {
-        std::string why = conformance::skip_reason(*c, host);
+        std::string why = conformance::skip_reason(*c, host, p.runtime.name);
         fmt::print("{:<48} {}\n", c->id, why.empty() ? "run" : "skip: " + why);
     }
     for (const auto* b : p.benches) {

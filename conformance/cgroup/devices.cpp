@@ -48,28 +48,17 @@ Result<Opens> try_opens(Runtime& rt, bool allow) {
     return Opens{lines[0], lines[1]};
 }
 
-std::string host_device_gap() {
-    struct stat st {};
-    if (::stat("/dev/fuse", &st) != 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != kMajor || minor(st.st_rdev) != kMinor)
-        return "the host has no /dev/fuse (c 10:229), the unlisted device this case denies";
-    return {};
-}
-
 Verdict denied(const CaseContext& ctx) {
-    if (hierarchy_of(ctx.host, "devices") != "v1" && ctx.host.cgroups.v2_mount.empty())
-        return Verdict::skip("no cgroup v1 devices hierarchy and no cgroup2 mount for a device program");
-    if (auto gap = host_device_gap(); !gap.empty()) return Verdict::skip(gap);
-    auto rt = make_runtime(ctx.runtime);
-    if (!rt) return Verdict::error(rt.error().message());
-    auto deny = try_opens(**rt, false);
+    auto rt = runtime_under_test(ctx);
+    auto deny = try_opens(*rt, false);
     if (!deny) return runtime_failure("run the container without the device allowed", deny.error());
-    auto allow = try_opens(**rt, true);
+    auto allow = try_opens(*rt, true);
     if (!allow) return runtime_failure("run the container with the device allowed", allow.error());
     json e = {{"device", fmt::format("{} (c {}:{})", kNode, kMajor, kMinor)},
               {"denied", {{"device", deny->device}, {"dev_null", deny->null}}},
               {"allowed", {{"device", allow->device}, {"dev_null", allow->null}}}};
     if (allow->device.value("ok", false) != true)
-        return Verdict::error(fmt::format("{} cannot be opened even when allowed ({}): the probe proves nothing here", kNode,
+        setup_failed(fmt::format("{} cannot be opened even when allowed ({}): the probe proves nothing here", kNode,
                                           allow->device.value("errno_name", "?")));
     if (deny->device.value("errno_name", "") != "EPERM")
         return Verdict::fail(fmt::format("opening a device outside the allow list gave {}, not EPERM",
@@ -79,9 +68,12 @@ Verdict denied(const CaseContext& ctx) {
     return Verdict::pass(e);
 }
 
-CTB_CONFORMANCE_CASE("cgroup.devices.denied",
-                     "Documentation/admin-guide/cgroup-v1/devices.rst; OCI runtime-spec config-linux.md#allowed-device-list",
-                     {{K::root, ""}}, denied);
+CTB_CONFORMANCE_CASE({
+    .id = "cgroup.devices.denied",
+    .reference = "Documentation/admin-guide/cgroup-v1/devices.rst; OCI runtime-spec config-linux.md#allowed-device-list",
+    .needs = {{K::root, ""}, {K::cgroup_feature, "devices"}, {K::device_node, "/dev/fuse c 10:229"}},
+    .body = denied,
+});
 
 }  // namespace
 }  // namespace ctb::conformance::cgroup_cases

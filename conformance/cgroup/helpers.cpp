@@ -10,6 +10,7 @@
 #include "common/deadline.hpp"
 #include "common/files.hpp"
 #include "runtime/cgroups/detect.hpp"
+#include "runtime/cgroups/manager.hpp"  // missing_controller_of: reading the runtime's refusal
 
 namespace ctb::conformance::cgroup_cases {
 namespace {
@@ -55,12 +56,6 @@ spec::Resources& resources(spec::Spec& s) {
     return *s.linux.resources;
 }
 
-spec::Spec shell_spec(const std::string& script) {
-    spec::Spec s = agent_spec({});
-    s.process.args = {"/bin/sh", "-c", script};
-    return s;
-}
-
 std::string script_then_hold(const std::string& script) {
     return fmt::format("{}\necho {}\nexec {} sleep 60\n", script, kDoneMarker, kAgent);
 }
@@ -69,16 +64,6 @@ Verdict runtime_failure(const std::string& step, const Error& e) {
     if (auto controller = cgroup::missing_controller_of(e))
         return Verdict::skip(fmt::format("the runtime cannot use the {} controller here: {}", *controller, e.message()));
     return Verdict::error(fmt::format("{}: {}", step, e.message()));
-}
-
-std::string any_controller_gap(const report::HostProbe& host, const std::vector<std::string>& names) {
-    std::string first;
-    for (const auto& name : names) {
-        auto gap = unmet_requirement({K::cgroup_controller, name}, host);
-        if (gap.empty()) return {};
-        if (first.empty()) first = gap;
-    }
-    return first;
 }
 
 std::string hierarchy_of(const report::HostProbe& host, const std::string& controller) {
@@ -99,19 +84,6 @@ Result<std::string> cgroup_dir(const report::HostProbe& host, pid_t pid, const s
     }
     return fail(plain_error("find cgroup", fmt::format("/proc/{}/cgroup", pid),
                             fmt::format("no line for {}", v2 ? "the unified hierarchy" : controller)));
-}
-
-Result<std::unique_ptr<cgroup::Manager>> open_cgroup(pid_t pid) {
-    auto lines = cgroup_lines(pid);
-    if (!lines) return fail(lines.error());
-    auto layout = cgroup::detect();
-    if (!layout) return fail(layout.error());
-    // Every hierarchy of a ctbench-made container holds the same "/ctbench/<id>" path; other
-    // lines (name=systemd, the root) are not ours and normalise_path refuses them.
-    for (const auto& l : *lines)
-        if (auto relative = cgroup::normalise_path(l.path)) return cgroup::Manager::open(*layout, *relative);
-    return fail(plain_error("open container cgroup", fmt::format("/proc/{}/cgroup", pid),
-                            "no hierarchy places the container under a ctbench directory"));
 }
 
 Result<RunOutput> wait_for_output(RunningContainer& c, const std::string& marker, std::chrono::milliseconds timeout) {
@@ -148,15 +120,6 @@ std::optional<long> line_int(const std::string& text, const std::string& key) {
     } catch (const std::exception&) {
         return std::nullopt;
     }
-}
-
-std::vector<json> json_lines(const std::string& text) {
-    std::vector<json> out;
-    for (const auto& line : split(text, '\n')) {
-        auto j = json::parse(line, nullptr, false);
-        if (!j.is_discarded() && j.is_object()) out.push_back(std::move(j));
-    }
-    return out;
 }
 
 Result<double> cpu_seconds(pid_t pid) {

@@ -13,17 +13,7 @@
 namespace ctb::conformance::cgroup_cases {
 namespace {
 
-constexpr const char* kPool = "/sys/kernel/mm/hugepages/hugepages-2048kB";
 constexpr std::uint64_t kPage = 2 << 20;
-
-std::string pool_gap() {
-    auto free = read_file(std::string(kPool) + "/free_hugepages");
-    if (!free) return fmt::format("no 2 MB huge pages on this host ({} absent)", kPool);
-    auto overcommit = read_file(std::string(kPool) + "/nr_overcommit_hugepages");
-    if (trim(*free) == "0" && trim(overcommit.value_or("0")) == "0")
-        return "the 2 MB huge page pool is empty (vm.nr_hugepages = 0): there is no page for a limit to refuse";
-    return {};
-}
 
 // fallocate of one huge page on a private hugetlbfs under a hugetlb limit of `limit` bytes.
 Result<RunOutput> try_huge_page(Runtime& rt, std::uint64_t limit) {
@@ -40,12 +30,10 @@ Result<RunOutput> try_huge_page(Runtime& rt, std::uint64_t limit) {
 }
 
 Verdict limit(const CaseContext& ctx) {
-    if (auto gap = pool_gap(); !gap.empty()) return Verdict::skip(gap);
-    auto rt = make_runtime(ctx.runtime);
-    if (!rt) return Verdict::error(rt.error().message());
-    auto denied = try_huge_page(**rt, 0);
+    auto rt = runtime_under_test(ctx);
+    auto denied = try_huge_page(*rt, 0);
     if (!denied) return runtime_failure("run with a hugetlb limit of 0", denied.error());
-    auto allowed = try_huge_page(**rt, kPage);
+    auto allowed = try_huge_page(*rt, kPage);
     if (!allowed) return runtime_failure("run with a hugetlb limit of one page", allowed.error());
     json e = {{"page_size", "2MB"},
               {"limit_0", {{"mount_status", line_int(denied->out, "mount_status").value_or(-1)},
@@ -55,7 +43,7 @@ Verdict limit(const CaseContext& ctx) {
                                 {"fallocate_status", line_int(allowed->out, "fallocate_status").value_or(-1)},
                                 {"output", allowed->out}}}};
     if (e["limit_0"]["mount_status"] != 0 || e["limit_1_page"]["mount_status"] != 0)
-        return Verdict::error("hugetlbfs could not be mounted in the container: " + denied->out + denied->err);
+        setup_failed("hugetlbfs could not be mounted in the container: " + denied->out + denied->err);
     if (e["limit_1_page"]["fallocate_status"] != 0)
         return Verdict::skip("no huge page could be had even with the limit allowing one (the pool is in use): " + allowed->out);
     if (e["limit_0"]["fallocate_status"] == 0)
@@ -63,9 +51,12 @@ Verdict limit(const CaseContext& ctx) {
     return Verdict::pass(e);
 }
 
-CTB_CONFORMANCE_CASE("cgroup.hugetlb.limit",
-                     "Documentation/admin-guide/cgroup-v1/hugetlb.rst; OCI runtime-spec config-linux.md#huge-page-limits",
-                     {{K::root, ""}, {K::cgroup_controller, "hugetlb"}}, limit);
+CTB_CONFORMANCE_CASE({
+    .id = "cgroup.hugetlb.limit",
+    .reference = "Documentation/admin-guide/cgroup-v1/hugetlb.rst; OCI runtime-spec config-linux.md#huge-page-limits",
+    .needs = {{K::root, ""}, {K::cgroup_controller, "hugetlb"}, {K::hugepage_pool, "2048kB"}},
+    .body = limit,
+});
 
 }  // namespace
 }  // namespace ctb::conformance::cgroup_cases

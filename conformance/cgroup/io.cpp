@@ -116,49 +116,37 @@ Result<Reading> timed_read(Runtime& rt, int minor, double mib, std::optional<std
     return reading;
 }
 
-std::string throttle_file_gap(const report::HostProbe& host) {
-    const auto* blkio = host.controller("blkio");
-    if (!blkio || blkio->hierarchy != "v1") return {};  // v2: io.max, checked by the runtime's write
-    std::string file = blkio->mount + "/blkio.throttle.read_bps_device";
-    struct stat st {};
-    if (::stat(file.c_str(), &st) != 0)
-        return fmt::format("{} is absent: the kernel has no block I/O throttling (CONFIG_BLK_DEV_THROTTLING)", file);
-    return {};
-}
-
 Verdict throttle(const CaseContext& ctx) {
     // 1 MiB/s, 1 MiB read: about 1 s throttled. Accepted: at most 2x the limit (the
     // throttle's first time slice may let a little through early) while unthrottled reads run at
     // more than 3x the limit.
     constexpr std::uint64_t kBps = 1 << 20;
     constexpr double kMib = 1.0, kMaxThrottled = 2.0, kMinFree = 3.0;
-    if (auto gap = any_controller_gap(ctx.host, {"blkio", "io"}); !gap.empty()) return Verdict::skip(gap);
-    if (auto gap = throttle_file_gap(ctx.host); !gap.empty()) return Verdict::skip(gap);
-    struct stat st {};
-    if (::stat("/dev/loop-control", &st) != 0) return Verdict::skip("no /dev/loop-control: the loop driver is absent");
-    auto loop = LoopDevice::attach(8 << 20);
-    if (!loop) return Verdict::error(loop.error().message());
-    auto rt = make_runtime(ctx.runtime);
-    if (!rt) return Verdict::error(rt.error().message());
-    auto free = timed_read(**rt, loop->minor(), kMib, std::nullopt);
+    auto loop = must(LoopDevice::attach(8 << 20));
+    auto rt = runtime_under_test(ctx);
+    auto free = timed_read(*rt, loop.minor(), kMib, std::nullopt);
     if (!free) return runtime_failure("read without a throttle", free.error());
-    auto slow = timed_read(**rt, loop->minor(), kMib, kBps);
+    auto slow = timed_read(*rt, loop.minor(), kMib, kBps);
     if (!slow) return runtime_failure("read with throttleReadBpsDevice", slow.error());
-    json e = {{"device", fmt::format("loop {}:{}", kLoopMajor, loop->minor())}, {"limit_mib_per_s", 1.0},
+    json e = {{"device", fmt::format("loop {}:{}", kLoopMajor, loop.minor())}, {"limit_mib_per_s", 1.0},
               {"throttled", slow->evidence}, {"unthrottled", free->evidence},
               {"accepted_throttled_max_mib_per_s", kMaxThrottled}, {"required_unthrottled_min_mib_per_s", kMinFree}};
     if (free->mib_per_s < kMinFree)
-        return Verdict::error(fmt::format("unthrottled reads ran at only {:.1f} MiB/s: too slow to show a 1 MiB/s limit",
+        setup_failed(fmt::format("unthrottled reads ran at only {:.1f} MiB/s: too slow to show a 1 MiB/s limit",
                                           free->mib_per_s));
     if (slow->mib_per_s > kMaxThrottled)
         return Verdict::fail(fmt::format("reads throttled to 1 MiB/s ran at {:.1f} MiB/s", slow->mib_per_s), e);
     return Verdict::pass(e);
 }
 
-CTB_CONFORMANCE_CASE("cgroup.blkio.throttle",
-                     "Documentation/admin-guide/cgroup-v1/blkio-controller.rst; Documentation/admin-guide/cgroup-v2.rst (io.max); "
-                     "OCI runtime-spec config-linux.md#block-io",
-                     {{K::root, ""}}, throttle);
+CTB_CONFORMANCE_CASE({
+    .id = "cgroup.blkio.throttle",
+    .reference = "Documentation/admin-guide/cgroup-v1/blkio-controller.rst; Documentation/admin-guide/cgroup-v2.rst (io.max); "
+        "OCI runtime-spec config-linux.md#block-io",
+    .needs = {{K::root, ""}, {K::cgroup_controller, "blkio|io"}, {K::cgroup_feature, "io_throttle"},
+        {K::device_node, "/dev/loop-control"}},
+    .body = throttle,
+});
 
 }  // namespace
 }  // namespace ctb::conformance::cgroup_cases

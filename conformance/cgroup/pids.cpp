@@ -20,16 +20,15 @@ Verdict limit(const CaseContext& ctx) {
     // The agent itself is one of the kLimit tasks; its children wait on a pipe so all of them
     // are alive at once, which is what pids.max counts.
     constexpr int kBomb = 50, kWithin = kLimit - 2;
-    auto rt = make_runtime(ctx.runtime);
-    if (!rt) return Verdict::error(rt.error().message());
-    auto bomb = run_fork(**rt, kBomb);
+    auto rt = runtime_under_test(ctx);
+    auto bomb = run_fork(*rt, kBomb);
     if (!bomb) return runtime_failure("run the fork bomb", bomb.error());
-    auto within = run_fork(**rt, kWithin);
+    auto within = run_fork(*rt, kWithin);
     if (!within) return runtime_failure("run the control", within.error());
     json b = bomb->json(), w = within->json();
     json e = {{"pids_limit", kLimit}, {"bomb", b}, {"within_limit", w}};
     if (!b.contains("created") || !w.contains("created"))
-        return Verdict::error(fmt::format("the agent gave no result: {:?} {:?} / {:?} {:?}", bomb->out, bomb->err,
+        setup_failed(fmt::format("the agent gave no result: {:?} {:?} / {:?} {:?}", bomb->out, bomb->err,
                                           within->out, within->err));
     if (b["first_error"] != "EAGAIN")
         return Verdict::fail(fmt::format("fork past pids.max {} failed with {}, not EAGAIN", kLimit, b["first_error"].dump()), e);
@@ -40,8 +39,12 @@ Verdict limit(const CaseContext& ctx) {
     return Verdict::pass(e);
 }
 
-CTB_CONFORMANCE_CASE("cgroup.pids.limit", "Documentation/admin-guide/cgroup-v1/pids.rst; OCI runtime-spec config-linux.md#pids",
-                     {{K::root, ""}, {K::cgroup_controller, "pids"}}, limit);
+CTB_CONFORMANCE_CASE({
+    .id = "cgroup.pids.limit",
+    .reference = "Documentation/admin-guide/cgroup-v1/pids.rst; OCI runtime-spec config-linux.md#pids",
+    .needs = {{K::root, ""}, {K::cgroup_controller, "pids"}},
+    .body = limit,
+});
 
 }  // namespace
 }  // namespace ctb::conformance::cgroup_cases

@@ -1,5 +1,7 @@
 #include "conformance/harness/registry.hpp"
 
+#include <sstream>
+
 namespace ctb::conformance {
 
 std::vector<Case>& registry() {
@@ -7,13 +9,19 @@ std::vector<Case>& registry() {
     return cases;
 }
 
+// CTB_CONFORMANCE_AREAS comes from conformance/meson.build, where the area folders are listed.
 const std::vector<std::string>& areas() {
-    static const std::vector<std::string> all{"ns", "cgroup", "overlay", "ports", "network", "volume", "security"};
+    static const std::vector<std::string> all = [] {
+        std::vector<std::string> out;
+        std::istringstream in(CTB_CONFORMANCE_AREAS);
+        for (std::string area; std::getline(in, area, ',');) out.push_back(area);
+        return out;
+    }();
     return all;
 }
 
-std::string skip_reason(const Case& c, const report::HostProbe& host) {
-    return first_unmet(c.needs, host);
+std::string skip_reason(const Case& c, const report::HostProbe& host, const std::string& runtime) {
+    return first_unmet(c.needs, host, runtime);
 }
 
 }  // namespace ctb::conformance

@@ -1,7 +1,18 @@
-// The conformance case registry. Each case declares what it is (id `area.name...`), what the host
-// must offer (requirements, decided from the host probe before anything runs) and what it checks
-// (a man page, kernel document or OCI spec section). Cases register themselves at static-init
-// time with CTB_CONFORMANCE_CASE, one source file per area under conformance/<area>/.
+// The conformance case registry. Each case declares, with named fields, what it is (.id
+// `area.name...`), what it checks (.reference: a man page, kernel document or OCI spec section),
+// what the host and the runtime under test must offer (.needs, decided before anything runs), its
+// deadline (.timeout) and its .body. Cases register themselves at static-init time, one source
+// file per area under conformance/<area>/:
+//
+//   CTB_CONFORMANCE_CASE({
+//       .id = "overlay.xino.uniform_inodes",
+//       .reference = "Documentation/filesystems/overlayfs.rst#xino",
+//       .needs = {{K::root, ""}, {K::overlay_feature, "xino"}},
+//       .timeout = std::chrono::seconds(10),
+//       .body = xino_case,
+//   });
+//
+// A body uses the case kit (kit.hpp): setup failures raised once, expectations gathered in Checks.
 #pragma once
 
 #include <chrono>
@@ -26,9 +37,10 @@ struct CaseContext {
     std::string runtime;  // the runtime under test ("ctbench" for the built-in library)
 };
 
-// What a case's body returns: pass/fail/error with a reason and the evidence it observed.
-// (skip is decided by requirements up front; a body may also skip when it discovers, by trying,
-// that the host lacks something the probe could not see.)
+// What a case's body returns: pass/fail with a reason and the evidence it observed. `error` comes
+// from the kit's setup failures (the runner turns them into it). Skips are decided by .needs up
+// front; a body skips only when it discovers, by trying, what no requirement can know (e.g. the
+// control run shows that the host has nothing the case could tell apart).
 struct Verdict {
     report::Outcome outcome;
     std::string reason;
@@ -45,11 +57,11 @@ struct Verdict {
 };
 
 struct Case {
-    std::string id;    // "ns.pid.init_is_1"; the area is the first component
+    std::string id;  // "ns.pid.init_is_1"; the area is the first component
     std::string reference;
     std::vector<Requirement> needs;
-    std::function<Verdict(const CaseContext&)> body;
     std::chrono::milliseconds timeout{30'000};
+    std::function<Verdict(const CaseContext&)> body;
 
     std::string area() const { return id.substr(0, id.find('.')); }
 };
@@ -62,12 +74,14 @@ struct Registrar {
     explicit Registrar(Case c) { registry().push_back(std::move(c)); }
 };
 
-// Why the host cannot run this case ("" when it can).
-std::string skip_reason(const Case& c, const report::HostProbe& host);
+// Why the host, or the runtime under test ("ctbench", "runc", "crun", a path), cannot run this
+// case ("" when it can). Decided before anything runs: `ctbench run --list` prints it.
+std::string skip_reason(const Case& c, const report::HostProbe& host, const std::string& runtime = "ctbench");
 
 }  // namespace ctb::conformance
 
 #define CTB_CONCAT_INNER(a, b) a##b
 #define CTB_CONCAT(a, b) CTB_CONCAT_INNER(a, b)
+// CTB_CONFORMANCE_CASE({.id = ..., .reference = ..., .needs = ..., .timeout = ..., .body = ...});
 #define CTB_CONFORMANCE_CASE(...) \
-    static ::ctb::conformance::Registrar CTB_CONCAT(ctb_case_, __LINE__){::ctb::conformance::Case{__VA_ARGS__}}
+    static ::ctb::conformance::Registrar CTB_CONCAT(ctb_case_, __COUNTER__){::ctb::conformance::Case __VA_ARGS__}

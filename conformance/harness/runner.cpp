@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "common/isolated.hpp"
+#include "conformance/harness/kit.hpp"
 
 namespace ctb::conformance {
 namespace {
@@ -16,12 +17,24 @@ report::CaseResult result_from(const Case& c, const Verdict& v, double seconds) 
     return {c.id, c.area(), v.outcome, v.reason, seconds, v.evidence, c.reference};
 }
 
+// The body, with the kit's setup failures (SetupError, LTP's TBROK) and stray exceptions as `error`:
+// the one place where a case's plumbing becomes a verdict.
+Verdict guarded_body(const Case& c, const CaseContext& ctx) {
+    try {
+        return c.body(ctx);
+    } catch (const SetupError& e) {
+        return Verdict::error(e.error.message());
+    } catch (const std::exception& e) {
+        return Verdict::error(std::string("unexpected exception: ") + e.what());
+    }
+}
+
 // The body runs in its own child (common/isolated.hpp); its verdict crosses back as JSON. A body
 // that delivers nothing becomes an `error`, with what was swept after it in reason and evidence.
 Verdict run_body(const Case& c, const CaseContext& ctx, const RunSettings& settings) {
     auto run = run_isolated(
         [&] {
-            Verdict v = c.body(ctx);
+            Verdict v = guarded_body(c, ctx);
             return nlohmann::json{{"outcome", report::to_string(v.outcome)}, {"reason", v.reason},
                                   {"evidence", v.evidence}}
                 .dump();
@@ -57,7 +70,7 @@ std::vector<const Case*> select(const Selection& selection) {
 }
 
 report::CaseResult run_case(const Case& c, const report::HostProbe& host, const RunSettings& settings) {
-    if (auto why = skip_reason(c, host); !why.empty()) return result_from(c, Verdict::skip(why), 0);
+    if (auto why = skip_reason(c, host, settings.runtime); !why.empty()) return result_from(c, Verdict::skip(why), 0);
     CaseContext ctx{host, settings.runtime};
     auto start = std::chrono::steady_clock::now();
     Verdict v = run_body(c, ctx, settings);

@@ -37,7 +37,7 @@ Result<net::testbed::RemoteHost> remote_host() {
 Result<std::string> host_agent() {
     auto image = image::ensure_default_image();
     if (!image) return fail(image.error());
-    return *image + sec::kAgent;
+    return *image + kAgent;
 }
 
 std::string bare(const std::string& cidr) { return cidr.substr(0, cidr.find('/')); }
@@ -70,13 +70,13 @@ ScopedNetwork::~ScopedNetwork() {
     if (live_) (void)net::remove_network(n_.name, true);
 }
 
-Result<sec::Started> start_in(Runtime& rt, const net::Attachment& a, std::vector<std::string> command,
+Result<Started> start_in(Runtime& rt, const net::Attachment& a, std::vector<std::string> command,
                               std::vector<spec::Mount> mounts) {
     spec::Spec s = agent_spec({});
     s.process.args = std::move(command);
     s.mounts.insert(s.mounts.end(), mounts.begin(), mounts.end());
     if (auto applied = net::apply_to_spec(a, s); !applied) return fail(applied.error());
-    return sec::start(rt, RunRequest{s});
+    return start(rt, RunRequest{s});
 }
 
 std::vector<std::string> tcp_echo_servers(const std::vector<int>& ports) {
@@ -84,14 +84,14 @@ std::vector<std::string> tcp_echo_servers(const std::vector<int>& ports) {
     // child then, but the shell's exec keeps a single foreground process to kill).
     std::string script;
     for (std::size_t i = 0; i + 1 < ports.size(); ++i)
-        script += fmt::format("{} tcp-echo-server {} & ", sec::kAgent, ports[i]);
-    script += fmt::format("exec {} tcp-echo-server {}", sec::kAgent, ports.back());
+        script += fmt::format("{} tcp-echo-server {} & ", kAgent, ports[i]);
+    script += fmt::format("exec {} tcp-echo-server {}", kAgent, ports.back());
     return {"/bin/sh", "-c", script};
 }
 
-std::vector<std::string> udp_echo_server(int port) { return {sec::kAgent, "udp-echo-server", std::to_string(port)}; }
+std::vector<std::string> udp_echo_server(int port) { return {kAgent, "udp-echo-server", std::to_string(port)}; }
 
-std::vector<std::string> sleeper() { return {sec::kAgent, "sleep", "300"}; }
+std::vector<std::string> sleeper() { return {kAgent, "sleep", "300"}; }
 
 AgentOutcome client_until_ok(const std::string& agent, const std::string& ns_path, const std::vector<std::string>& args,
                              std::chrono::milliseconds patience) {

@@ -88,7 +88,7 @@ private:
 // A container of `rt` in the attachment's network, running `command` (argv in the image) as its
 // init: typically an echo server, or "sleep" to exec clients into. `mounts` come before the
 // engine's own (a mount at /etc/hosts or /etc/resolv.conf replaces the generated file).
-Result<sec::Started> start_in(Runtime& rt, const net::Attachment& a, std::vector<std::string> command,
+Result<Started> start_in(Runtime& rt, const net::Attachment& a, std::vector<std::string> command,
                               std::vector<spec::Mount> mounts = {});
 // Init that runs TCP echo servers on each port (the last one in the foreground).
 std::vector<std::string> tcp_echo_servers(const std::vector<int>& ports);
@@ -158,7 +158,7 @@ namespace ctb::conformance::netc {
 // attachment.
 struct PublishedServer {
     ScopedAttachment attachment;
-    sec::Started container;
+    Started container;
     std::string host_port;  // the host port `container_port` got
 };
 // Attaches with `-p publish`, starts `command` in it, and looks up the host port of

@@ -37,8 +37,8 @@ Verdict self_cgroup_is_root(const CaseContext& ctx) {
     Containers cs(ctx);
     auto c = cs.start(agent({"sleep", "30"}));
     auto host_view = parse_cgroup(read_text(fmt::format("/proc/{}/cgroup", c->pid())));
-    json init_inside = agent_json(exec(*c, {"/usr/bin/ctbench-agent", "cat", "/proc/1/cgroup"}), "agent cat");
-    json self_inside = agent_json(exec(*c, {"/usr/bin/ctbench-agent", "cat", "/proc/self/cgroup"}), "agent cat");
+    json init_inside = agent_json(must_exec(*c, {kAgent, "cat", "/proc/1/cgroup"}), "agent cat");
+    json self_inside = agent_json(must_exec(*c, {kAgent, "cat", "/proc/self/cgroup"}), "agent cat");
     auto init_lines = parse_cgroup(init_inside.value("content", ""));
     auto self_lines = parse_cgroup(self_inside.value("content", ""));
     json ev = {{"init_seen_from_host", to_json(host_view)},
@@ -46,12 +46,12 @@ Verdict self_cgroup_is_root(const CaseContext& ctx) {
                {"exec_process_seen_inside", to_json(self_lines)},
                {"cgroup_ns_inside", ns_inode_of(c->pid(), "cgroup")},
                {"cgroup_ns_host", own_ns_inode("cgroup")}};
-    if (init_lines.empty() || self_lines.empty()) throw SetupError("/proc/<pid>/cgroup unreadable inside");
+    if (init_lines.empty() || self_lines.empty()) setup_failed("/proc/<pid>/cgroup unreadable inside");
     if (ev["cgroup_ns_inside"] == ev["cgroup_ns_host"])
         return Verdict::fail("the container shares the host's cgroup namespace", ev);
     bool own_cgroup =
         std::any_of(host_view.begin(), host_view.end(), [&](const CgroupLine& l) { return contains(l.path, c->id()); });
-    if (!own_cgroup) throw SetupError("the host does not see the container in a cgroup of its own");
+    if (!own_cgroup) setup_failed("the host does not see the container in a cgroup of its own");
     for (const auto* v : {&init_lines, &self_lines})
         for (const auto& l : *v)
             if (l.path != "/") return Verdict::fail("a cgroup path inside the container is not \"/\"", ev);
@@ -90,9 +90,9 @@ Verdict cgroupfs_rooted_at_container(const CaseContext& ctx) {
     auto c = cs.start(s);
     auto host_view = parse_cgroup(read_text(fmt::format("/proc/{}/cgroup", c->pid())));
     auto h = pick_hierarchy(host_view, c->id());
-    if (!h) throw SetupError("the container has no cgroup of its own in any hierarchy: " + to_json(host_view).dump());
+    if (!h) setup_failed("the container has no cgroup of its own in any hierarchy: " + to_json(host_view).dump());
     std::string host_root = host_mount_point(*h);
-    if (host_root.empty()) throw SetupError("hierarchy " + h->controllers + " is not mounted on the host");
+    if (host_root.empty()) setup_failed("hierarchy " + h->controllers + " is not mounted on the host");
     std::vector<std::string> host_siblings;
     for (const auto& e : list_dir(host_root))
         if (std::filesystem::is_directory(host_root + "/" + e)) host_siblings.push_back(e);
@@ -100,12 +100,12 @@ Verdict cgroupfs_rooted_at_container(const CaseContext& ctx) {
                             : contains(h->controllers, "name=")
                                 ? fmt::format("mount -t cgroup -o none,{} cgroup /tmp/cg", h->controllers)
                                 : fmt::format("mount -t cgroup -o {} cgroup /tmp/cg", h->controllers);
-    auto out = exec(*c, {"/bin/sh", "-c",
+    auto out = must_exec(*c, {"/bin/sh", "-c",
                          mount_cmd.insert(0, "mkdir -p /tmp/cg && ") +
                              " && echo dirs: && find /tmp/cg -mindepth 1 -maxdepth 1 -type d && echo procs: && "
                              "cat /tmp/cg/cgroup.procs && echo end"});
     if (out.status != 0 || !contains(out.out, "end"))
-        throw SetupError("mount the hierarchy inside: " + out.out + out.err);
+        setup_failed("mount the hierarchy inside: " + out.out + out.err);
     std::vector<std::string> inside_dirs, inside_procs;
     auto* into = &inside_dirs;
     for (const auto& l : lines(out.out)) {
@@ -135,13 +135,22 @@ Verdict cgroupfs_rooted_at_container(const CaseContext& ctx) {
         return Verdict::fail("the cgroupfs mounted inside shows cgroups outside the container's", ev);
     if (std::find(inside_procs.begin(), inside_procs.end(), "1") == inside_procs.end())
         return Verdict::fail("the root cgroup inside does not hold the container's init (pid 1)", ev);
-    if (host_siblings.empty()) throw SetupError("the host's hierarchy has no sub-cgroups to hide: nothing proven");
+    if (host_siblings.empty()) setup_failed("the host's hierarchy has no sub-cgroups to hide: nothing proven");
     return Verdict::pass(ev);
 }
 
-CTB_CONFORMANCE_CASE("ns.cgroup.self_cgroup_is_root", kRef, container_needs(), ns_case(self_cgroup_is_root));
-CTB_CONFORMANCE_CASE("ns.cgroup.cgroupfs_rooted_at_container", kRef, container_needs(),
-                     ns_case(cgroupfs_rooted_at_container));
+CTB_CONFORMANCE_CASE({
+    .id = "ns.cgroup.self_cgroup_is_root",
+    .reference = kRef,
+    .needs = container_needs(),
+    .body = self_cgroup_is_root,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ns.cgroup.cgroupfs_rooted_at_container",
+    .reference = kRef,
+    .needs = container_needs(),
+    .body = cgroupfs_rooted_at_container,
+});
 
 }  // namespace
 }  // namespace ctb::conformance::nscase

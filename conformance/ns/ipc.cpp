@@ -70,7 +70,7 @@ class HostObject {
 public:
     HostObject(const SysvKind& kind, key_t key) : kind_(kind), id_(kind.create(key)) {
         if (id_ < 0)
-            throw SetupError(fmt::format("create host {} object with key {:#x}: {}", kind.name, key, err_name(errno)));
+            setup_failed(fmt::format("create host {} object with key {:#x}: {}", kind.name, key, err_name(errno)));
     }
     ~HostObject() { kind_.remove(id_); }
 
@@ -89,8 +89,8 @@ Verdict sysv_isolated(const CaseContext& ctx, const SysvKind& kind) {
     Containers cs(ctx);
     auto c = cs.start(agent({"sleep", "30"}));
     auto inside_view = [&] {
-        json r = agent_json(exec(*c, {"/usr/bin/ctbench-agent", "cat", proc}), "agent cat " + proc);
-        if (r.value("ok", false) != true) throw SetupError("read " + proc + " inside: " + r.dump());
+        json r = agent_json(must_exec(*c, {kAgent, "cat", proc}), "agent cat " + proc);
+        if (r.value("ok", false) != true) setup_failed("read " + proc + " inside: " + r.dump());
         return keys_in(r["content"].get<std::string>());
     };
     auto before = inside_view();
@@ -100,7 +100,7 @@ Verdict sysv_isolated(const CaseContext& ctx, const SysvKind& kind) {
         r["create_container_key"] = err_name(kind.create(container_key) >= 0 ? 0 : errno);
         return r;
     });
-    if (raw.contains("setup")) throw SetupError(raw["setup"].get<std::string>());
+    if (raw.contains("setup")) setup_failed(raw["setup"].get<std::string>());
     auto after = inside_view();
     auto host_view = keys_in(read_text(proc));
     int leaked = kind.lookup(container_key);
@@ -114,8 +114,8 @@ Verdict sysv_isolated(const CaseContext& ctx, const SysvKind& kind) {
                {"host_view_has_host_key", has(host_view, host_key)},
                {"host_view_has_container_key", has(host_view, container_key)},
                {"host_lookup_container_key", err_name(host_lookup)}};
-    if (!has(host_view, host_key)) throw SetupError("the host's own object is missing from " + proc);
-    if (raw["create_container_key"] != "ok") throw SetupError("create an object inside the container's namespace");
+    if (!has(host_view, host_key)) setup_failed("the host's own object is missing from " + proc);
+    if (raw["create_container_key"] != "ok") setup_failed("create an object inside the container's namespace");
     if (has(before, host_key) || has(after, host_key))
         return Verdict::fail(fmt::format("the container's {} lists the host's object", proc), ev);
     if (raw["lookup_host_key"] != "ENOENT")
@@ -135,7 +135,7 @@ class HostQueue {
 public:
     explicit HostQueue(std::string name) : name_(std::move(name)) {
         mq_ = ::mq_open(name_.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600, nullptr);
-        if (mq_ == static_cast<mqd_t>(-1)) throw SetupError("mq_open " + name_ + ": " + err_name(errno));
+        if (mq_ == static_cast<mqd_t>(-1)) setup_failed("mq_open " + name_ + ": " + err_name(errno));
     }
     ~HostQueue() {
         ::mq_close(mq_);
@@ -160,7 +160,7 @@ Verdict posix_mqueue_isolated(const CaseContext& ctx) {
     Containers cs(ctx);
     auto c = cs.start(agent({"sleep", "30"}));
     auto stat_inside = [&](const std::string& name) {
-        return agent_json(exec(*c, {"/usr/bin/ctbench-agent", "stat", "/dev/mqueue" + name}), "agent stat");
+        return agent_json(must_exec(*c, {kAgent, "stat", "/dev/mqueue" + name}), "agent stat");
     };
     json host_q_inside = stat_inside(host_name);
     json raw = in_ipc_ns_of(c->pid(), [&] {
@@ -169,7 +169,7 @@ Verdict posix_mqueue_isolated(const CaseContext& ctx) {
         r["create_container_queue"] = err_name(mq_open_errno(container_name, O_CREAT | O_EXCL | O_RDWR));
         return r;
     });
-    if (raw.contains("setup")) throw SetupError(raw["setup"].get<std::string>());
+    if (raw.contains("setup")) setup_failed(raw["setup"].get<std::string>());
     json container_q_inside = stat_inside(container_name);
     int host_open = mq_open_errno(container_name, O_RDONLY);
     json ev = {{"host_queue", host_name},
@@ -178,7 +178,7 @@ Verdict posix_mqueue_isolated(const CaseContext& ctx) {
                {"inside_by_name", raw},
                {"container_stat_of_own_queue", container_q_inside},
                {"host_open_container_queue", err_name(host_open)}};
-    if (raw["create_container_queue"] != "ok") throw SetupError("create a queue in the container's namespace");
+    if (raw["create_container_queue"] != "ok") setup_failed("create a queue in the container's namespace");
     if (host_q_inside["errno_name"] != "ENOENT")
         return Verdict::fail("the host's queue shows in the container's /dev/mqueue", ev);
     if (raw["open_host_queue"] != "ENOENT")
@@ -192,10 +192,30 @@ Verdict posix_mqueue_isolated(const CaseContext& ctx) {
     return Verdict::pass(ev);
 }
 
-CTB_CONFORMANCE_CASE("ns.ipc.sysv_shm_isolated", kRef, container_needs(), ns_case(shm_isolated));
-CTB_CONFORMANCE_CASE("ns.ipc.sysv_sem_isolated", kRef, container_needs(), ns_case(sem_isolated));
-CTB_CONFORMANCE_CASE("ns.ipc.sysv_msg_isolated", kRef, container_needs(), ns_case(msg_isolated));
-CTB_CONFORMANCE_CASE("ns.ipc.posix_mqueue_isolated", kRef, container_needs(), ns_case(posix_mqueue_isolated));
+CTB_CONFORMANCE_CASE({
+    .id = "ns.ipc.sysv_shm_isolated",
+    .reference = kRef,
+    .needs = container_needs(),
+    .body = shm_isolated,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ns.ipc.sysv_sem_isolated",
+    .reference = kRef,
+    .needs = container_needs(),
+    .body = sem_isolated,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ns.ipc.sysv_msg_isolated",
+    .reference = kRef,
+    .needs = container_needs(),
+    .body = msg_isolated,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ns.ipc.posix_mqueue_isolated",
+    .reference = kRef,
+    .needs = container_needs(),
+    .body = posix_mqueue_isolated,
+});
 
 }  // namespace
 }  // namespace ctb::conformance::nscase

@@ -82,7 +82,7 @@ Verdict check_propagation(const std::string& tag, unsigned long propagation, uns
                           bool want_b_to_a) {
     ScratchDir dir("prop-" + tag);
     json r = propagation_experiment(dir.path(), propagation, b_then);
-    if (r.contains("setup")) throw SetupError(r["setup"].get<std::string>());
+    if (r.contains("setup")) setup_failed(r["setup"].get<std::string>());
     if (r["bind_a_to_b"] != "ok") return Verdict::fail("bind mount of a " + tag + " mount failed", r);
     if (r["a_to_b"] != want_a_to_b)
         return Verdict::fail(
@@ -115,7 +115,7 @@ Verdict propagation_unbindable(const CaseContext&) {
         r["bind_private"] = err_name(mount_errno(p, t, nullptr, MS_BIND));
         return r;
     });
-    if (r.contains("setup")) throw SetupError(r["setup"].get<std::string>());
+    if (r.contains("setup")) setup_failed(r["setup"].get<std::string>());
     if (r["bind_unbindable"] != "EINVAL" || r["rbind_unbindable"] != "EINVAL")
         return Verdict::fail("binding an unbindable mount was not refused with EINVAL", r);
     if (r["bind_private"] != "ok") return Verdict::fail("control: binding a private mount failed", r);
@@ -136,9 +136,9 @@ Verdict container_mounts_invisible_on_host(const CaseContext& ctx) {
     add_capabilities(s, {"CAP_SYS_ADMIN"});
     auto c = cs.start(s);
     std::string point = "/ctbns-mnt-" + short_token();
-    json mounted = agent_json(exec(*c, {"/usr/bin/ctbench-agent", "mount-tmpfs", point}), "agent mount-tmpfs");
-    if (mounted.value("ok", false) != true) throw SetupError("mount a tmpfs in the container: " + mounted.dump());
-    json inside = agent_json(exec(*c, {"/usr/bin/ctbench-agent", "cat", "/proc/self/mountinfo"}), "agent cat");
+    json mounted = agent_json(must_exec(*c, {kAgent, "mount-tmpfs", point}), "agent mount-tmpfs");
+    if (mounted.value("ok", false) != true) setup_failed("mount a tmpfs in the container: " + mounted.dump());
+    json inside = agent_json(must_exec(*c, {kAgent, "cat", "/proc/self/mountinfo"}), "agent cat");
     json ev = {
         {"mount_point_inside", point},
         {"inside", lines_with(inside.value("content", ""), point)},
@@ -148,7 +148,7 @@ Verdict container_mounts_invisible_on_host(const CaseContext& ctx) {
     if (auto init = read_file("/proc/1/mountinfo")) ev["host_init"] = lines_with(*init, point);
     if (ev["inside"].empty()) return Verdict::fail("the tmpfs is missing from the container's own mount table", ev);
     if (ev["container_ns_seen_from_host"].empty())
-        throw SetupError("the tmpfs is missing from /proc/<init>/mountinfo: not the container's mount namespace?");
+        setup_failed("the tmpfs is missing from /proc/<init>/mountinfo: not the container's mount namespace?");
     if (!ev["host_self"].empty() || (ev.contains("host_init") && !ev["host_init"].empty()))
         return Verdict::fail("a mount made inside the container appears in the host's mount table", ev);
     return Verdict::pass(ev);
@@ -177,13 +177,13 @@ Verdict old_root_unreachable(const CaseContext& ctx) {
     must(write_file(marker, "host"), "create the marker");
     Containers cs(ctx);
     spec::Spec s =
-        shell(fmt::format("ctbench-agent stat {0}; ctbench-agent cat /proc/self/mountinfo; "
+        shell_spec(fmt::format("ctbench-agent stat {0}; ctbench-agent cat /proc/self/mountinfo; "
                           "find / \\( -path /proc -o -path /sys \\) -prune -o -name {1} -print; echo find-done",
                           marker, name));
     auto out = cs.run(s);
     auto docs = json_lines(out.out);
     if (docs.size() != 2 || !contains(out.out, "find-done"))
-        throw SetupError("unexpected output: " + out.out + out.err);
+        setup_failed("unexpected output: " + out.out + out.err);
     std::vector<std::string> found;
     for (const auto& l : lines(out.out))
         if (contains(l, name) && l.front() != '{') found.push_back(l);
@@ -219,16 +219,42 @@ Verdict old_root_unreachable(const CaseContext& ctx) {
     return Verdict::pass(ev);
 }
 
-CTB_CONFORMANCE_CASE("ns.mount.propagation_shared", kPropagationRef, raw_needs({"mount"}), ns_case(propagation_shared));
-CTB_CONFORMANCE_CASE("ns.mount.propagation_slave", kPropagationRef, raw_needs({"mount"}), ns_case(propagation_slave));
-CTB_CONFORMANCE_CASE("ns.mount.propagation_private", kPropagationRef, raw_needs({"mount"}),
-                     ns_case(propagation_private));
-CTB_CONFORMANCE_CASE("ns.mount.propagation_unbindable", kPropagationRef, raw_needs({"mount"}),
-                     ns_case(propagation_unbindable));
-CTB_CONFORMANCE_CASE("ns.mount.container_mounts_invisible_on_host", kRef, container_needs(),
-                     ns_case(container_mounts_invisible_on_host));
-CTB_CONFORMANCE_CASE("ns.mount.old_root_unreachable", "pivot_root(2); " + std::string(kRef), container_needs(),
-                     ns_case(old_root_unreachable));
+CTB_CONFORMANCE_CASE({
+    .id = "ns.mount.propagation_shared",
+    .reference = kPropagationRef,
+    .needs = raw_needs({"mount"}),
+    .body = propagation_shared,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ns.mount.propagation_slave",
+    .reference = kPropagationRef,
+    .needs = raw_needs({"mount"}),
+    .body = propagation_slave,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ns.mount.propagation_private",
+    .reference = kPropagationRef,
+    .needs = raw_needs({"mount"}),
+    .body = propagation_private,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ns.mount.propagation_unbindable",
+    .reference = kPropagationRef,
+    .needs = raw_needs({"mount"}),
+    .body = propagation_unbindable,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ns.mount.container_mounts_invisible_on_host",
+    .reference = kRef,
+    .needs = container_needs(),
+    .body = container_mounts_invisible_on_host,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ns.mount.old_root_unreachable",
+    .reference = "pivot_root(2); " + std::string(kRef),
+    .needs = container_needs(),
+    .body = old_root_unreachable,
+});
 
 }  // namespace
 }  // namespace ctb::conformance::nscase

@@ -74,10 +74,10 @@ json host_views() {
 
 // The container's /proc/net/dev and /sys/class/net, read by a process exec'd inside it.
 json container_views(RunningContainer& c) {
-    auto out = exec(c, {"/bin/sh", "-c", "cat /proc/net/dev && echo --- && ls -1 /sys/class/net"});
+    auto out = must_exec(c, {"/bin/sh", "-c", "cat /proc/net/dev && echo --- && ls -1 /sys/class/net"});
     auto sep = out.out.find("---\n");
     if (out.status != 0 || sep == std::string::npos)
-        throw SetupError("read the container's views: " + out.out + out.err);
+        setup_failed("read the container's views: " + out.out + out.err);
     auto sys = lines(out.out.substr(sep + 4));
     std::sort(sys.begin(), sys.end());
     return {{"proc_net_dev", proc_net_dev_names(out.out.substr(0, sep))}, {"sys_class_net", sys}};
@@ -115,12 +115,12 @@ Verdict moved_device_vanishes_from_host(const CaseContext& ctx) {
     VethPair veth("v");
     json host_before = host_views();
     auto names_before = host_before["rtnetlink"].get<std::vector<std::string>>();
-    if (!has(names_before, veth.other_end())) throw SetupError("the new veth end is not on the host");
+    if (!has(names_before, veth.other_end())) setup_failed("the new veth end is not on the host");
     veth.move_other_end_into(c->pid());
     json host_after = host_views();
     auto rtnl = must(net::Rtnl::open(), "open rtnetlink");
     auto lookup = rtnl.link_index(veth.other_end());
-    json info = agent_json(exec(*c, {"/usr/bin/ctbench-agent", "info"}), "agent info");
+    json info = agent_json(must_exec(*c, {kAgent, "info"}), "agent info");
     auto inside = names_of(info["interfaces"]);
     json ev = {{"moved", veth.other_end()},
                {"peer_left_on_host", veth.host_end()},
@@ -155,7 +155,7 @@ Verdict proc_sys_net_views_isolated(const CaseContext& ctx) {
     for (const char* view : {"proc_net_dev", "sys_class_net"}) {
         auto h = host[view].get<std::vector<std::string>>();
         if (!has(h, veth.host_end()) || !has(h, veth.other_end()))
-            throw SetupError(fmt::format("the host's {} does not list the new veth pair", view));
+            setup_failed(fmt::format("the host's {} does not list the new veth pair", view));
         if (before[view] != json::array({"lo"}))
             return Verdict::fail(fmt::format("the container's {} does not show only its own loopback", view), ev);
         if (after[view] != json(std::vector<std::string>{veth.other_end(), "lo"}) &&
@@ -180,16 +180,16 @@ Verdict same_port_two_namespaces(const CaseContext& ctx) {
     if (!a_up || !b_up) {
         std::string both = ev.dump();
         if (contains(both, "EADDRINUSE")) return Verdict::fail("the second namespace could not bind the same port", ev);
-        throw SetupError("an echo server never listened: " + both);
+        setup_failed("an echo server never listened: " + both);
     }
     // Each answers inside its own namespace, over its own loopback.
     for (auto* c : {a.get(), b.get()})
-        if (auto up = exec(*c, {"/bin/ip", "link", "set", "lo", "up"}); up.status != 0)
-            throw SetupError("bring loopback up: " + up.out + up.err);
+        if (auto up = must_exec(*c, {"/bin/ip", "link", "set", "lo", "up"}); up.status != 0)
+            setup_failed("bring loopback up: " + up.out + up.err);
     json ra =
-        agent_json(exec(*a, {"/usr/bin/ctbench-agent", "tcp-client", "127.0.0.1", "18080", "from-a"}), "tcp-client");
+        agent_json(must_exec(*a, {kAgent, "tcp-client", "127.0.0.1", "18080", "from-a"}), "tcp-client");
     json rb =
-        agent_json(exec(*b, {"/usr/bin/ctbench-agent", "tcp-client", "127.0.0.1", "18080", "from-b"}), "tcp-client");
+        agent_json(must_exec(*b, {kAgent, "tcp-client", "127.0.0.1", "18080", "from-b"}), "tcp-client");
     ev["client_a"] = ra;
     ev["client_b"] = rb;
     ev["net_ns"] = {ns_inode_of(a->pid(), "net"), ns_inode_of(b->pid(), "net")};
@@ -199,12 +199,30 @@ Verdict same_port_two_namespaces(const CaseContext& ctx) {
     return Verdict::pass(ev);
 }
 
-CTB_CONFORMANCE_CASE("ns.net.only_loopback", kRef, container_needs(), ns_case(only_loopback));
-CTB_CONFORMANCE_CASE("ns.net.moved_device_vanishes_from_host", kRef, needs_veth(),
-                     ns_case(moved_device_vanishes_from_host));
-CTB_CONFORMANCE_CASE("ns.net.proc_sys_net_views_isolated", "network_namespaces(7); proc(5) /proc/net; sysfs(5)",
-                     needs_veth(), ns_case(proc_sys_net_views_isolated));
-CTB_CONFORMANCE_CASE("ns.net.same_port_two_namespaces", kRef, container_needs(), ns_case(same_port_two_namespaces));
+CTB_CONFORMANCE_CASE({
+    .id = "ns.net.only_loopback",
+    .reference = kRef,
+    .needs = container_needs(),
+    .body = only_loopback,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ns.net.moved_device_vanishes_from_host",
+    .reference = kRef,
+    .needs = needs_veth(),
+    .body = moved_device_vanishes_from_host,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ns.net.proc_sys_net_views_isolated",
+    .reference = "network_namespaces(7); proc(5) /proc/net; sysfs(5)",
+    .needs = needs_veth(),
+    .body = proc_sys_net_views_isolated,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ns.net.same_port_two_namespaces",
+    .reference = kRef,
+    .needs = container_needs(),
+    .body = same_port_two_namespaces,
+});
 
 }  // namespace
 }  // namespace ctb::conformance::nscase

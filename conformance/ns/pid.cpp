@@ -84,8 +84,8 @@ Verdict proc_shows_only_namespace(const CaseContext& ctx) {
     auto c = cs.start(agent({"fork", "3", "--hold", "30"}));
     std::map<pid_t, pid_t> members;
     if (!retry_until(Deadline(10s), [&] { return (members = namespace_members(c->pid())).size() >= 4; }))
-        throw SetupError(fmt::format("the init and its 3 children never all appeared ({} seen)", members.size()));
-    json info = agent_json(exec(*c, {"/usr/bin/ctbench-agent", "info"}), "agent info");
+        setup_failed(fmt::format("the init and its 3 children never all appeared ({} seen)", members.size()));
+    json info = agent_json(must_exec(*c, {kAgent, "info"}), "agent info");
     if (!info["processes"].is_array()) return Verdict::fail("/proc could not be listed inside", info["errors"]);
     std::set<long> inside = info["processes"].get<std::set<long>>();
     std::set<long> expected{info["pid"].get<long>()};  // the exec'd agent itself, gone by now
@@ -103,13 +103,13 @@ Verdict orphans_reaped_by_init(const CaseContext& ctx) {
     Containers cs(ctx);
     // The inner shell starts a grandchild of the init and exits at once, orphaning it. The outer
     // shell (the init) reaps whatever child exits while it waits for its own `sleep`s.
-    auto c = cs.start(shell("sh -c 'sleep 31 &'; while :; do sleep 0.05; done"));
+    auto c = cs.start(shell_spec("sh -c 'sleep 31 &'; while :; do sleep 0.05; done"));
     pid_t init = c->pid();
     std::optional<pid_t> orphan;
     if (!retry_until(Deadline(10s), [&] { return (orphan = find_member(init, "sleep 31")).has_value(); }))
-        throw SetupError("the grandchild `sleep 31` never appeared in the container");
+        setup_failed("the grandchild `sleep 31` never appeared in the container");
     auto started = start_time(*orphan);
-    if (!started) throw SetupError("the grandchild vanished before it could be examined");
+    if (!started) setup_failed("the grandchild vanished before it could be examined");
     bool reparented = retry_until(Deadline(5s), [&] { return ppid_of(*orphan) == init; });
     auto inner = nspids(*orphan);
     json ev = {{"init_host_pid", init},
@@ -119,14 +119,14 @@ Verdict orphans_reaped_by_init(const CaseContext& ctx) {
     if (!reparented) return Verdict::fail("the orphaned grandchild was not reparented to the namespace init", ev);
     // The same fact as the namespace sees it.
     if (!inner.empty()) {
-        json st = agent_json(exec(*c, {"/usr/bin/ctbench-agent", "cat", fmt::format("/proc/{}/status", inner.back())}),
+        json st = agent_json(must_exec(*c, {kAgent, "cat", fmt::format("/proc/{}/status", inner.back())}),
                              "agent cat status");
         std::string content = st.value("content", "");
         ev["orphan_ppid_inside"] = status_line(content, "PPid");
         if (!contains(content, "PPid:\t1\n"))
             return Verdict::fail("inside the container the orphan's parent is not pid 1", ev);
     }
-    if (::kill(*orphan, SIGKILL) != 0) throw SetupError("kill the orphan: " + errno_name(errno));
+    if (::kill(*orphan, SIGKILL) != 0) setup_failed("kill the orphan: " + errno_name(errno));
     // Reaped means the /proc entry is gone, not merely a zombie.
     bool reaped = retry_until(Deadline(5s), [&] { return !same_process_alive(*orphan, *started); });
     ev["orphan_reaped"] = reaped;
@@ -145,7 +145,7 @@ Verdict init_death_kills_all(const CaseContext& ctx) {
     // Background processes that would outlive their shell anywhere else, one of them ignoring
     // the usual termination signals.
     auto c =
-        cs.start(shell("sleep 61 & sleep 62 & (trap '' TERM HUP INT; exec sleep 63) & "
+        cs.start(shell_spec("sleep 61 & sleep 62 & (trap '' TERM HUP INT; exec sleep 63) & "
                        "while :; do sleep 1; done"));
     pid_t init = c->pid();
     // A process that entered the namespace with setns(2): its parent is outside, on the host.
@@ -170,7 +170,7 @@ Verdict init_death_kills_all(const CaseContext& ctx) {
             return json{{"signaled", WIFSIGNALED(status)}, {"signal", WIFSIGNALED(status) ? WTERMSIG(status) : 0}};
         });
     if (int err = joiner.wait_ready(); err != 0)
-        throw SetupError("join the container's pid namespace: " + err_name(err));
+        setup_failed("join the container's pid namespace: " + err_name(err));
     std::map<pid_t, unsigned long long> victims;
     auto all_there = [&] {
         victims.clear();
@@ -182,10 +182,10 @@ Verdict init_death_kills_all(const CaseContext& ctx) {
         return sleeps == 3 && victims.size() >= 4;
     };
     if (!retry_until(Deadline(10s), all_there))
-        throw SetupError(fmt::format("the container's processes never all appeared ({} seen)", victims.size()));
+        setup_failed(fmt::format("the container's processes never all appeared ({} seen)", victims.size()));
     json members = json::array();
     for (auto& [p, t] : victims) members.push_back({{"host_pid", p}, {"cmdline", cmdline(p)}, {"nspid", nspids(p)}});
-    if (::kill(init, SIGKILL) != 0) throw SetupError("kill the init: " + errno_name(errno));
+    if (::kill(init, SIGKILL) != 0) setup_failed("kill the init: " + errno_name(errno));
     // The joined process's parent, outside, reaps it; until then the dying init waits for it.
     json joined_result = joiner.finish();
     auto out = must(c->wait(10s), "wait for the init");
@@ -216,31 +216,31 @@ Verdict init_ignores_unhandled_signals(const CaseContext& ctx) {
     auto c = cs.start(s);
     pid_t init = c->pid();
     auto before = proc_status(init);
-    if (!before) throw SetupError("the init vanished");
-    if (mask_has(before->at("SigCgt"), SIGTERM)) throw SetupError("busybox sleep catches SIGTERM here");
+    if (!before) setup_failed("the init vanished");
+    if (mask_has(before->at("SigCgt"), SIGTERM)) setup_failed("busybox sleep catches SIGTERM here");
     json sent = json::object();
     for (const char* sig : {"TERM", "INT", "HUP"})
-        sent[sig] = agent_json(exec(*c, {"/usr/bin/ctbench-agent", "kill", "1", sig}), "agent kill 1");
+        sent[sig] = agent_json(must_exec(*c, {kAgent, "kill", "1", sig}), "agent kill 1");
     // Dropped at send time: nothing pending, and the init goes on running.
     auto after = proc_status(init);
     auto still = must(c->wait(300ms), "wait for the init");
     // Control: the same signal kills an ordinary process of the same namespace.
-    auto control = exec(*c, {"/bin/sh", "-c", "sleep 30 & p=$!; kill -TERM $p; wait $p; echo status=$?"});
+    auto control = must_exec(*c, {"/bin/sh", "-c", "sleep 30 & p=$!; kill -TERM $p; wait $p; echo status=$?"});
     json ev = {{"init_sigcgt", before->at("SigCgt")},
                {"kill_from_inside", sent},
                {"init_status_after", still.status},
                {"init_pending_after", after ? json{after->at("SigPnd"), after->at("ShdPnd")} : json(nullptr)},
                {"ordinary_process", trim(control.out)}};
     for (auto& [sig, r] : sent.items())
-        if (r.value("ok", false) != true) throw SetupError("kill(1, SIG" + sig + ") from inside failed: " + r.dump());
+        if (r.value("ok", false) != true) setup_failed("kill(1, SIG" + sig + ") from inside failed: " + r.dump());
     if (still.status != -1 || !after) return Verdict::fail("the init died of a signal it has no handler for", ev);
     for (int sig : {SIGTERM, SIGINT, SIGHUP})
         if (mask_has(after->at("ShdPnd"), sig) || mask_has(after->at("SigPnd"), sig))
             return Verdict::fail(fmt::format("signal {} is pending on the init instead of being dropped", sig), ev);
     if (!contains(control.out, "status=143"))
-        throw SetupError("control: SIGTERM did not kill an ordinary process: " + control.out);
+        setup_failed("control: SIGTERM did not kill an ordinary process: " + control.out);
     // SIGKILL from the ancestor namespace is forcibly delivered.
-    if (::kill(init, SIGKILL) != 0) throw SetupError("kill the init: " + errno_name(errno));
+    if (::kill(init, SIGKILL) != 0) setup_failed("kill the init: " + errno_name(errno));
     auto killed = must(c->wait(10s), "wait for the init");
     ev["init_status_after_host_sigkill"] = killed.status;
     if (killed.status != 128 + SIGKILL) return Verdict::fail("SIGKILL from the host did not kill the init", ev);
@@ -252,9 +252,9 @@ Verdict init_ignores_unhandled_signals(const CaseContext& ctx) {
         auto st = proc_status(handling_init);
         return st && mask_has(st->at("SigCgt"), SIGTERM);
     });
-    if (!catches) throw SetupError("the agent as PID 1 installed no SIGTERM handler within 5 s");
+    if (!catches) setup_failed("the agent as PID 1 installed no SIGTERM handler within 5 s");
     // The sender itself may die with the init before it reports: only the init's fate counts.
-    (void)handled->exec({"/usr/bin/ctbench-agent", "kill", "1", "TERM"});
+    (void)handled->exec({kAgent, "kill", "1", "TERM"});
     auto handled_out = must(handled->wait(10s), "wait for the handling init");
     ev["handling_init_status"] = handled_out.status;
     if (handled_out.status != 128 + SIGTERM)
@@ -264,7 +264,7 @@ Verdict init_ignores_unhandled_signals(const CaseContext& ctx) {
 
 Verdict nesting(const CaseContext& ctx) {
     Containers cs(ctx);
-    spec::Spec s = shell("unshare -p -f sh -c 'echo inner=$$; exec sleep 37'");
+    spec::Spec s = shell_spec("unshare -p -f sh -c 'echo inner=$$; exec sleep 37'");
     add_capabilities(s, {"CAP_SYS_ADMIN"});
     auto c = cs.start(s);
     pid_t init = c->pid();
@@ -295,7 +295,7 @@ Verdict nesting(const CaseContext& ctx) {
     auto nested_fd = open_ns(*inner, "pid");
     UniqueFd parent(::ioctl(nested_fd.get(), NS_GET_PARENT));
     struct stat st {};
-    if (!parent || ::fstat(parent.get(), &st) != 0) throw SetupError("NS_GET_PARENT: " + errno_name(errno));
+    if (!parent || ::fstat(parent.get(), &st) != 0) setup_failed("NS_GET_PARENT: " + errno_name(errno));
     ev["nested_ns"] = ns_inode_of(*inner, "pid");
     ev["nested_ns_parent"] = st.st_ino;
     ev["container_ns"] = ns_inode_of(init, "pid");
@@ -304,7 +304,7 @@ Verdict nesting(const CaseContext& ctx) {
     if (ev["nested_ns_parent"] != ev["container_ns"])
         return Verdict::fail("the nested pid namespace's parent is not the container's", ev);
     // From the container, the same process has the middle pid.
-    json seen = agent_json(exec(*c, {"/usr/bin/ctbench-agent", "cat", fmt::format("/proc/{}/status", middle)}),
+    json seen = agent_json(must_exec(*c, {kAgent, "cat", fmt::format("/proc/{}/status", middle)}),
                            "agent cat status");
     std::string content = seen.value("content", "");
     ev["container_view_nspid"] = status_line(content, "NSpid");
@@ -316,14 +316,14 @@ Verdict nesting(const CaseContext& ctx) {
 Verdict outside_unsignalable(const CaseContext& ctx) {
     Containers cs(ctx);
     GatedChild host_process([] { return 0; }, [] { return json::object(); });
-    if (host_process.wait_ready() != 0) throw SetupError("host process did not start");
+    if (host_process.wait_ready() != 0) setup_failed("host process did not start");
     pid_t target = host_process.pid();
     auto started = start_time(target);
-    if (!started) throw SetupError("host process vanished");
+    if (!started) setup_failed("host process vanished");
     auto out = cs.run(
-        shell(fmt::format("ctbench-agent kill {0} 0; ctbench-agent kill {0} KILL; ctbench-agent kill 1 0", target)));
+        shell_spec(fmt::format("ctbench-agent kill {0} 0; ctbench-agent kill {0} KILL; ctbench-agent kill 1 0", target)));
     auto docs = json_lines(out.out);
-    if (docs.size() != 3) throw SetupError("expected three agent results: " + out.out + out.err);
+    if (docs.size() != 3) setup_failed("expected three agent results: " + out.out + out.err);
     json ev = {{"host_pid", target},
                {"probe_from_inside", docs[0]},
                {"kill_from_inside", docs[1]},
@@ -336,14 +336,48 @@ Verdict outside_unsignalable(const CaseContext& ctx) {
     return Verdict::pass(ev);
 }
 
-CTB_CONFORMANCE_CASE("ns.pid.init_is_1", kRef, container_needs(), ns_case(init_is_1));
-CTB_CONFORMANCE_CASE("ns.pid.proc_shows_only_namespace", kRef, container_needs(), ns_case(proc_shows_only_namespace));
-CTB_CONFORMANCE_CASE("ns.pid.orphans_reaped_by_init", kRef, container_needs(), ns_case(orphans_reaped_by_init));
-CTB_CONFORMANCE_CASE("ns.pid.init_death_kills_all", kRef, container_needs(), ns_case(init_death_kills_all));
-CTB_CONFORMANCE_CASE("ns.pid.init_ignores_unhandled_signals", kRef, container_needs(),
-                     ns_case(init_ignores_unhandled_signals));
-CTB_CONFORMANCE_CASE("ns.pid.nesting", kRef, container_needs(), ns_case(nesting));
-CTB_CONFORMANCE_CASE("ns.pid.outside_unsignalable", kRef, container_needs(), ns_case(outside_unsignalable));
+CTB_CONFORMANCE_CASE({
+    .id = "ns.pid.init_is_1",
+    .reference = kRef,
+    .needs = container_needs(),
+    .body = init_is_1,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ns.pid.proc_shows_only_namespace",
+    .reference = kRef,
+    .needs = container_needs(),
+    .body = proc_shows_only_namespace,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ns.pid.orphans_reaped_by_init",
+    .reference = kRef,
+    .needs = container_needs(),
+    .body = orphans_reaped_by_init,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ns.pid.init_death_kills_all",
+    .reference = kRef,
+    .needs = container_needs(),
+    .body = init_death_kills_all,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ns.pid.init_ignores_unhandled_signals",
+    .reference = kRef,
+    .needs = container_needs(),
+    .body = init_ignores_unhandled_signals,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ns.pid.nesting",
+    .reference = kRef,
+    .needs = container_needs(),
+    .body = nesting,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ns.pid.outside_unsignalable",
+    .reference = kRef,
+    .needs = container_needs(),
+    .body = outside_unsignalable,
+});
 
 }  // namespace
 }  // namespace ctb::conformance::nscase

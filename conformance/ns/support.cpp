@@ -22,7 +22,6 @@
 #include "common/deadline.hpp"
 #include "common/files.hpp"
 #include "common/proc.hpp"
-#include "runtime/namespaces.hpp"
 
 namespace ctb::conformance::nscase {
 namespace {
@@ -52,20 +51,6 @@ void reap(pid_t pid) {
 
 }  // namespace
 
-void must(Status s, const std::string& what) {
-    if (!s) throw SetupError(what + ": " + s.error().message());
-}
-
-std::function<Verdict(const CaseContext&)> ns_case(std::function<Verdict(const CaseContext&)> body) {
-    return [body = std::move(body)](const CaseContext& ctx) -> Verdict {
-        try {
-            return body(ctx);
-        } catch (const SetupError& e) {
-            return Verdict::error(e.what());
-        }
-    };
-}
-
 std::vector<Requirement> container_needs(std::initializer_list<const char*> extra) {
     std::vector<Requirement> r{{Requirement::Kind::root, ""}};
     for (const char* t : kDefaultNamespaces) r.push_back({Requirement::Kind::namespace_type, t});
@@ -82,12 +67,6 @@ std::vector<Requirement> raw_needs(std::initializer_list<const char*> types) {
 // ---- containers ----------------------------------------------------------------------------
 
 spec::Spec agent(const std::vector<std::string>& args) { return agent_spec(args); }
-
-spec::Spec shell(const std::string& script) {
-    spec::Spec s = agent_spec({});
-    s.process.args = {"/bin/sh", "-c", script};
-    return s;
-}
 
 void add_capabilities(spec::Spec& s, std::initializer_list<const char*> caps) {
     if (!s.process.capabilities) s.process.capabilities.emplace();
@@ -119,34 +98,21 @@ RunOutput Containers::run(const spec::Spec& s, const std::vector<std::string>& l
     return must(try_run(s, layers), fmt::format("run container {}", fmt::join(s.process.args, " ")));
 }
 
-Result<std::unique_ptr<RunningContainer>> Containers::try_start(const spec::Spec& s) {
+Result<Started> Containers::try_start(const spec::Spec& s) {
     RunRequest r;
     r.spec = s;
-    return runtime_->start(r);
+    return conformance::start(*runtime_, r);
 }
 
-std::unique_ptr<RunningContainer> Containers::start(const spec::Spec& s) {
+Started Containers::start(const spec::Spec& s) {
     return must(try_start(s), fmt::format("start container {}", fmt::join(s.process.args, " ")));
-}
-
-RunOutput exec(RunningContainer& c, const std::vector<std::string>& args) {
-    return must(c.exec(args), fmt::format("exec {} in {}", fmt::join(args, " "), c.id()));
 }
 
 json agent_json(const RunOutput& out, const std::string& what) {
     auto docs = json_lines(out.out);
     if (docs.empty())
-        throw SetupError(fmt::format("{}: no JSON on stdout (status {}, stderr: {})", what, out.status, out.err));
+        setup_failed(fmt::format("{}: no JSON on stdout (status {}, stderr: {})", what, out.status, out.err));
     return docs.back();
-}
-
-std::vector<json> json_lines(const std::string& text) {
-    std::vector<json> out;
-    for (const auto& line : lines(text)) {
-        auto j = json::parse(line, nullptr, false);
-        if (!j.is_discarded() && j.is_object()) out.push_back(std::move(j));
-    }
-    return out;
 }
 
 std::string output_so_far(RunningContainer& c) {
@@ -166,8 +132,10 @@ json describe(const RunOutput& out) {
 // ---- the host's view -----------------------------------------------------------------------
 
 unsigned long ns_inode_of(pid_t pid, const std::string& name) {
-    unsigned long ino = ns::ns_inode(std::to_string(pid), name);
-    if (ino == 0) throw SetupError(fmt::format("stat /proc/{}/ns/{}: {}", pid, name, errno_name(errno)));
+    // The kernel's own identity of a namespace: the inode of its /proc/<pid>/ns link target.
+    struct stat st {};
+    unsigned long ino = ::stat(fmt::format("/proc/{}/ns/{}", pid, name).c_str(), &st) == 0 ? st.st_ino : 0;
+    if (ino == 0) setup_failed(fmt::format("stat /proc/{}/ns/{}: {}", pid, name, errno_name(errno)));
     return ino;
 }
 
@@ -235,7 +203,7 @@ std::vector<pid_t> pids_in_pid_ns_of(pid_t member) {
 
 std::vector<std::string> list_dir(const std::string& path) {
     DIR* dir = ::opendir(path.c_str());
-    if (!dir) throw SetupError("opendir " + path + ": " + errno_name(errno));
+    if (!dir) setup_failed("opendir " + path + ": " + errno_name(errno));
     std::vector<std::string> out;
     while (dirent* e = ::readdir(dir)) {
         std::string n = e->d_name;
@@ -276,9 +244,9 @@ json in_child(const std::function<json()>& body, std::chrono::milliseconds timeo
             return body().dump();
         },
         timeout);
-    if (!out) throw SetupError(out.error().message());
+    if (!out) setup_failed(out.error().message());
     auto j = json::parse(*out, nullptr, false);
-    if (j.is_discarded()) throw SetupError("child returned malformed JSON: " + *out);
+    if (j.is_discarded()) setup_failed("child returned malformed JSON: " + *out);
     return j;
 }
 
@@ -319,14 +287,14 @@ std::optional<std::string> receive_message(int fd, Deadline deadline) {
 
 GatedChild::GatedChild(std::function<int()> before, std::function<json()> after) {
     int ready[2], gate[2], result[2];
-    if (::pipe2(ready, O_CLOEXEC) != 0) throw SetupError("pipe2: " + errno_name(errno));
+    if (::pipe2(ready, O_CLOEXEC) != 0) setup_failed("pipe2: " + errno_name(errno));
     UniqueFd ready_r(ready[0]), ready_w(ready[1]);
-    if (::pipe2(gate, O_CLOEXEC) != 0) throw SetupError("pipe2: " + errno_name(errno));
+    if (::pipe2(gate, O_CLOEXEC) != 0) setup_failed("pipe2: " + errno_name(errno));
     UniqueFd gate_r(gate[0]), gate_w(gate[1]);
-    if (::pipe2(result, O_CLOEXEC) != 0) throw SetupError("pipe2: " + errno_name(errno));
+    if (::pipe2(result, O_CLOEXEC) != 0) setup_failed("pipe2: " + errno_name(errno));
     UniqueFd result_r(result[0]), result_w(result[1]);
     pid_t pid = ::fork();
-    if (pid < 0) throw SetupError("fork: " + errno_name(errno));
+    if (pid < 0) setup_failed("fork: " + errno_name(errno));
     if (pid == 0) {
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a case that timed out
         ready_r.reset();
@@ -363,25 +331,25 @@ GatedChild::~GatedChild() {
 
 int GatedChild::wait_ready(std::chrono::milliseconds timeout) {
     auto text = receive_message(ready_.get(), Deadline(timeout));
-    if (!text) throw SetupError("gated child: not ready in time");
-    if (*text == kEof) throw SetupError("gated child died before it was ready");
+    if (!text) setup_failed("gated child: not ready in time");
+    if (*text == kEof) setup_failed("gated child died before it was ready");
     return std::stoi(*text);
 }
 
 json GatedChild::finish(std::chrono::milliseconds timeout) {
     char go = 'g';
-    if (::write(gate_.get(), &go, 1) != 1) throw SetupError("gated child: open the gate: " + errno_name(errno));
+    if (::write(gate_.get(), &go, 1) != 1) setup_failed("gated child: open the gate: " + errno_name(errno));
     gate_.reset();
     auto text = receive_message(result_.get(), Deadline(timeout));
     ::kill(pid_, SIGKILL);
     reap(pid_);
     pid_ = -1;
-    if (!text) throw SetupError("gated child: no result in time");
+    if (!text) setup_failed("gated child: no result in time");
     if (text->rfind("ok:", 0) == 0) {
         auto j = json::parse(text->substr(3), nullptr, false);
         if (!j.is_discarded()) return j;
     }
-    throw SetupError("gated child failed: " + (*text == kEof ? std::string("no result") : *text));
+    setup_failed("gated child failed: " + (*text == kEof ? std::string("no result") : *text));
 }
 
 int write_errno(const std::string& path, const std::string& content) {
@@ -392,25 +360,11 @@ int write_errno(const std::string& path, const std::string& content) {
     return static_cast<std::size_t>(n) == content.size() ? 0 : EIO;
 }
 
-std::string err_name(int err) { return err == 0 ? "ok" : errno_name(err); }
-
 UniqueFd open_ns(pid_t pid, const std::string& name) {
     std::string path = fmt::format("/proc/{}/ns/{}", pid, name);
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) throw SetupError("open " + path + ": " + errno_name(errno));
+    if (!fd) setup_failed("open " + path + ": " + errno_name(errno));
     return fd;
-}
-
-ScratchDir::ScratchDir(const std::string& tag) {
-    must(make_dirs("/run/ctbench/conformance"), "create /run/ctbench/conformance");
-    std::string templ = fmt::format("/run/ctbench/conformance/ns-{}-XXXXXX", tag);
-    if (!::mkdtemp(templ.data())) throw SetupError("mkdtemp " + templ + ": " + errno_name(errno));
-    path_ = templ;
-}
-
-ScratchDir::~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
 }
 
 std::string short_token() { return std::to_string(::getpid() % 1000000); }

@@ -1,8 +1,8 @@
 // Shared by the namespace cases (conformance/ns/*.cpp): containers through the runtime under test,
 // the host's view of them through its own /proc, and raw kernel experiments in forked children.
 //
-// Case bodies are written straight through: a step that cannot be carried out throws SetupError,
-// and ns_case() turns it into an `error` outcome (the test's own setup broke), never a `fail`.
+// Case bodies are written straight through: a step that cannot be carried out raises the kit's
+// SetupError (conformance/harness/kit.hpp), an `error` outcome (the test's own setup broke), never a `fail`.
 #pragma once
 
 #include <sys/types.h>
@@ -22,26 +22,9 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "conformance/harness/adapter.hpp"
-#include "conformance/harness/registry.hpp"
+#include "conformance/harness/kit.hpp"
 
 namespace ctb::conformance::nscase {
-
-using json = nlohmann::json;
-
-struct SetupError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
-// Unwraps a Result, or throws SetupError naming `what` and the error.
-template <class T>
-T must(Result<T> r, const std::string& what) {
-    if (!r) throw SetupError(what + ": " + r.error().message());
-    return std::move(*r);
-}
-void must(Status s, const std::string& what);
-
-// A case body whose SetupErrors become `error` outcomes.
-std::function<Verdict(const CaseContext&)> ns_case(std::function<Verdict(const CaseContext&)> body);
 
 // Requirements: root, the six namespaces of the default container spec (pid, network, ipc, uts,
 // mount, cgroup) and `extra` namespace types.
@@ -51,9 +34,8 @@ std::vector<Requirement> raw_needs(std::initializer_list<const char*> types);
 
 // ---- containers through the runtime under test ----------------------------------------------
 
-// The spec of a container running the agent, or a busybox shell script.
+// The spec of a container running the agent (a busybox shell script: the kit's shell_spec).
 spec::Spec agent(const std::vector<std::string>& args);
-spec::Spec shell(const std::string& script);
 // Adds capabilities to the bounding, effective and permitted sets.
 void add_capabilities(spec::Spec& s, std::initializer_list<const char*> caps);
 void add_namespace(spec::Spec& s, const std::string& type);
@@ -67,8 +49,8 @@ public:
     RunOutput run(const spec::Spec& s, const std::vector<std::string>& layers = {});
     // Runs to completion; a runtime failure is returned (the case decides what a refusal means).
     Result<RunOutput> try_run(const spec::Spec& s, const std::vector<std::string>& layers = {});
-    std::unique_ptr<RunningContainer> start(const spec::Spec& s);
-    Result<std::unique_ptr<RunningContainer>> try_start(const spec::Spec& s);
+    Started start(const spec::Spec& s);
+    Result<Started> try_start(const spec::Spec& s);
     const std::string& name() const { return name_; }
 
 private:
@@ -76,12 +58,8 @@ private:
     std::string name_;
 };
 
-// exec in a running container; a runtime failure is a SetupError.
-RunOutput exec(RunningContainer& c, const std::vector<std::string>& args);
 // The one JSON document the agent printed; SetupError if there is none.
 json agent_json(const RunOutput& out, const std::string& what);
-// Every line of `text` that parses as JSON.
-std::vector<json> json_lines(const std::string& text);
 // Output so far of a still running container (its stdout).
 std::string output_so_far(RunningContainer& c);
 // Waits (bounded) until the container's stdout contains `needle`.
@@ -143,21 +121,8 @@ private:
 
 // open(2) + write(2) of `content` in one call; 0 or the errno.
 int write_errno(const std::string& path, const std::string& content);
-// "EPERM" (or "ok" for 0).
-std::string err_name(int err);
 // fd of /proc/<pid>/ns/<name>; SetupError if it cannot be opened.
 UniqueFd open_ns(pid_t pid, const std::string& name);
-
-// A scratch directory under /run/ctbench/conformance (removed, with its contents, when it goes).
-class ScratchDir {
-public:
-    explicit ScratchDir(const std::string& tag);
-    ~ScratchDir();
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
 
 // A unique short token for names that must stay within link-name limits: "<pid mod 1e6>".
 std::string short_token();

@@ -55,16 +55,17 @@ spec::Spec with_offsets(spec::Spec s) {
 }
 
 // When the runtime under test would not run `s` (`why`): a skip if it runs the same container
-// without the time namespace (it does not support them), otherwise the case's setup broke.
+// without the time namespace (it does not support them, and has no `features` command that said
+// so up front), otherwise the case's setup broke.
 Verdict refused(Containers& cs, spec::Spec s, std::string why) {
     why = trim(why);
     remove_namespace(s, "time");
     s.linux.time_offsets.clear();
-    s.process.args = {"/usr/bin/ctbench-agent", "exit", "0"};
+    s.process.args = {kAgent, "exit", "0"};
     auto plain = cs.try_run(s);
     if (plain && plain->status == 0)
         return Verdict::skip(fmt::format("runtime {} does not run time namespaces: {}", cs.name(), why));
-    throw SetupError("the container did not run: " + why);
+    setup_failed("the container did not run: " + why);
 }
 
 // lo <= v <= hi, with `slack` seconds either side.
@@ -89,7 +90,7 @@ Verdict offsets_visible(const CaseContext& ctx) {
                {"time_ns_inside", info["namespaces"]["time"]},
                {"time_ns_host", own_ns_inode("time")}};
     if (!in["monotonic"].is_number() || !in["boottime"].is_number() || !info["uptime"].is_object())
-        throw SetupError("the agent could not read its clocks: " + info["errors"].dump());
+        setup_failed("the agent could not read its clocks: " + info["errors"].dump());
     double mono = in["monotonic"], boot = in["boottime"], real = in["realtime"];
     double uptime = info["uptime"]["uptime_s"];
     if (!within(mono, before.monotonic + kMonotonicOffset, after.monotonic + kMonotonicOffset, 0.5))
@@ -112,16 +113,16 @@ Verdict host_unaffected(const CaseContext& ctx) {
     auto started = cs.try_start(s);
     if (!started) return refused(cs, s, started.error().message());
     auto& c = *started;
-    json info = agent_json(exec(*c, {"/usr/bin/ctbench-agent", "info"}), "agent info");
+    json info = agent_json(must_exec(*c, {kAgent, "info"}), "agent info");
     Clocks during = host_clocks();
-    c.reset();  // the container and its time namespace are gone
+    c.stop();  // the container and its time namespace are gone
     Clocks after = host_clocks();
     json ev = {{"host_before", before.to_json()},      {"host_while_running", during.to_json()},
                {"host_after", after.to_json()},        {"inside", info["clocks"]},
                {"time_ns_host", own_ns_inode("time")}, {"time_ns_container", info["namespaces"]["time"]}};
     if (!info["clocks"]["monotonic"].is_number() ||
         info["clocks"]["monotonic"].get<double>() < during.monotonic + kMonotonicOffset / 2.0)
-        throw SetupError("the offsets did not apply inside, nothing to compare: " + info["clocks"].dump());
+        setup_failed("the offsets did not apply inside, nothing to compare: " + info["clocks"].dump());
     if (ev["time_ns_host"] == ev["time_ns_container"])
         return Verdict::fail("the container runs in the host's time namespace", ev);
     // Every host clock advanced by the wall time that passed, not by an offset.
@@ -178,9 +179,9 @@ Verdict offsets_immutable_after_entry(const CaseContext&) {
         r["member_monotonic_minus_own"] = child_mono - own_mono;
         return r;
     });
-    if (r.contains("setup")) throw SetupError(r["setup"].get<std::string>());
+    if (r.contains("setup")) setup_failed(r["setup"].get<std::string>());
     if (r["write_before_entry"] != "ok")
-        throw SetupError("writing offsets before any task entered failed: " + r.dump());
+        setup_failed("writing offsets before any task entered failed: " + r.dump());
     double diff = r["member_monotonic_minus_own"];
     if (diff < kMonotonicOffset - 1.0 || diff > kMonotonicOffset + 1.0)
         return Verdict::fail("the task inside does not see the offset written before it entered", r);
@@ -189,10 +190,25 @@ Verdict offsets_immutable_after_entry(const CaseContext&) {
     return Verdict::pass(r);
 }
 
-CTB_CONFORMANCE_CASE("ns.time.offsets_visible", kRef, container_needs({"time"}), ns_case(offsets_visible));
-CTB_CONFORMANCE_CASE("ns.time.host_unaffected", kRef, container_needs({"time"}), ns_case(host_unaffected));
-CTB_CONFORMANCE_CASE("ns.time.offsets_immutable_after_entry", "time_namespaces(7) /proc/PID/timens_offsets",
-                     raw_needs({"time"}), ns_case(offsets_immutable_after_entry));
+// runc 1.1 has no time namespaces: its `runc features` says so, and the cases skip up front.
+CTB_CONFORMANCE_CASE({
+    .id = "ns.time.offsets_visible",
+    .reference = kRef,
+    .needs = with(container_needs({"time"}), {{K::runtime_feature, "time_namespace"}}),
+    .body = offsets_visible,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ns.time.host_unaffected",
+    .reference = kRef,
+    .needs = with(container_needs({"time"}), {{K::runtime_feature, "time_namespace"}}),
+    .body = host_unaffected,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ns.time.offsets_immutable_after_entry",
+    .reference = "time_namespaces(7) /proc/PID/timens_offsets",
+    .needs = raw_needs({"time"}),
+    .body = offsets_immutable_after_entry,
+});
 
 }  // namespace
 }  // namespace ctb::conformance::nscase

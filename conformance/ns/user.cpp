@@ -63,7 +63,7 @@ Verdict unmapped_overflow_id(const CaseContext& ctx) {
     for (auto [name, id] : {std::pair{"owned-mapped", 7u}, std::pair{"owned-unmapped", 4242u}}) {
         std::string path = layer.path() + "/" + name;
         must(write_file(path, "x"), "create " + path);
-        if (::chown(path.c_str(), id, id) != 0) throw SetupError("chown " + path + ": " + errno_name(errno));
+        if (::chown(path.c_str(), id, id) != 0) setup_failed("chown " + path + ": " + errno_name(errno));
     }
     ::chmod(layer.path().c_str(), 0755);
     unsigned overflow_uid = std::stoul(read_text("/proc/sys/kernel/overflowuid"));
@@ -71,10 +71,10 @@ Verdict unmapped_overflow_id(const CaseContext& ctx) {
     Containers cs(ctx);
     // Container ids 0..999 are host ids 0..999: 7 is mapped, 4242 is not.
     auto out =
-        cs.run(with_user_ns(shell("ctbench-agent stat /owned-mapped; ctbench-agent stat /owned-unmapped"), 0, 1000),
+        cs.run(with_user_ns(shell_spec("ctbench-agent stat /owned-mapped; ctbench-agent stat /owned-unmapped"), 0, 1000),
                {layer.path()});
     auto docs = json_lines(out.out);
-    if (docs.size() != 2) throw SetupError("expected two stat results: " + out.out + out.err);
+    if (docs.size() != 2) setup_failed("expected two stat results: " + out.out + out.err);
     json ev = {{"mapping", "0 0 1000"},    {"mapped_file", docs[0]},      {"unmapped_file_host_owner", 4242},
                {"unmapped_file", docs[1]}, {"overflowuid", overflow_uid}, {"overflowgid", overflow_gid}};
     if (docs[0]["uid"] != 7 || docs[0]["gid"] != 7)
@@ -89,21 +89,21 @@ Verdict caps_only_over_own_resources(const CaseContext& ctx) {
     std::string host_name = trim(read_text("/proc/sys/kernel/hostname"));
     std::string own_name = "ctb-userns-" + short_token();
     // Root of a user namespace, with CAP_SYS_ADMIN, in a uts namespace the user namespace owns.
-    spec::Spec owned = with_user_ns(shell(
+    spec::Spec owned = with_user_ns(shell_spec(
         fmt::format("ctbench-agent sethostname {}; ctbench-agent mount-tmpfs /tmp/own; ctbench-agent info", own_name)));
     add_capabilities(owned, {"CAP_SYS_ADMIN"});
     auto own_out = cs.run(owned);
     auto own_docs = json_lines(own_out.out);
     // The same, but in the host's uts namespace. The name it tries is the host's own, so even a
     // kernel that wrongly allowed it would leave the host as it was.
-    spec::Spec shared = with_user_ns(shell(fmt::format("ctbench-agent sethostname {}", host_name)));
+    spec::Spec shared = with_user_ns(shell_spec(fmt::format("ctbench-agent sethostname {}", host_name)));
     remove_namespace(shared, "uts");
     shared.hostname.clear();
     add_capabilities(shared, {"CAP_SYS_ADMIN"});
     auto shared_out = cs.run(shared);
     auto shared_docs = json_lines(shared_out.out);
     if (own_docs.size() != 3 || shared_docs.size() != 1)
-        throw SetupError("unexpected agent output: " + own_out.out + own_out.err + shared_out.out + shared_out.err);
+        setup_failed("unexpected agent output: " + own_out.out + own_out.err + shared_out.out + shared_out.err);
     // Raw: root of a fresh user namespace mounts in the mount namespace it came from (owned by
     // the host's user namespace, an ancestor), then in one of its own.
     ScratchDir target("usermnt");
@@ -118,7 +118,7 @@ Verdict caps_only_over_own_resources(const CaseContext& ctx) {
             err_name(::mount("tmpfs", target.path().c_str(), "tmpfs", 0, "size=1m") == 0 ? 0 : errno);
         return r;
     });
-    if (raw.contains("setup")) throw SetupError("raw user namespace: " + raw["setup"].get<std::string>());
+    if (raw.contains("setup")) setup_failed("raw user namespace: " + raw["setup"].get<std::string>());
     std::string host_after = trim(read_text("/proc/sys/kernel/hostname"));
     json ev = {
         {"own_uts",
@@ -157,7 +157,7 @@ Verdict setgroups_deny(const CaseContext&) {
         r["write_allow_after_gid_map"] = err_name(write_errno("/proc/self/setgroups", "allow"));
         return r;
     });
-    if (denied.contains("setup")) throw SetupError("user namespace: " + denied["setup"].get<std::string>());
+    if (denied.contains("setup")) setup_failed("user namespace: " + denied["setup"].get<std::string>());
     // Control: the same namespace with setgroups left at "allow" (maps written by a privileged parent).
     GatedChild allowed([] { return ::unshare(CLONE_NEWUSER) == 0 ? 0 : errno; },
                        [] {
@@ -166,10 +166,10 @@ Verdict setgroups_deny(const CaseContext&) {
                            r["setgroups"] = err_name(::setgroups(1, &g) == 0 ? 0 : errno);
                            return r;
                        });
-    if (int e = allowed.wait_ready(); e) throw SetupError("unshare(CLONE_NEWUSER): " + err_name(e));
+    if (int e = allowed.wait_ready(); e) setup_failed("unshare(CLONE_NEWUSER): " + err_name(e));
     for (const char* map : {"uid_map", "gid_map"})
         if (int e = write_errno(fmt::format("/proc/{}/{}", allowed.pid(), map), fmt::format("0 {} 1", kHostBase)); e)
-            throw SetupError(fmt::format("write {}: {}", map, err_name(e)));
+            setup_failed(fmt::format("write {}: {}", map, err_name(e)));
     json control = allowed.finish();
     json ev = {{"deny", denied}, {"allow", control}};
     if (denied["setgroups_file"] != "deny") return Verdict::fail("/proc/self/setgroups does not read back deny", ev);
@@ -187,23 +187,23 @@ Verdict uid_map_write_rules(const CaseContext&) {
     ScratchDir dir("uidmap");
     std::string owned = dir.path() + "/owned-by-100005";
     must(write_file(owned, "x"), "create " + owned);
-    if (::chown(owned.c_str(), kHostBase + 5, kHostBase + 5) != 0) throw SetupError("chown: " + errno_name(errno));
+    if (::chown(owned.c_str(), kHostBase + 5, kHostBase + 5) != 0) setup_failed("chown: " + errno_name(errno));
     GatedChild child([] { return ::unshare(CLONE_NEWUSER) == 0 ? 0 : errno; },
                      [&] {
                          struct stat st {};
                          if (::stat(owned.c_str(), &st) != 0)
-                             throw SetupError("stat " + owned + ": " + errno_name(errno));
+                             setup_failed("stat " + owned + ": " + errno_name(errno));
                          return json{{"uid_inside", ::getuid()},
                                      {"uid_map", lines(read_text("/proc/self/uid_map"))},
                                      {"owner_of_host_100005_file", st.st_uid}};
                      });
-    if (int e = child.wait_ready(); e) throw SetupError("unshare(CLONE_NEWUSER): " + err_name(e));
+    if (int e = child.wait_ready(); e) setup_failed("unshare(CLONE_NEWUSER): " + err_name(e));
     std::string map_path = fmt::format("/proc/{}/uid_map", child.pid());
     std::string ranges = fmt::format("0 0 1\n1 {} 65535\n", kHostBase + 1);
     json privileged = {{"first_write", err_name(write_errno(map_path, ranges))},
                        {"second_write", err_name(write_errno(map_path, fmt::format("0 {} 1", kHostBase)))}};
     if (int e = write_errno(fmt::format("/proc/{}/gid_map", child.pid()), ranges); e)
-        throw SetupError("write gid_map: " + err_name(e));
+        setup_failed("write gid_map: " + err_name(e));
     privileged["child"] = child.finish();
     // An unprivileged writer (uid 4242, no capabilities) may map only its own uid, one id.
     json unprivileged = in_child([] {
@@ -221,7 +221,7 @@ Verdict uid_map_write_rules(const CaseContext&) {
         r["uid_inside"] = ::getuid();
         return r;
     });
-    if (unprivileged.contains("setup")) throw SetupError(unprivileged["setup"].get<std::string>());
+    if (unprivileged.contains("setup")) setup_failed(unprivileged["setup"].get<std::string>());
     json ev = {{"privileged_writer", privileged}, {"unprivileged_writer", unprivileged}};
     if (privileged["first_write"] != "ok") return Verdict::fail("a privileged writer could not map a range", ev);
     if (privileged["second_write"] != "EPERM") return Verdict::fail("uid_map could be written twice", ev);
@@ -291,12 +291,12 @@ json exec_as_1000(bool ambient) {
 json in_userns_as_1000(bool ambient) {
     GatedChild child([] { return ::unshare(CLONE_NEWUSER) == 0 ? 0 : errno; },
                      [ambient] { return exec_as_1000(ambient); });
-    if (int e = child.wait_ready(); e) throw SetupError("unshare(CLONE_NEWUSER): " + err_name(e));
+    if (int e = child.wait_ready(); e) setup_failed("unshare(CLONE_NEWUSER): " + err_name(e));
     for (const char* map : {"uid_map", "gid_map"})
         if (int e = write_errno(fmt::format("/proc/{}/{}", child.pid(), map), "0 0 1\n1000 1000 1\n"); e)
-            throw SetupError(fmt::format("write {}: {}", map, err_name(e)));
+            setup_failed(fmt::format("write {}: {}", map, err_name(e)));
     json r = child.finish();
-    if (r.contains("setup")) throw SetupError(r["setup"].get<std::string>());
+    if (r.contains("setup")) setup_failed(r["setup"].get<std::string>());
     return r;
 }
 
@@ -330,11 +330,11 @@ Verdict caps_cleared_on_exec_nonzero_uid(const CaseContext& ctx) {
     auto hex = [](const json& v) { return v.is_string() ? std::stoull(v.get<std::string>(), nullptr, 16) : ~0ULL; };
     constexpr unsigned long long kNetBindService = 1ULL << CAP_NET_BIND_SERVICE;
     if (hex(ev["raw"]["without_ambient"]["cap_eff_before_exec"]) == 0)
-        throw SetupError("uid 1000 had no effective capabilities before execve");
+        setup_failed("uid 1000 had no effective capabilities before execve");
     for (const char* how : {"raw", "container"}) {
         const json& plain = ev[how]["without_ambient"]["after_exec"];
         const json& ambient = ev[how]["with_ambient"]["after_exec"];
-        if (hex(plain["CapBnd"]) == 0) throw SetupError(fmt::format("{}: the bounding set was empty", how));
+        if (hex(plain["CapBnd"]) == 0) setup_failed(fmt::format("{}: the bounding set was empty", how));
         std::string where = how;
         if (hex(plain["CapEff"]) != 0 || hex(plain["CapPrm"]) != 0)
             return Verdict::fail(where + ": uid 1000 kept capabilities across execve without ambient ones", ev);
@@ -344,14 +344,36 @@ Verdict caps_cleared_on_exec_nonzero_uid(const CaseContext& ctx) {
     return Verdict::pass(ev);
 }
 
-CTB_CONFORMANCE_CASE("ns.user.unmapped_overflow_id", kRef, container_needs({"user"}), ns_case(unmapped_overflow_id));
-CTB_CONFORMANCE_CASE("ns.user.caps_only_over_own_resources", kRef, container_needs({"user"}),
-                     ns_case(caps_only_over_own_resources));
-CTB_CONFORMANCE_CASE("ns.user.setgroups_deny", kRef, raw_needs({"user"}), ns_case(setgroups_deny));
-CTB_CONFORMANCE_CASE("ns.user.uid_map_write_rules", kRef, raw_needs({"user"}), ns_case(uid_map_write_rules));
-CTB_CONFORMANCE_CASE("ns.user.caps_cleared_on_exec_nonzero_uid",
-                     "capabilities(7) execve; user_namespaces(7); OCI runtime-spec config.md#linux-process",
-                     container_needs({"user"}), ns_case(caps_cleared_on_exec_nonzero_uid));
+CTB_CONFORMANCE_CASE({
+    .id = "ns.user.unmapped_overflow_id",
+    .reference = kRef,
+    .needs = container_needs({"user"}),
+    .body = unmapped_overflow_id,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ns.user.caps_only_over_own_resources",
+    .reference = kRef,
+    .needs = container_needs({"user"}),
+    .body = caps_only_over_own_resources,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ns.user.setgroups_deny",
+    .reference = kRef,
+    .needs = raw_needs({"user"}),
+    .body = setgroups_deny,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ns.user.uid_map_write_rules",
+    .reference = kRef,
+    .needs = raw_needs({"user"}),
+    .body = uid_map_write_rules,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ns.user.caps_cleared_on_exec_nonzero_uid",
+    .reference = "capabilities(7) execve; user_namespaces(7); OCI runtime-spec config.md#linux-process",
+    .needs = container_needs({"user"}),
+    .body = caps_cleared_on_exec_nonzero_uid,
+});
 
 }  // namespace
 }  // namespace ctb::conformance::nscase

@@ -32,10 +32,10 @@ Verdict hostname_isolated(const CaseContext& ctx) {
     s.hostname = configured;
     add_capabilities(s, {"CAP_SYS_ADMIN"});  // sethostname(2) needs it over the uts namespace
     auto c = cs.start(s);
-    json first = agent_json(exec(*c, {"/usr/bin/ctbench-agent", "info"}), "agent info");
+    json first = agent_json(must_exec(*c, {kAgent, "info"}), "agent info");
     std::string host_during = trim(read_text("/proc/sys/kernel/hostname"));
-    json set = agent_json(exec(*c, {"/usr/bin/ctbench-agent", "sethostname", changed}), "agent sethostname");
-    json second = agent_json(exec(*c, {"/usr/bin/ctbench-agent", "info"}), "agent info");
+    json set = agent_json(must_exec(*c, {kAgent, "sethostname", changed}), "agent sethostname");
+    json second = agent_json(must_exec(*c, {kAgent, "info"}), "agent info");
     std::string host_after = trim(read_text("/proc/sys/kernel/hostname"));
     char uname_host[256] = "";
     ::gethostname(uname_host, sizeof uname_host - 1);
@@ -59,8 +59,12 @@ Verdict hostname_isolated(const CaseContext& ctx) {
     return Verdict::pass(ev);
 }
 
-CTB_CONFORMANCE_CASE("ns.uts.hostname_isolated", "uts_namespaces(7); OCI runtime-spec config.md#hostname",
-                     container_needs(), ns_case(hostname_isolated));
+CTB_CONFORMANCE_CASE({
+    .id = "ns.uts.hostname_isolated",
+    .reference = "uts_namespaces(7); OCI runtime-spec config.md#hostname",
+    .needs = container_needs(),
+    .body = hostname_isolated,
+});
 
 }  // namespace
 }  // namespace ctb::conformance::nscase

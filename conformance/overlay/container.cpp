@@ -42,20 +42,18 @@ Result<std::vector<json>> write_in_first(Runtime& rt) {
 }
 
 Verdict container_case(const CaseContext& ctx) {
-    if (!ctx.host.overlay.available) return Verdict::skip("overlayfs unavailable: " + ctx.host.overlay.detail);
-    std::string image = check(image::ensure_default_image());
+    std::string image = must(image::ensure_default_image());
     const std::string file = image + kFile;
     json file_before = file_state(file), etc_before = stat_json(image + "/etc");
     std::string original = read_all(file);
-    auto rt = check(make_runtime(ctx.runtime));
+    auto rt = runtime_under_test(ctx);
 
-    auto first = write_in_first(*rt);
-    if (!first) return Verdict::error("first container: " + first.error().message());
-    auto second = agent_docs(rt->run(RunRequest{agent_spec({"cat", kFile})}), 1, "read in second container");
-    if (!second) return Verdict::error("second container: " + second.error().message());
+    auto first = must(write_in_first(*rt), "first container");
+    auto second = must(agent_docs(rt->run(RunRequest{agent_spec({"cat", kFile})}), 1, "read in second container"),
+                       "second container");
 
     Checks c;
-    const json &write = (*first)[0], &read_back = (*first)[1], &seen = (*second)[0];
+    const json &write = first[0], &read_back = first[1], &seen = second[0];
     c.expect(write.value("ok", false), "the write inside the container failed");
     c.expect(read_back.value("content", json()) == kWritten, "the container does not read its own write back");
     c.expect(seen.value("content", json()) == original, "a second container does not see the image's original file");
@@ -72,9 +70,12 @@ Verdict container_case(const CaseContext& ctx) {
 
 }  // namespace
 
-CTB_CONFORMANCE_CASE("overlay.container.copy_up_isolated", kDocNonDirs,
-                     {{K::root, ""}, {K::namespace_type, "mount"}, {K::namespace_type, "pid"}},
-                     [](const CaseContext& ctx) { return run_guarded([&] { return container_case(ctx); }); },
-                     std::chrono::milliseconds(30'000));
+CTB_CONFORMANCE_CASE({
+    .id = "overlay.container.copy_up_isolated",
+    .reference = kDocNonDirs,
+    .needs = {{K::root, ""}, {K::namespace_type, "mount"}, {K::namespace_type, "pid"}, {K::overlay_feature, ""}},
+    .timeout = std::chrono::milliseconds(30'000),
+    .body = container_case,
+});
 
 }  // namespace ctb::conformance::overlay

@@ -136,13 +136,33 @@ Verdict run(const CaseContext& ctx, Op op) {
 
 }  // namespace
 
-CTB_CONFORMANCE_CASE("overlay.copy_up.write", kDocNonDirs, needs(),
-                     [](const CaseContext& ctx) { return run(ctx, Op::write); }, kTimeout);
-CTB_CONFORMANCE_CASE("overlay.copy_up.chmod", kDocNonDirs, needs(),
-                     [](const CaseContext& ctx) { return run(ctx, Op::chmod); }, kTimeout);
-CTB_CONFORMANCE_CASE("overlay.copy_up.chown", kDocNonDirs, needs(),
-                     [](const CaseContext& ctx) { return run(ctx, Op::chown); }, kTimeout);
-CTB_CONFORMANCE_CASE("overlay.copy_up.truncate", kDocNonDirs, needs(),
-                     [](const CaseContext& ctx) { return run(ctx, Op::truncate); }, kTimeout);
+CTB_CONFORMANCE_CASE({
+    .id = "overlay.copy_up.write",
+    .reference = kDocNonDirs,
+    .needs = needs(),
+    .timeout = kTimeout,
+    .body = [](const CaseContext& ctx) { return run(ctx, Op::write); },
+});
+CTB_CONFORMANCE_CASE({
+    .id = "overlay.copy_up.chmod",
+    .reference = kDocNonDirs,
+    .needs = needs(),
+    .timeout = kTimeout,
+    .body = [](const CaseContext& ctx) { return run(ctx, Op::chmod); },
+});
+CTB_CONFORMANCE_CASE({
+    .id = "overlay.copy_up.chown",
+    .reference = kDocNonDirs,
+    .needs = needs(),
+    .timeout = kTimeout,
+    .body = [](const CaseContext& ctx) { return run(ctx, Op::chown); },
+});
+CTB_CONFORMANCE_CASE({
+    .id = "overlay.copy_up.truncate",
+    .reference = kDocNonDirs,
+    .needs = needs(),
+    .timeout = kTimeout,
+    .body = [](const CaseContext& ctx) { return run(ctx, Op::truncate); },
+});
 
 }  // namespace ctb::conformance::overlay

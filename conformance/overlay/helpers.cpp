@@ -25,25 +25,6 @@
 namespace ctb::conformance::overlay {
 namespace {
 
-constexpr const char* kScratchParent = "/run/ctbench";
-constexpr const char* kScratchPrefix = "overlay-";
-
-// Scratch dirs of case children that died before their guard ran (killed at the deadline).
-// Only dirs whose pid no longer exists are removed, so a concurrent run keeps its own.
-void remove_stale_scratch() {
-    DIR* d = ::opendir(kScratchParent);
-    if (!d) return;
-    std::vector<std::string> stale;
-    while (dirent* e = ::readdir(d)) {
-        std::string name = e->d_name;
-        if (!name.starts_with(kScratchPrefix)) continue;
-        pid_t pid = static_cast<pid_t>(std::atoi(name.c_str() + std::char_traits<char>::length(kScratchPrefix)));
-        if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) stale.push_back(std::string(kScratchParent) + "/" + name);
-    }
-    ::closedir(d);
-    for (const auto& dir : stale) (void)image::remove_tree(dir);
-}
-
 std::string type_of(mode_t mode) {
     switch (mode & S_IFMT) {
         case S_IFREG: return "file";
@@ -78,35 +59,16 @@ void walk(const std::string& root, const std::string& rel, json& out) {
 
 }  // namespace
 
-[[noreturn]] void setup_failed(Error e) { throw SetupError{std::move(e)}; }
-
-void check(const Status& s) {
-    if (!s) setup_failed(s.error());
-}
-
-void check_sys(int rc, const std::string& step, const std::string& object) {
-    if (rc != 0) setup_failed(sys_error(step, object));
-}
-
 // ---- Scratch ----
 
-Scratch::Scratch() {
-    static int counter = 0;
-    remove_stale_scratch();
-    dir_ = fmt::format("{}/{}{}-{}", kScratchParent, kScratchPrefix, ::getpid(), counter++);
-    check(make_dirs(kScratchParent));
-    check_sys(::mkdir(dir_.c_str(), 0700), "mkdir", dir_);
-}
+Scratch::Scratch() = default;
 
 Scratch::~Scratch() {
     for (auto it = mounts_.rbegin(); it != mounts_.rend(); ++it) ::umount2(it->c_str(), MNT_DETACH);
-    (void)image::remove_tree(dir_);
 }
 
 std::string Scratch::mkdir(const std::string& rel) {
-    std::string p = path(rel);
-    check(make_dirs(p));
-    return p;
+    return dir_.mkdir(rel);
 }
 
 int Scratch::try_mount(const std::string& target, const std::string& options) {
@@ -144,45 +106,21 @@ Layers make_layers(Scratch& s, const std::string& name, const std::string& share
     return {lower, s.mkdir(name + "/upper"), s.mkdir(name + "/work"), s.mkdir(name + "/merged")};
 }
 
-void Checks::expect(bool ok, const std::string& what) {
-    if (!ok) failed_.push_back(what);
-}
-
-Verdict Checks::verdict(json evidence) const {
-    if (ok()) return Verdict::pass(std::move(evidence));
-    std::string reason;
-    for (const auto& f : failed_) reason += (reason.empty() ? "" : "; ") + f;
-    return Verdict::fail(reason, std::move(evidence));
-}
-
 // ---- running a body ----
 
-Verdict run_guarded(const std::function<Verdict()>& body) {
-    try {
-        return body();
-    } catch (const SetupError& e) {
-        return Verdict::error(e.error.message());
-    } catch (const std::exception& e) {
-        return Verdict::error(e.what());
-    }
-}
-
 std::vector<Requirement> needs(std::initializer_list<const char*> overlay_features) {
-    std::vector<Requirement> out{{K::root, ""}, {K::namespace_type, "mount"}};
+    std::vector<Requirement> out{{K::root, ""}, {K::namespace_type, "mount"}, {K::overlay_feature, ""}};
     for (const char* f : overlay_features) out.push_back({K::overlay_feature, f});
     return out;
 }
 
 Verdict run_isolated(const CaseContext& ctx, const std::function<Verdict(Scratch&)>& body) {
-    if (!ctx.host.overlay.available) return Verdict::skip("overlayfs unavailable: " + ctx.host.overlay.detail);
+    (void)ctx;
     // Every mount of the case lives in this namespace and dies with the case's child process.
-    if (::unshare(CLONE_NEWNS) != 0) return Verdict::error("unshare(CLONE_NEWNS): " + errno_name(errno));
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
-        return Verdict::error("make / private: " + errno_name(errno));
-    return run_guarded([&] {
-        Scratch s;
-        return body(s);
-    });
+    check_sys(::unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)", "");
+    check_sys(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "make private", "/");
+    Scratch s;
+    return body(s);
 }
 
 // ---- builders ----
@@ -210,7 +148,7 @@ void make_file(const std::string& path, const std::string& content) {
     make_file(path, spec);
 }
 
-void make_dir(const std::string& path) { check(make_dirs(path)); }
+void make_dir(const std::string& path) { must(make_dirs(path)); }
 
 void make_whiteout(const std::string& path) {
     check_sys(::mknod(path.c_str(), S_IFCHR | 0000, makedev(0, 0)), "mknod whiteout", path);
@@ -221,10 +159,6 @@ void set_xattr(const std::string& path, const std::string& name, const std::stri
 }
 
 // ---- observations ----
-
-int errno_of(int rc) { return rc == 0 ? 0 : errno; }
-
-std::string err_name(int err) { return err == 0 ? "0" : errno_name(err); }
 
 int lstat_errno(const std::string& path) {
     struct stat st{};
@@ -238,7 +172,7 @@ std::optional<std::string> try_read(const std::string& path, int* err) {
     return *r;
 }
 
-std::string read_all(const std::string& path) { return check(ctb::read_file(path)); }
+std::string read_all(const std::string& path) { return must(ctb::read_file(path)); }
 
 std::string sha256_of(const std::string& bytes) {
     return image::sha256_hex(std::as_bytes(std::span(bytes.data(), bytes.size())));

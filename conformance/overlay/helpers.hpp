@@ -2,8 +2,8 @@
 // directory per case body, layer builders (files with exact metadata, whiteouts, xattrs), raw
 // overlay mounts, and snapshots (stat + sha256 + xattrs) to prove lower layers stay untouched.
 //
-// Setup steps throw SetupError; run_isolated turns it into Verdict::error, so a case body reads
-// as the sequence of kernel operations it checks.
+// Setup steps raise the kit's SetupError (conformance/harness/kit.hpp), which the runner turns into
+// an `error` verdict, so a case body reads as the sequence of kernel operations it checks.
 #pragma once
 
 #include <sys/types.h>
@@ -20,12 +20,9 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
-#include "conformance/harness/registry.hpp"
+#include "conformance/harness/kit.hpp"
 
 namespace ctb::conformance::overlay {
-
-using json = nlohmann::json;
-using K = Requirement::Kind;
 
 // Sections of Documentation/filesystems/overlayfs.rst that the cases check.
 #define CTB_OVL_DOC "Documentation/filesystems/overlayfs.rst"
@@ -43,24 +40,8 @@ inline constexpr const char* kDocXattr = CTB_OVL_DOC "#non-directories, #nesting
 // A fixed, old mtime for lower files: a copy-up that keeps it is told apart from one that resets it.
 inline constexpr std::int64_t kLowerMtime = 1'000'000'000;
 
-// The case's own setup broke (not the kernel feature under test).
-struct SetupError {
-    Error error;
-};
-
-[[noreturn]] void setup_failed(Error e);
-void check(const Status& s);
-template <class T>
-T check(Result<T> r) {
-    if (!r) setup_failed(r.error());
-    return std::move(*r);
-}
-// Throws a SetupError with errno when rc != 0.
-void check_sys(int rc, const std::string& step, const std::string& object);
-
-// /run/ctbench/overlay-<pid>-<n>: made on construction; on destruction (every path, including an
-// exception) its mounts are detached, newest first, and the tree is removed. Construction also
-// removes scratch dirs left by case children that were killed (their pid is gone).
+// The kit's scratch dir plus the overlay mounts made in it: on destruction (every path, including
+// a setup failure) its mounts are detached, newest first, then the tree is removed.
 class Scratch {
 public:
     Scratch();
@@ -68,8 +49,8 @@ public:
     Scratch(const Scratch&) = delete;
     Scratch& operator=(const Scratch&) = delete;
 
-    const std::string& dir() const { return dir_; }
-    std::string path(const std::string& rel) const { return dir_ + "/" + rel; }
+    const std::string& dir() const { return dir_.path(); }
+    std::string path(const std::string& rel) const { return dir_.path() + "/" + rel; }
     // mkdir -p of dir()/rel; returns the absolute path.
     std::string mkdir(const std::string& rel);
 
@@ -81,7 +62,7 @@ public:
     void mount_tmpfs(const std::string& target);
 
 private:
-    std::string dir_;
+    ScratchDir dir_{"overlay"};
     std::vector<std::string> mounts_;
 };
 
@@ -99,24 +80,11 @@ std::vector<Requirement> needs(std::initializer_list<const char*> overlay_featur
 // Each case body gets well over its expected run time (< 1 s).
 inline constexpr std::chrono::milliseconds kTimeout{10'000};
 
-// Body runs after unshare(CLONE_NEWNS) + making "/" private, with a fresh Scratch. Skips when the
-// host probe found no overlayfs; SetupError and exceptions become Verdict::error.
+// Body runs after unshare(CLONE_NEWNS) + making "/" private, with a fresh Scratch (overlayfs itself
+// is a requirement of every overlay case: needs() above).
 Verdict run_isolated(const CaseContext& ctx, const std::function<Verdict(Scratch&)>& body);
-// Only the SetupError/exception -> Verdict::error part (for cases without mounts of their own).
-Verdict run_guarded(const std::function<Verdict()>& body);
 
-// Collects the expectations that did not hold; the verdict is pass only when none failed.
-class Checks {
-public:
-    void expect(bool ok, const std::string& what);
-    bool ok() const { return failed_.empty(); }
-    Verdict verdict(json evidence) const;
-
-private:
-    std::vector<std::string> failed_;
-};
-
-// ---- layer builders (throw SetupError) ----
+// ---- layer builders (raise SetupError) ----
 struct FileSpec {
     std::string content;
     mode_t mode = 0644;
@@ -133,9 +101,6 @@ void make_whiteout(const std::string& path);
 void set_xattr(const std::string& path, const std::string& name, const std::string& value);
 
 // ---- observations ----
-// errno of a failed call, 0 on success: `int e = errno_of(::unlink(p))`.
-int errno_of(int rc);
-std::string err_name(int err);  // "0" for success, else "ENOENT"
 // lstat errno (0 when it exists).
 int lstat_errno(const std::string& path);
 std::optional<std::string> try_read(const std::string& path, int* err = nullptr);

@@ -77,7 +77,12 @@ Verdict precedence_case(Scratch& s) {
 
 }  // namespace
 
-CTB_CONFORMANCE_CASE("overlay.layers.precedence", kDocMultiLower, needs(),
-                     [](const CaseContext& ctx) { return run_isolated(ctx, precedence_case); }, kTimeout);
+CTB_CONFORMANCE_CASE({
+    .id = "overlay.layers.precedence",
+    .reference = kDocMultiLower,
+    .needs = needs(),
+    .timeout = kTimeout,
+    .body = [](const CaseContext& ctx) { return run_isolated(ctx, precedence_case); },
+});
 
 }  // namespace ctb::conformance::overlay

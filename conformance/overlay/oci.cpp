@@ -69,7 +69,7 @@ std::string make_tar(const std::vector<TarEntry>& entries, bool gzip) {
 
 json write_blob(const std::string& layout, const std::string& media_type, const std::string& bytes) {
     std::string hex = sha256_of(bytes);
-    check(write_file(layout + "/blobs/sha256/" + hex, bytes));
+    must(write_file(layout + "/blobs/sha256/" + hex, bytes));
     return {{"mediaType", media_type}, {"digest", "sha256:" + hex}, {"size", bytes.size()}};
 }
 
@@ -81,7 +81,7 @@ struct Layer {
 // oci-layout, index.json naming one manifest kRef, its config and the layers (bottom first).
 void write_layout(const std::string& dir, const std::vector<Layer>& layers) {
     make_dir(dir + "/blobs/sha256");
-    check(write_file(dir + "/oci-layout", R"({"imageLayoutVersion":"1.0.0"})"));
+    must(write_file(dir + "/oci-layout", R"({"imageLayoutVersion":"1.0.0"})"));
     json descriptors = json::array(), diff_ids = json::array();
     for (const auto& l : layers) {
         descriptors.push_back(write_blob(dir, l.gzip ? kLayerTarGzip : kLayerTar, make_tar(l.entries, l.gzip)));
@@ -94,7 +94,7 @@ void write_layout(const std::string& dir, const std::vector<Layer>& layers) {
                      {"layers", descriptors}};
     json desc = write_blob(dir, "application/vnd.oci.image.manifest.v1+json", manifest.dump());
     desc["annotations"] = {{"org.opencontainers.image.ref.name", kRef}};
-    check(write_file(dir + "/index.json", json({{"schemaVersion", 2}, {"manifests", {desc}}}).dump()));
+    must(write_file(dir + "/index.json", json({{"schemaVersion", 2}, {"manifests", {desc}}}).dump()));
 }
 
 // The image of layer.md's whiteout examples: the upper layer deletes `file`, makes `opaque`
@@ -146,8 +146,8 @@ Verdict oci_case(Scratch& s) {
     std::string layout = s.mkdir("layout"), store = s.mkdir("layers");
     write_layout(layout, whiteout_image());
     auto imported = image::import_oci_layout(layout, kRef, store);
-    if (!imported) return Verdict::error("import_oci_layout: " + imported.error().message());
-    if (imported->size() != 2) return Verdict::error(fmt::format("import gave {} layers, want 2", imported->size()));
+    must(imported, "import_oci_layout");
+    require(imported->size() == 2, "import_oci_layout", "", fmt::format("gave {} layers, want 2", imported->size()));
     json before = {{"lower", tree_state((*imported)[0])}, {"upper", tree_state((*imported)[1])}};
 
     std::string upper = s.mkdir("container/upper"), work = s.mkdir("container/work"), m = s.mkdir("container/merged");
@@ -156,7 +156,7 @@ Verdict oci_case(Scratch& s) {
     Checks c;
     check_merged(c, m);
     // A container write must land in its own upper layer, never in the image layers.
-    check(write_file(m + "/opaque/new", "changed in the container\n"));
+    must(write_file(m + "/opaque/new", "changed in the container\n"));
     if (auto changed = changed_since((*imported)[0], before["lower"], "image layer 1")) return *changed;
     if (auto changed = changed_since((*imported)[1], before["upper"], "image layer 2")) return *changed;
     std::vector<std::string> merged_names;
@@ -168,8 +168,12 @@ Verdict oci_case(Scratch& s) {
 
 }  // namespace
 
-CTB_CONFORMANCE_CASE("overlay.oci.whiteout_conversion",
-                     "https://github.com/opencontainers/image-spec/blob/main/layer.md#whiteouts", needs(),
-                     [](const CaseContext& ctx) { return run_isolated(ctx, oci_case); }, kTimeout);
+CTB_CONFORMANCE_CASE({
+    .id = "overlay.oci.whiteout_conversion",
+    .reference = "https://github.com/opencontainers/image-spec/blob/main/layer.md#whiteouts",
+    .needs = needs(),
+    .timeout = kTimeout,
+    .body = [](const CaseContext& ctx) { return run_isolated(ctx, oci_case); },
+});
 
 }  // namespace ctb::conformance::overlay

@@ -39,7 +39,7 @@ json redirect_on(Scratch& s, Checks& c, const std::string& lower) {
     s.umount(l.merged);
     s.mount(l.merged, l.options("redirect_dir=on"));
     check_moved(c, l, "after umount and mount");
-    return {{"rename_errno", "0"},
+    return {{"rename_errno", "ok"},
             {"merged_e", list_dir(l.merged + "/e")},
             {"upper_entries", list_dir(l.upper)},
             {"upper_e_redirect", redirect.value_or("<absent>")},
@@ -71,7 +71,12 @@ Verdict rename_case(Scratch& s) {
 
 }  // namespace
 
-CTB_CONFORMANCE_CASE("overlay.rename.redirect_dir", kDocRename, needs({"redirect_dir"}),
-                     [](const CaseContext& ctx) { return run_isolated(ctx, rename_case); }, kTimeout);
+CTB_CONFORMANCE_CASE({
+    .id = "overlay.rename.redirect_dir",
+    .reference = kDocRename,
+    .needs = needs({"redirect_dir"}),
+    .timeout = kTimeout,
+    .body = [](const CaseContext& ctx) { return run_isolated(ctx, rename_case); },
+});
 
 }  // namespace ctb::conformance::overlay

@@ -31,7 +31,8 @@ Verdict whiteout_case(Scratch& s, bool remount) {
     make_file(l.lower + "/keep", "stays\n");
     json lower_before = tree_state(l.lower);
     s.mount(l.merged, l.options());
-    if (try_read(l.merged + "/victim") != kVictimContent) return Verdict::error("the lower file is not visible before unlink");
+    require(try_read(l.merged + "/victim") == kVictimContent, "control", l.merged + "/victim",
+            "the lower file is not visible before unlink");
 
     if (int e = errno_of(::unlink((l.merged + "/victim").c_str())); e != 0)
         return Verdict::fail("unlink of a lower file through the overlay failed: " + err_name(e));
@@ -104,13 +105,30 @@ Verdict opaque_case(Scratch& s) {
 
 }  // namespace
 
-CTB_CONFORMANCE_CASE("overlay.whiteout.hides_lower", kDocWhiteouts, needs(), [](const CaseContext& ctx) {
-    return run_isolated(ctx, [](Scratch& s) { return whiteout_case(s, false); });
-}, kTimeout);
-CTB_CONFORMANCE_CASE("overlay.whiteout.survives_remount", kDocWhiteouts, needs(), [](const CaseContext& ctx) {
-    return run_isolated(ctx, [](Scratch& s) { return whiteout_case(s, true); });
-}, kTimeout);
-CTB_CONFORMANCE_CASE("overlay.opaque.dir", kDocWhiteouts, needs(),
-                     [](const CaseContext& ctx) { return run_isolated(ctx, opaque_case); }, kTimeout);
+CTB_CONFORMANCE_CASE({
+    .id = "overlay.whiteout.hides_lower",
+    .reference = kDocWhiteouts,
+    .needs = needs(),
+    .timeout = kTimeout,
+    .body = [](const CaseContext& ctx) {
+        return run_isolated(ctx, [](Scratch& s) { return whiteout_case(s, false); });
+},
+});
+CTB_CONFORMANCE_CASE({
+    .id = "overlay.whiteout.survives_remount",
+    .reference = kDocWhiteouts,
+    .needs = needs(),
+    .timeout = kTimeout,
+    .body = [](const CaseContext& ctx) {
+        return run_isolated(ctx, [](Scratch& s) { return whiteout_case(s, true); });
+},
+});
+CTB_CONFORMANCE_CASE({
+    .id = "overlay.opaque.dir",
+    .reference = kDocWhiteouts,
+    .needs = needs(),
+    .timeout = kTimeout,
+    .body = [](const CaseContext& ctx) { return run_isolated(ctx, opaque_case); },
+});
 
 }  // namespace ctb::conformance::overlay

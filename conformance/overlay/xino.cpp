@@ -73,7 +73,12 @@ Verdict xino_case(Scratch& s) {
 
 }  // namespace
 
-CTB_CONFORMANCE_CASE("overlay.xino.uniform_inodes", kDocXino, needs({"xino"}),
-                     [](const CaseContext& ctx) { return run_isolated(ctx, xino_case); }, kTimeout);
+CTB_CONFORMANCE_CASE({
+    .id = "overlay.xino.uniform_inodes",
+    .reference = kDocXino,
+    .needs = needs({"xino"}),
+    .timeout = kTimeout,
+    .body = [](const CaseContext& ctx) { return run_isolated(ctx, xino_case); },
+});
 
 }  // namespace ctb::conformance::overlay

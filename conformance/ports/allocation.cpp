@@ -57,19 +57,15 @@ bool attachment_absent(const std::string& id) {
 // A taken host port is refused with "port already allocated", whether another container published
 // it or a host process listens on it, and the refused attach leaves nothing behind.
 Verdict in_use_refused(const CaseContext& ctx) {
-    auto b = open_bench(ctx.runtime, false);
-    if (!b) return Verdict::error(b.error().message());
-    auto first = ScopedAttachment::attach({.publish = {*net::parse_publish(fmt::format("{}", kPort))}});
-    if (!first) return Verdict::error(first.error().message());
-    auto holder = hold_port(SOCK_STREAM, 0);
-    if (!holder) return Verdict::error(holder.error().message());
-    auto links_before = net::testbed::engine_links();
-    if (!links_before) return Verdict::error(links_before.error().message());
+    auto b = must(open_bench(ctx.runtime, false));
+    auto first = must(ScopedAttachment::attach({.publish = {*net::parse_publish(fmt::format("{}", kPort))}}));
+    auto holder = must(hold_port(SOCK_STREAM, 0));
+    auto links_before = must(net::testbed::engine_links());
 
     json evidence = json::object();
     std::vector<std::string> wrong;
-    for (auto [what, port] : {std::pair{"published_by_container", host_port_of(**first, kPort)},
-                              std::pair{"held_by_host_process", holder->port}}) {
+    for (auto [what, port] : {std::pair{"published_by_container", host_port_of(*first, kPort)},
+                              std::pair{"held_by_host_process", holder.port}}) {
         std::string id = unique_id();
         auto again = net::attach({.container_id = id, .publish = {*net::parse_publish(fmt::format("{}:{}", port, kPort))}});
         if (again) (void)net::detach(id);
@@ -78,7 +74,7 @@ Verdict in_use_refused(const CaseContext& ctx) {
                           {"links_left", links_after ? json(*links_after) : json(links_after.error().message())}};
         if (again || again.error().message().find("port already allocated") == std::string::npos)
             wrong.push_back(fmt::format("{} (port {}) was not refused as allocated", what, port));
-        else if (!attachment_absent(id) || !links_after || *links_after != *links_before)
+        else if (!attachment_absent(id) || !links_after || *links_after != links_before)
             wrong.push_back(fmt::format("the refused attach ({}) left state or links behind", what));
     }
     if (!wrong.empty()) return Verdict::fail(fmt::format("{}", fmt::join(wrong, "; ")), evidence);
@@ -88,27 +84,22 @@ Verdict in_use_refused(const CaseContext& ctx) {
 // HOST-RANGE:CONTAINER-RANGE maps pairwise; one container port with a host range takes the first
 // free host port of the range.
 Verdict ranges(const CaseContext& ctx) {
-    auto b = open_bench(ctx.runtime, true);
-    if (!b) return Verdict::error(b.error().message());
+    auto b = must(open_bench(ctx.runtime, true));
     // The first port of the second range is held by a host process: the mapping must skip it.
-    auto taken = hold_port(SOCK_STREAM, 0);
-    if (!taken) return Verdict::error(taken.error().message());
-    auto p = free_pair(taken->port);
-    if (!p) return Verdict::error(p.error().message());
-    std::string pairwise = fmt::format("{}-{}:{}-{}", *p, *p + 1, kPort, kPort + 1);
-    std::string first_free = fmt::format("{}-{}:{}", taken->port, taken->port + 1, kPort + 2);
-    auto a = ScopedAttachment::attach({.publish = {*net::parse_publish(pairwise), *net::parse_publish(first_free)}});
-    if (!a) return Verdict::error(a.error().message());
-    auto c = start_in(*b->rt, **a, tcp_echo_servers({kPort, kPort + 1, kPort + 2}));
-    if (!c) return Verdict::error(c.error().message());
+    auto taken = must(hold_port(SOCK_STREAM, 0));
+    auto p = must(free_pair(taken.port));
+    std::string pairwise = fmt::format("{}-{}:{}-{}", p, p + 1, kPort, kPort + 1);
+    std::string first_free = fmt::format("{}-{}:{}", taken.port, taken.port + 1, kPort + 2);
+    auto a = must(ScopedAttachment::attach({.publish = {*net::parse_publish(pairwise), *net::parse_publish(first_free)}}));
+    auto c = must(start_in(*b.rt, *a, tcp_echo_servers({kPort, kPort + 1, kPort + 2})));
 
     json evidence{{"requests", {pairwise, first_free}}, {"mappings", json::array()}};
-    for (const auto& m : (*a)->ports) evidence["mappings"].push_back(net::to_string(m));
-    std::vector<std::pair<int, int>> want{{*p, kPort}, {*p + 1, kPort + 1}, {taken->port + 1, kPort + 2}};
+    for (const auto& m : a->ports) evidence["mappings"].push_back(net::to_string(m));
+    std::vector<std::pair<int, int>> want{{p, kPort}, {p + 1, kPort + 1}, {taken.port + 1, kPort + 2}};
     for (auto [host, container] : want) {
-        if (host_port_of(**a, static_cast<std::uint16_t>(container)) != host)
+        if (host_port_of(*a, static_cast<std::uint16_t>(container)) != host)
             return Verdict::fail(fmt::format("container port {} is not mapped to host port {}", container, host), evidence);
-        auto r = client_until_ok(b->agent, b->remote_ns(), {"tcp-client", kHostAddr, std::to_string(host), "range"});
+        auto r = client_until_ok(b.agent, b.remote_ns(), {"tcp-client", kHostAddr, std::to_string(host), "range"});
         evidence[fmt::format("echo_{}", host)] = outcome_evidence(r);
         if (!echoed(r, "range"))
             return Verdict::fail(fmt::format("no echo through host port {} -> {}", host, container), evidence);
@@ -124,23 +115,20 @@ std::pair<unsigned, unsigned> ephemeral_range() {
 
 // -P publishes every exposed port on a random port of the kernel's ephemeral range.
 Verdict publish_all(const CaseContext& ctx) {
-    auto b = open_bench(ctx.runtime, true);
-    if (!b) return Verdict::error(b.error().message());
-    auto a = ScopedAttachment::attach({.expose = {*net::parse_expose(fmt::format("{}", kPort)),
+    auto b = must(open_bench(ctx.runtime, true));
+    auto a = must(ScopedAttachment::attach({.expose = {*net::parse_expose(fmt::format("{}", kPort)),
                                                   *net::parse_expose(fmt::format("{}/udp", kPort + 1))},
-                                       .publish_all = true});
-    if (!a) return Verdict::error(a.error().message());
-    auto c = start_in(*b->rt, **a, {"/bin/sh", "-c", fmt::format("{} udp-echo-server {} & exec {} tcp-echo-server {}",
-                                                                 sec::kAgent, kPort + 1, sec::kAgent, kPort)});
-    if (!c) return Verdict::error(c.error().message());
+                                       .publish_all = true}));
+    auto c = must(start_in(*b.rt, *a, {"/bin/sh", "-c", fmt::format("{} udp-echo-server {} & exec {} tcp-echo-server {}",
+                                                                 kAgent, kPort + 1, kAgent, kPort)}));
     auto [lo, hi] = ephemeral_range();
     json evidence{{"ephemeral_range", {lo, hi}}, {"mappings", json::array()}};
-    if ((*a)->ports.size() != 2) return Verdict::fail("-P did not publish both exposed ports", evidence);
-    for (const auto& m : (*a)->ports) {
+    if (a->ports.size() != 2) return Verdict::fail("-P did not publish both exposed ports", evidence);
+    for (const auto& m : a->ports) {
         evidence["mappings"].push_back(net::to_string(m));
         if (m.host_port < lo || m.host_port > hi)
             return Verdict::fail(fmt::format("{} is outside the ephemeral range", net::to_string(m)), evidence);
-        auto r = client_until_ok(b->agent, b->remote_ns(), {m.protocol + "-client", kHostAddr, std::to_string(m.host_port), "rnd"});
+        auto r = client_until_ok(b.agent, b.remote_ns(), {m.protocol + "-client", kHostAddr, std::to_string(m.host_port), "rnd"});
         evidence[net::to_string(m)] = outcome_evidence(r);
         if (!echoed(r, "rnd")) return Verdict::fail(fmt::format("no echo through {}", net::to_string(m)), evidence);
     }
@@ -150,19 +138,17 @@ Verdict publish_all(const CaseContext& ctx) {
 // After the container is gone and detached, its host port is free: a host process can bind it
 // and a new container can publish it again.
 Verdict released(const CaseContext& ctx) {
-    auto b = open_bench(ctx.runtime, true);
-    if (!b) return Verdict::error(b.error().message());
+    auto b = must(open_bench(ctx.runtime, true));
     std::uint16_t hp = 0;
     json evidence = json::object();
     {
-        auto first = serve_published(*b->rt, fmt::format("{}", kPort), tcp_echo_servers({kPort}));
-        if (!first) return Verdict::error(first.error().message());
-        hp = host_port_of(*first->attachment, kPort);
-        auto before = client_until_ok(b->agent, b->remote_ns(), {"tcp-client", kHostAddr, std::to_string(hp), "first"});
+        auto first = must(serve_published(*b.rt, fmt::format("{}", kPort), tcp_echo_servers({kPort})));
+        hp = host_port_of(*first.attachment, kPort);
+        auto before = client_until_ok(b.agent, b.remote_ns(), {"tcp-client", kHostAddr, std::to_string(hp), "first"});
         evidence["first_container"] = outcome_evidence(before);
-        if (!echoed(before, "first")) return Verdict::error("the first container's port never worked: nothing to release");
-        first->container.stop();
-        if (auto s = first->attachment.detach(); !s) return Verdict::fail("detach failed: " + s.error().message(), evidence);
+        if (!echoed(before, "first")) setup_failed("the first container's port never worked: nothing to release");
+        first.container.stop();
+        if (auto s = first.attachment.detach(); !s) return Verdict::fail("detach failed: " + s.error().message(), evidence);
     }
     evidence["host_port"] = hp;
     auto rebound = hold_port(SOCK_STREAM, hp);
@@ -171,9 +157,8 @@ Verdict released(const CaseContext& ctx) {
     rebound->fd.reset();
     auto again = ScopedAttachment::attach({.publish = {*net::parse_publish(fmt::format("{}:{}", hp, kPort))}});
     if (!again) return Verdict::fail("a new container could not publish the released port: " + again.error().message(), evidence);
-    auto c = start_in(*b->rt, **again, tcp_echo_servers({kPort}));
-    if (!c) return Verdict::error(c.error().message());
-    auto after = client_until_ok(b->agent, b->remote_ns(), {"tcp-client", kHostAddr, std::to_string(hp), "second"});
+    auto c = must(start_in(*b.rt, **again, tcp_echo_servers({kPort})));
+    auto after = client_until_ok(b.agent, b.remote_ns(), {"tcp-client", kHostAddr, std::to_string(hp), "second"});
     evidence["second_container"] = outcome_evidence(after);
     if (!echoed(after, "second")) return Verdict::fail("the port republished by a new container does not work", evidence);
     return Verdict::pass(evidence);
@@ -188,41 +173,59 @@ bool proxy_running(pid_t pid) {
 // A userland-proxy network publishes through a forwarding process: no nft table at all, the same
 // reachability for TCP and UDP, and the proxy ends with the attachment.
 Verdict userland_proxy(const CaseContext& ctx) {
-    auto b = open_bench(ctx.runtime, true);
-    if (!b) return Verdict::error(b.error().message());
-    auto n = ScopedNetwork::create("proxy", false, net::ProxyMode::userland);
-    if (!n) return Verdict::error(n.error().message());
-    auto a = ScopedAttachment::attach({.network = (*n)->name,
+    auto b = must(open_bench(ctx.runtime, true));
+    auto n = must(ScopedNetwork::create("proxy", false, net::ProxyMode::userland));
+    auto a = must(ScopedAttachment::attach({.network = n->name,
                                        .publish = {*net::parse_publish(fmt::format("{}", kPort)),
-                                                   *net::parse_publish(fmt::format("{}/udp", kPort + 1))}});
-    if (!a) return Verdict::error(a.error().message());
-    auto c = start_in(*b->rt, **a, {"/bin/sh", "-c", fmt::format("{} udp-echo-server {} & exec {} tcp-echo-server {}",
-                                                                 sec::kAgent, kPort + 1, sec::kAgent, kPort)});
-    if (!c) return Verdict::error(c.error().message());
-    json evidence{{"nft_table", net::testbed::nft_table_exists()}, {"proxies", (*a)->proxies.size()}};
+                                                   *net::parse_publish(fmt::format("{}/udp", kPort + 1))}}));
+    auto c = must(start_in(*b.rt, *a, {"/bin/sh", "-c", fmt::format("{} udp-echo-server {} & exec {} tcp-echo-server {}",
+                                                                 kAgent, kPort + 1, kAgent, kPort)}));
+    json evidence{{"nft_table", net::testbed::nft_table_exists()}, {"proxies", a->proxies.size()}};
     if (evidence["nft_table"] == true) return Verdict::fail("a userland-proxy network installed nft rules", evidence);
-    for (const auto& m : (*a)->ports) {
-        auto r = client_until_ok(b->agent, b->remote_ns(), {m.protocol + "-client", kHostAddr, std::to_string(m.host_port), "px"});
+    for (const auto& m : a->ports) {
+        auto r = client_until_ok(b.agent, b.remote_ns(), {m.protocol + "-client", kHostAddr, std::to_string(m.host_port), "px"});
         evidence[net::to_string(m)] = outcome_evidence(r);
         if (!echoed(r, "px")) return Verdict::fail(fmt::format("no echo through the proxy for {}", net::to_string(m)), evidence);
     }
     std::vector<pid_t> proxies;
-    for (const auto& p : (*a)->proxies) proxies.push_back(p.pid);
-    c->stop();
-    if (auto s = a->detach(); !s) return Verdict::fail("detach failed: " + s.error().message(), evidence);
+    for (const auto& p : a->proxies) proxies.push_back(p.pid);
+    c.stop();
+    if (auto s = a.detach(); !s) return Verdict::fail("detach failed: " + s.error().message(), evidence);
     for (pid_t pid : proxies)
         if (proxy_running(pid)) return Verdict::fail(fmt::format("proxy {} outlived the detach", pid), evidence);
     return Verdict::pass(evidence);
 }
 
-CTB_CONFORMANCE_CASE("ports.in_use_refused", "Docker -p (\"port is already allocated\"); bind(2) EADDRINUSE",
-                     bridge_needs(), in_use_refused);
-CTB_CONFORMANCE_CASE("ports.ranges", "Docker -p HOST-RANGE:CONTAINER-RANGE and HOST-RANGE:PORT", bridge_needs(), ranges);
-CTB_CONFORMANCE_CASE("ports.publish_all_ephemeral", "Docker -P / --expose; ip-sysctl ip_local_port_range",
-                     bridge_needs(), publish_all);
-CTB_CONFORMANCE_CASE("ports.released_with_container", "Docker -p (port freed on container removal)", bridge_needs(),
-                     released);
-CTB_CONFORMANCE_CASE("ports.userland_proxy", "dockerd --userland-proxy (docker-proxy)", proxy_needs(), userland_proxy);
+CTB_CONFORMANCE_CASE({
+    .id = "ports.in_use_refused",
+    .reference = "Docker -p (\"port is already allocated\"); bind(2) EADDRINUSE",
+    .needs = bridge_needs(),
+    .body = in_use_refused,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ports.ranges",
+    .reference = "Docker -p HOST-RANGE:CONTAINER-RANGE and HOST-RANGE:PORT",
+    .needs = bridge_needs(),
+    .body = ranges,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ports.publish_all_ephemeral",
+    .reference = "Docker -P / --expose; ip-sysctl ip_local_port_range",
+    .needs = bridge_needs(),
+    .body = publish_all,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ports.released_with_container",
+    .reference = "Docker -p (port freed on container removal)",
+    .needs = bridge_needs(),
+    .body = released,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "ports.userland_proxy",
+    .reference = "dockerd --userland-proxy (docker-proxy)",
+    .needs = proxy_needs(),
+    .body = userland_proxy,
+});
 
 }  // namespace
 }  // namespace ctb::conformance::netc

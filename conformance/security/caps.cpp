@@ -19,29 +19,26 @@ constexpr std::uint64_t kSysAdmin = std::uint64_t{1} << CAP_SYS_ADMIN;
 
 // Both need CAP_SYS_ADMIN (mount(2); sethostname(2) in the container's own uts namespace).
 std::vector<Probe> sys_admin_probes() {
-    return {{"mount", agent({"mount-tmpfs", "/tmp/ctb-caps-mnt"})},
-            {"sethostname", agent({"sethostname", "ctb-caps"})}};
+    return {{"mount", agent_argv({"mount-tmpfs", "/tmp/ctb-caps-mnt"})},
+            {"sethostname", agent_argv({"sethostname", "ctb-caps"})}};
 }
 
 Verdict no_sys_admin_by_default(const CaseContext& ctx) {
-    auto rt = make_runtime(ctx.runtime);
-    if (!rt) return Verdict::error(rt.error().message());
+    auto rt = runtime_under_test(ctx);
     spec::Spec dflt = agent_spec({});
     spec::Spec admin = dflt;
     grant_capability(admin, "CAP_SYS_ADMIN");
     auto probes = sys_admin_probes();
-    probes.push_back({"info", agent({"info"})});
-    auto denied = run_probes(**rt, dflt, probes);
-    if (!denied) return Verdict::error(denied.error().message());
-    auto allowed = run_probes(**rt, admin, probes);
-    if (!allowed) return Verdict::error(allowed.error().message());
+    probes.push_back({"info", agent_argv({"info"})});
+    auto denied = must(run_probes(*rt, dflt, probes));
+    auto allowed = must(run_probes(*rt, admin, probes));
 
-    const json& info = find(*denied, "info")->doc;
+    const json& info = find(denied, "info")->doc;
     json evidence{{"default_effective", info.value("capabilities", json::object()).value("effective", json())}};
     std::vector<std::string> wrong;
     for (const auto& p : sys_admin_probes()) {
-        const ProbeResult* d = find(*denied, p.name);
-        const ProbeResult* a = find(*allowed, p.name);
+        const ProbeResult* d = find(denied, p.name);
+        const ProbeResult* a = find(allowed, p.name);
         evidence[p.name] = {{"default", d->evidence()}, {"with_cap_sys_admin", a->evidence()}};
         if (d->errno_name() != "EPERM")
             wrong.push_back(fmt::format("{} by default: {}", p.name, d->ok() ? "ok" : d->errno_name()));
@@ -49,9 +46,9 @@ Verdict no_sys_admin_by_default(const CaseContext& ctx) {
     if (!wrong.empty())
         return Verdict::fail(fmt::format("CAP_SYS_ADMIN operations not refused: {}", fmt::join(wrong, "; ")), evidence);
     for (const auto& p : sys_admin_probes())
-        if (!find(*allowed, p.name)->ok())
-            return Verdict::error(fmt::format("control container with CAP_SYS_ADMIN could not {} either: {}", p.name,
-                                              find(*allowed, p.name)->errno_name()));
+        if (!find(allowed, p.name)->ok())
+            setup_failed(fmt::format("control container with CAP_SYS_ADMIN could not {} either: {}", p.name,
+                                              find(allowed, p.name)->errno_name()));
     return Verdict::pass(evidence);
 }
 
@@ -67,9 +64,9 @@ spec::Spec setuid_spec(bool bounding_has_sys_admin) {
 }
 
 std::vector<Probe> bounding_probes() {
-    return {{"info", agent({"info"})},
-            {"suid-info", agent({"setuid-exec", kSetuidAgent, "info"})},
-            {"suid-mount", agent({"setuid-exec", kSetuidAgent, "mount-tmpfs", "/tmp/ctb-caps-mnt"})}};
+    return {{"info", agent_argv({"info"})},
+            {"suid-info", agent_argv({"setuid-exec", kSetuidAgent, "info"})},
+            {"suid-mount", agent_argv({"setuid-exec", kSetuidAgent, "mount-tmpfs", "/tmp/ctb-caps-mnt"})}};
 }
 
 struct SetuidView {
@@ -98,50 +95,50 @@ json to_json(const SetuidView& v) {
 }
 
 Verdict bounding_enforced(const CaseContext& ctx) {
-    auto rt = make_runtime(ctx.runtime);
-    if (!rt) return Verdict::error(rt.error().message());
-    auto scratch = ScratchDir::create("security");
-    if (!scratch) return Verdict::error(scratch.error().message());
-    auto layer = setuid_agent_layer(*scratch);
-    if (!layer) return Verdict::error(layer.error().message());
+    auto rt = runtime_under_test(ctx);
+    ScratchDir scratch("security");
+    auto layer = must(setuid_agent_layer(scratch));
     spec::Spec spec = setuid_spec(false);
-    auto expected = capability_mask(spec.process.capabilities->bounding);
-    if (!expected) return Verdict::error(expected.error().message());
+    auto expected = must(capability_mask(spec.process.capabilities->bounding));
 
-    auto bounded = run_probes(**rt, spec, bounding_probes(), {*layer});
-    if (!bounded) return Verdict::error(bounded.error().message());
-    auto control = run_probes(**rt, setuid_spec(true), bounding_probes(), {*layer});
-    if (!control) return Verdict::error(control.error().message());
-    for (const auto* r : {&*bounded, &*control})
+    auto bounded = must(run_probes(*rt, spec, bounding_probes(), {layer}));
+    auto control = must(run_probes(*rt, setuid_spec(true), bounding_probes(), {layer}));
+    for (const auto* r : {&bounded, &control})
         if (auto why = could_not_run(*r); !why.empty())
             return Verdict::fail(why);
-    SetuidView b = view_of(*bounded), c = view_of(*control);
+    SetuidView b = view_of(bounded), c = view_of(control);
     json evidence{
-        {"spec_bounding", mask_hex(*expected)}, {"bounded", to_json(b)}, {"control_with_sys_admin", to_json(c)}};
+        {"spec_bounding", mask_hex(expected)}, {"bounded", to_json(b)}, {"control_with_sys_admin", to_json(c)}};
 
     if (c.euid != 0 || (c.effective & kSysAdmin) == 0 || !c.mount.empty())
-        return Verdict::error(
+        setup_failed(
             "control: a setuid-root binary with CAP_SYS_ADMIN in the bounding set did not gain it "
             "(setuid not honoured here?): " +
             evidence["control_with_sys_admin"].dump());
-    if (b.bounding != *expected) return Verdict::fail("bounding set differs from the spec's", evidence);
+    if (b.bounding != expected) return Verdict::fail("bounding set differs from the spec's", evidence);
     if (b.euid != 0)
         return Verdict::fail("setuid-root binary did not run with euid 0 (no_new_privileges is false)", evidence);
-    if ((b.permitted & ~*expected) != 0 || (b.effective & kSysAdmin) != 0)
+    if ((b.permitted & ~expected) != 0 || (b.effective & kSysAdmin) != 0)
         return Verdict::fail("setuid-root exec gained capabilities outside the bounding set", evidence);
     if (b.mount != "EPERM")
         return Verdict::fail("setuid-root process could mount without CAP_SYS_ADMIN in bounding", evidence);
     return Verdict::pass(evidence);
 }
 
-CTB_CONFORMANCE_CASE("security.caps.no_sys_admin_by_default",
-                     "capabilities(7) CAP_SYS_ADMIN; mount(2); sethostname(2); OCI runtime-spec config.md#process",
-                     {{K::root, ""}}, no_sys_admin_by_default);
+CTB_CONFORMANCE_CASE({
+    .id = "security.caps.no_sys_admin_by_default",
+    .reference = "capabilities(7) CAP_SYS_ADMIN; mount(2); sethostname(2); OCI runtime-spec config.md#process",
+    .needs = {{K::root, ""}},
+    .body = no_sys_admin_by_default,
+});
 
-CTB_CONFORMANCE_CASE("security.caps.bounding_enforced",
-                     "capabilities(7) \"Capability bounding set\" and execve transformation; OCI runtime-spec "
-                     "config.md#process (capabilities.bounding)",
-                     {{K::root, ""}}, bounding_enforced);
+CTB_CONFORMANCE_CASE({
+    .id = "security.caps.bounding_enforced",
+    .reference = "capabilities(7) \"Capability bounding set\" and execve transformation; OCI runtime-spec "
+        "config.md#process (capabilities.bounding)",
+    .needs = {{K::root, ""}},
+    .body = bounding_enforced,
+});
 
 }  // namespace
 }  // namespace ctb::conformance::sec

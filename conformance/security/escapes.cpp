@@ -67,9 +67,9 @@ bool same_inode(const std::string& a, const std::string& b) {
 
 // Tries every /proc/<pid>/exe the container can see, one agent `open --write` each.
 std::vector<Probe> exe_probes() {
-    return {{"self_exe", agent({"open", "/proc/self/exe", "--write"})},
+    return {{"self_exe", agent_argv({"open", "/proc/self/exe", "--write"})},
             {"init_exe_link", {"/bin/readlink", "/proc/1/exe"}},
-            {"init_exe", agent({"open", "/proc/1/exe", "--write"})},
+            {"init_exe", agent_argv({"open", "/proc/1/exe", "--write"})},
             {"every_exe",
              {"/bin/sh", "-c",
               std::string("for e in /proc/[0-9]*/exe; do echo \"$e\"; ") + kAgent + " open \"$e\" --write; done"}}};
@@ -84,39 +84,34 @@ std::size_t occurrences(const std::string& text, const std::string& what) {
 }
 
 Verdict exe_overwrite_blocked(const CaseContext& ctx) {
-    auto rt = make_runtime(ctx.runtime);
-    if (!rt) return Verdict::error(rt.error().message());
+    auto rt = runtime_under_test(ctx);
     std::string binary = runtime_binary(ctx.runtime);
-    if (binary.empty()) return Verdict::error("cannot find the runtime binary of " + ctx.runtime);
-    auto before = fingerprint(binary);
-    if (!before) return Verdict::error(before.error().message());
+    if (binary.empty()) setup_failed("cannot find the runtime binary of " + ctx.runtime);
+    auto before = must(fingerprint(binary));
 
-    json evidence{{"runtime_binary", binary}, {"binary_before", *before}};
+    json evidence{{"runtime_binary", binary}, {"binary_before", before}};
     {
-        auto c = start(**rt, RunRequest{agent_spec({"sleep", "10"})});
-        if (!c) return Verdict::error(c.error().message());
-        std::string host_exe = fmt::format("/proc/{}/exe", (*c)->pid());
+        auto c = must(start(*rt, RunRequest{agent_spec({"sleep", "10"})}));
+        std::string host_exe = fmt::format("/proc/{}/exe", c->pid());
         evidence["init_is_runtime_binary"] = same_inode(host_exe, binary);
-        auto r = exec_probes(**c, exe_probes());
-        if (!r) return Verdict::error(r.error().message());
-        for (const auto& p : *r) evidence[p.name] = p.evidence();  // every_exe: replaced below
-        const std::string& every = find(*r, "every_exe")->output;
+        auto r = must(exec_probes(*c, exe_probes()));
+        for (const auto& p : r) evidence[p.name] = p.evidence();  // every_exe: replaced below
+        const std::string& every = find(r, "every_exe")->output;
         evidence["every_exe"] = {{"tried", occurrences(every, "\"ok\":")},
                                  {"refused", occurrences(every, "\"ok\":false")},
                                  {"output", every}};
         evidence["writable_exes"] = occurrences(every, "\"ok\":true");
-        c->stop();
-        auto after = fingerprint(binary);
-        if (!after) return Verdict::error(after.error().message());
-        evidence["binary_after"] = *after;
+        c.stop();
+        auto after = must(fingerprint(binary));
+        evidence["binary_after"] = after;
         std::vector<std::string> wrong;
-        if (!write_refused(*find(*r, "self_exe"))) wrong.push_back("/proc/self/exe opened for writing");
-        if (!write_refused(*find(*r, "init_exe"))) wrong.push_back("/proc/1/exe opened for writing");
+        if (!write_refused(*find(r, "self_exe"))) wrong.push_back("/proc/self/exe opened for writing");
+        if (!write_refused(*find(r, "init_exe"))) wrong.push_back("/proc/1/exe opened for writing");
         if (evidence["writable_exes"] != 0) wrong.push_back("some /proc/<pid>/exe opened for writing");
         if (evidence["every_exe"]["tried"] < 2) wrong.push_back("the /proc/<pid>/exe sweep did not run");
-        if (find(*r, "init_exe_link")->output.find(kAgent) != 0) wrong.push_back("/proc/1/exe is not the agent");
+        if (find(r, "init_exe_link")->output.find(kAgent) != 0) wrong.push_back("/proc/1/exe is not the agent");
         if (evidence["init_is_runtime_binary"] == true) wrong.push_back("the container's init is the runtime binary");
-        if (*after != *before) wrong.push_back("the runtime binary changed");
+        if (after != before) wrong.push_back("the runtime binary changed");
         if (!wrong.empty()) return Verdict::fail(fmt::format("{}", fmt::join(wrong, "; ")), evidence);
     }
     return Verdict::pass(evidence);
@@ -131,14 +126,13 @@ struct Marker {
 };
 
 Result<Marker> open_marker() {
-    auto dir = ScratchDir::create("security-fd");
-    if (!dir) return fail(dir.error());
-    if (auto s = write_file(dir->path() + "/ctbench-host-marker", "host\n"); !s) return fail(s.error());
+    ScratchDir dir("security-fd");
+    if (auto s = write_file(dir.path() + "/ctbench-host-marker", "host\n"); !s) return fail(s.error());
     if (::fcntl(Marker::kFd, F_GETFD) >= 0) return fail(plain_error("open marker", "fd 42", "already in use"));
-    UniqueFd raw(::open(dir->path().c_str(), O_RDONLY | O_DIRECTORY));
-    if (!raw) return fail(sys_error("open", dir->path()));
-    if (::dup2(raw.get(), Marker::kFd) < 0) return fail(sys_error("dup2", dir->path()));
-    return Marker{std::move(*dir), UniqueFd(Marker::kFd)};
+    UniqueFd raw(::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY));
+    if (!raw) return fail(sys_error("open", dir.path()));
+    if (::dup2(raw.get(), Marker::kFd) < 0) return fail(sys_error("dup2", dir.path()));
+    return Marker{std::move(dir), UniqueFd(Marker::kFd)};
 }
 
 // "3 -> /run/ctbench/..." per open descriptor of pid, from the host's /proc.
@@ -165,19 +159,15 @@ std::vector<int> listed_fds(const std::string& ls_output) {
 }
 
 Verdict fd_leak_init(const CaseContext& ctx) {
-    auto rt = make_runtime(ctx.runtime);
-    if (!rt) return Verdict::error(rt.error().message());
-    auto marker = open_marker();
-    if (!marker) return Verdict::error(marker.error().message());
-    auto c = start(**rt, RunRequest{agent_spec({"sleep", "10"})});
-    if (!c) return Verdict::error(c.error().message());
-    auto fds = host_fds((*c)->pid());
-    auto r = exec_probes(**c, {{"ls_fds", {"/bin/ls", "-l", "/proc/1/fd"}}, {"cwd", {"/bin/readlink", "/proc/1/cwd"}}});
-    if (!r) return Verdict::error(r.error().message());
+    auto rt = runtime_under_test(ctx);
+    auto marker = must(open_marker());
+    auto c = must(start(*rt, RunRequest{agent_spec({"sleep", "10"})}));
+    auto fds = host_fds(c->pid());
+    auto r = must(exec_probes(*c, {{"ls_fds", {"/bin/ls", "-l", "/proc/1/fd"}}, {"cwd", {"/bin/readlink", "/proc/1/cwd"}}}));
     json host = json::object();
     for (const auto& [fd, target] : fds) host[std::to_string(fd)] = target;
-    auto inside = listed_fds(find(*r, "ls_fds")->output);
-    std::string cwd = find(*r, "cwd")->output;
+    auto inside = listed_fds(find(r, "ls_fds")->output);
+    std::string cwd = find(r, "cwd")->output;
     json evidence{
         {"init_fds_on_host", host}, {"init_fds_inside", inside}, {"init_cwd_inside", cwd}, {"marker_fd", Marker::kFd}};
     if (fds.contains(Marker::kFd) || std::count(inside.begin(), inside.end(), Marker::kFd))
@@ -190,17 +180,14 @@ Verdict fd_leak_init(const CaseContext& ctx) {
 
 // exec'd processes come from the runtime (or the library, i.e. this process) too.
 Verdict fd_leak_exec(const CaseContext& ctx) {
-    auto rt = make_runtime(ctx.runtime);
-    if (!rt) return Verdict::error(rt.error().message());
-    auto marker = open_marker();
-    if (!marker) return Verdict::error(marker.error().message());
-    auto c = start(**rt, RunRequest{agent_spec({"sleep", "10"})});
-    if (!c) return Verdict::error(c.error().message());
+    auto rt = runtime_under_test(ctx);
+    auto marker = must(open_marker());
+    auto c = must(start(*rt, RunRequest{agent_spec({"sleep", "10"})}));
     // The shell lists its own descriptors ($$: the exec'd process itself, not ls).
     auto r =
-        exec_probes(**c, {{"ls_fds", {"/bin/sh", "-c", "ls -l /proc/$$/fd"}},
+        exec_probes(*c, {{"ls_fds", {"/bin/sh", "-c", "ls -l /proc/$$/fd"}},
                           {"marker", {"/bin/cat", fmt::format("/proc/self/fd/{}/ctbench-host-marker", Marker::kFd)}}});
-    if (!r) return Verdict::error(r.error().message());
+    must(r);
     auto inside = listed_fds(find(*r, "ls_fds")->output);
     json evidence{{"exec_fds", inside},
                   {"ls", find(*r, "ls_fds")->output},
@@ -214,16 +201,14 @@ Verdict fd_leak_exec(const CaseContext& ctx) {
 // The attack itself: process.cwd names the leaked descriptor. A correct runtime either refuses
 // to start (the descriptor is not there) or the process finds itself inside the rootfs.
 Verdict fd_leak_cwd(const CaseContext& ctx) {
-    auto rt = make_runtime(ctx.runtime);
-    if (!rt) return Verdict::error(rt.error().message());
-    auto marker = open_marker();
-    if (!marker) return Verdict::error(marker.error().message());
+    auto rt = runtime_under_test(ctx);
+    auto marker = must(open_marker());
     spec::Spec spec = agent_spec({});
     // Control: the same container with an ordinary cwd starts, so a refusal below is the cwd's.
-    auto control = run_probes(**rt, spec, {{"pwd", {"/bin/pwd"}}});
-    if (!control) return Verdict::error("control container (cwd /) failed: " + control.error().message());
+    auto control = run_probes(*rt, spec, {{"pwd", {"/bin/pwd"}}});
+    if (!control) setup_failed("control container (cwd /) failed: " + control.error().message());
     spec.process.cwd = fmt::format("/proc/self/fd/{}", Marker::kFd);
-    auto r = run_probes(**rt, spec, {{"marker", agent({"cat", "ctbench-host-marker"})}, {"pwd", {"/bin/pwd"}}});
+    auto r = run_probes(*rt, spec, {{"marker", agent_argv({"cat", "ctbench-host-marker"})}, {"pwd", {"/bin/pwd"}}});
     if (!r) return Verdict::pass({{"cwd", spec.process.cwd}, {"refused", r.error().message()}});
     json evidence{
         {"cwd", spec.process.cwd}, {"marker_read", find(*r, "marker")->evidence()}, {"pwd", find(*r, "pwd")->output}};
@@ -232,17 +217,30 @@ Verdict fd_leak_cwd(const CaseContext& ctx) {
     return Verdict::pass(evidence);
 }
 
-CTB_CONFORMANCE_CASE("security.exe_overwrite_blocked", "CVE-2019-5736; proc(5) /proc/pid/exe; execve(2) ETXTBSY",
-                     {{K::root, ""}}, exe_overwrite_blocked);
-CTB_CONFORMANCE_CASE(
-    "security.no_fd_leak",
-    "CVE-2024-21626; close_range(2); OCI runtime-spec runtime.md#start (only stdio reaches the process)",
-    {{K::root, ""}}, fd_leak_init);
-CTB_CONFORMANCE_CASE("security.no_fd_leak.exec", "CVE-2024-21626 (runc exec variant); close_range(2)", {{K::root, ""}},
-                     fd_leak_exec);
-CTB_CONFORMANCE_CASE("security.no_fd_leak.cwd_escape",
-                     "CVE-2024-21626 (process.cwd /proc/self/fd/N); OCI runtime-spec config.md#process (cwd)",
-                     {{K::root, ""}}, fd_leak_cwd);
+CTB_CONFORMANCE_CASE({
+    .id = "security.exe_overwrite_blocked",
+    .reference = "CVE-2019-5736; proc(5) /proc/pid/exe; execve(2) ETXTBSY",
+    .needs = {{K::root, ""}},
+    .body = exe_overwrite_blocked,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "security.no_fd_leak",
+    .reference = "CVE-2024-21626; close_range(2); OCI runtime-spec runtime.md#start (only stdio reaches the process)",
+    .needs = {{K::root, ""}},
+    .body = fd_leak_init,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "security.no_fd_leak.exec",
+    .reference = "CVE-2024-21626 (runc exec variant); close_range(2)",
+    .needs = {{K::root, ""}},
+    .body = fd_leak_exec,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "security.no_fd_leak.cwd_escape",
+    .reference = "CVE-2024-21626 (process.cwd /proc/self/fd/N); OCI runtime-spec config.md#process (cwd)",
+    .needs = {{K::root, ""}},
+    .body = fd_leak_cwd,
+});
 
 }  // namespace
 }  // namespace ctb::conformance::sec

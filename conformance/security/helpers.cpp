@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/capability.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,7 +15,6 @@
 #include "common/fd.hpp"
 #include "common/files.hpp"
 #include "runtime/image/image.hpp"
-#include "runtime/security/capabilities.hpp"
 
 namespace ctb::conformance::sec {
 namespace {
@@ -46,17 +46,6 @@ std::string batch_script(const std::vector<Probe>& probes) {
     return script;
 }
 
-nlohmann::json last_json_line(const std::string& text) {
-    std::istringstream in(text);
-    nlohmann::json found = nlohmann::json::object();
-    for (std::string line; std::getline(in, line);) {
-        if (line.empty() || line[0] != '{') continue;
-        auto j = nlohmann::json::parse(line, nullptr, false);
-        if (!j.is_discarded()) found = j;
-    }
-    return found;
-}
-
 std::vector<ProbeResult> parse_batch(const std::vector<Probe>& probes, const std::string& out) {
     std::vector<ProbeResult> results;
     for (std::size_t i = 0; i < probes.size(); ++i) {
@@ -76,30 +65,6 @@ std::vector<ProbeResult> parse_batch(const std::vector<Probe>& probes, const std
 }
 
 }  // namespace
-
-Result<ScratchDir> ScratchDir::create(const std::string& prefix) {
-    std::string path = fmt::format("/run/ctbench/{}-{}", prefix, ::getpid());
-    (void)image::remove_tree(path);  // a leftover of an interrupted run with a recycled pid
-    if (auto s = make_dirs(path); !s) return fail(s.error());
-    return ScratchDir(path);
-}
-
-ScratchDir::~ScratchDir() {
-    if (!path_.empty()) (void)image::remove_tree(path_);
-}
-
-void Started::stop() {
-    if (!c_) return;
-    (void)c_->kill(SIGKILL);
-    (void)c_->wait(std::chrono::seconds(5));
-    c_.reset();
-}
-
-Result<Started> start(Runtime& rt, const RunRequest& request) {
-    auto c = rt.start(request);
-    if (!c) return fail(c.error());
-    return Started(std::move(*c));
-}
 
 Status copy_from_image(const std::string& image_path, const std::string& dest, mode_t mode, uid_t uid, gid_t gid) {
     auto image = image::ensure_default_image();
@@ -143,13 +108,8 @@ nlohmann::json ProbeResult::evidence() const {
     return j;
 }
 
-std::vector<std::string> agent(std::vector<std::string> args) {
-    args.insert(args.begin(), kAgent);
-    return args;
-}
-
 nlohmann::json agent_inside(RunningContainer& c, std::vector<std::string> args) {
-    auto out = c.exec(agent(std::move(args)));
+    auto out = c.exec(agent_argv(std::move(args)));
     if (!out) return {{"ok", false}, {"exec_error", out.error().message()}};
     nlohmann::json doc = out->json();
     if (!doc.is_object() || doc.empty()) return {{"ok", false}, {"status", out->status}, {"output", out->out + out->err}};
@@ -192,11 +152,14 @@ std::string could_not_run(const std::vector<ProbeResult>& results) {
     return "";
 }
 
+// Names to bits with libcap's own table (cap_from_name(3)), not the runtime's parser under test.
 Result<std::uint64_t> capability_mask(const std::vector<std::string>& names) {
-    auto caps = security::parse_capabilities(names, "capabilities");
-    if (!caps) return fail(caps.error());
     std::uint64_t mask = 0;
-    for (cap_value_t c : *caps) mask |= std::uint64_t{1} << c;
+    for (const auto& name : names) {
+        cap_value_t c = 0;
+        if (::cap_from_name(name.c_str(), &c) != 0) return fail(plain_error("cap_from_name", name, "unknown capability"));
+        mask |= std::uint64_t{1} << c;
+    }
     return mask;
 }
 

@@ -1,6 +1,6 @@
-// Shared by the security (and volume) conformance cases: scratch directories that never outlive
-// the case, extra image layers with setuid binaries, several probes in one container, and
-// capability masks as /proc/self/status prints them.
+// Shared by the security (and volume) conformance cases: extra image layers with setuid binaries,
+// several probes in one container, and capability masks as /proc/self/status prints them.
+// (Scratch dirs, container handles and the agent path are the kit's: conformance/harness/kit.hpp.)
 #pragma once
 
 #include <sys/types.h>
@@ -14,44 +14,10 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
-#include "conformance/harness/adapter.hpp"
+#include "conformance/harness/kit.hpp"
 #include "runtime/spec/spec.hpp"
 
 namespace ctb::conformance::sec {
-
-inline constexpr const char* kAgent = "/usr/bin/ctbench-agent";
-
-// A directory /run/ctbench/<prefix>-<pid>, removed with everything below it when the object goes
-// (every return path of a case, including errors).
-class ScratchDir {
-public:
-    static Result<ScratchDir> create(const std::string& prefix);
-    ScratchDir(ScratchDir&& other) noexcept : path_(std::exchange(other.path_, {})) {}
-    ScratchDir& operator=(ScratchDir&&) = delete;
-    ~ScratchDir();
-    const std::string& path() const { return path_; }
-
-private:
-    explicit ScratchDir(std::string path) : path_(std::move(path)) {}
-    std::string path_;
-};
-
-// A started container that is killed and reaped, not only deleted, when it goes (on every path),
-// so that no zombie init outlives the case whichever adapter runs it.
-class Started {
-public:
-    explicit Started(std::unique_ptr<RunningContainer> c) : c_(std::move(c)) {}
-    Started(Started&&) = default;
-    Started& operator=(Started&&) = delete;
-    ~Started() { stop(); }
-    RunningContainer& operator*() const { return *c_; }
-    RunningContainer* operator->() const { return c_.get(); }
-    void stop();
-
-private:
-    std::unique_ptr<RunningContainer> c_;
-};
-Result<Started> start(Runtime& rt, const RunRequest& request);
 
 // Copies the image's file `image_path` (e.g. "usr/bin/ctbench-agent") to `dest`, owned by
 // uid:gid with `mode` (chmod after chown, since chown clears the setuid bit).
@@ -83,8 +49,6 @@ struct ProbeResult {
     nlohmann::json evidence() const;
 };
 
-// ctbench-agent with these arguments.
-std::vector<std::string> agent(std::vector<std::string> args);
 // `ctbench-agent args...` exec'd inside a running container: its JSON, or what went wrong as
 // evidence ({"ok": false, ...}) when it printed none.
 nlohmann::json agent_inside(RunningContainer& c, std::vector<std::string> args);

@@ -61,12 +61,11 @@ std::size_t seen(const ProbeResult* r, bool dir) {
 
 Probe read_probe(const std::string& path, bool dir) {
     if (dir) return {path, {"/bin/ls", "-A", path}};
-    return {path, agent({"cat", path})};
+    return {path, agent_argv({"cat", path})};
 }
 
 Verdict masked_paths_unreadable(const CaseContext& ctx) {
-    auto rt = make_runtime(ctx.runtime);
-    if (!rt) return Verdict::error(rt.error().message());
+    auto rt = runtime_under_test(ctx);
     spec::Spec masked = agent_spec({});
     spec::Spec control = masked;
     control.linux.masked_paths.clear();
@@ -80,20 +79,18 @@ Verdict masked_paths_unreadable(const CaseContext& ctx) {
         probes.push_back(read_probe(p, v.dir));
     }
     if (probes.empty()) return Verdict::skip("no masked path has content on this host");
-    auto inside = run_probes(**rt, masked, probes);
-    if (!inside) return Verdict::error(inside.error().message());
-    auto unmasked = run_probes(**rt, control, probes);
-    if (!unmasked) return Verdict::error(unmasked.error().message());
+    auto inside = must(run_probes(*rt, masked, probes));
+    auto unmasked = must(run_probes(*rt, control, probes));
 
     json evidence = json::object();
     std::vector<std::string> leaks, proven;
     for (const auto& [path, view] : host) {
-        std::size_t in = seen(find(*inside, path), view.dir), ctl = seen(find(*unmasked, path), view.dir);
+        std::size_t in = seen(find(inside, path), view.dir), ctl = seen(find(unmasked, path), view.dir);
         evidence[path] = {{"host", view.amount},
                           {"control", ctl},
                           {"masked", in},
                           {"unit", view.dir ? "entries" : "bytes"},
-                          {"masked_probe", find(*inside, path)->evidence()}};
+                          {"masked_probe", find(inside, path)->evidence()}};
         if (in > 0)
             leaks.push_back(path);
         else if (ctl > 0)
@@ -151,29 +148,26 @@ std::vector<Probe> readonly_probes(const std::vector<std::string>& paths) {
             auto it = preferred_files().find(p);
             file = it != preferred_files().end() && host_view(it->second).exists ? it->second : file_below(p);
         }
-        if (!file.empty()) probes.push_back({file, agent({"open", file, "--write"})});
+        if (!file.empty()) probes.push_back({file, agent_argv({"open", file, "--write"})});
     }
     return probes;
 }
 
 Verdict readonly_paths_enforced(const CaseContext& ctx) {
-    auto rt = make_runtime(ctx.runtime);
-    if (!rt) return Verdict::error(rt.error().message());
+    auto rt = runtime_under_test(ctx);
     spec::Spec ro = agent_spec({});
     spec::Spec control = ro;
     control.linux.readonly_paths.clear();
     auto probes = readonly_probes(ro.linux.readonly_paths);
     if (probes.empty()) return Verdict::skip("none of the readonly paths exists on this host");
-    auto inside = run_probes(**rt, ro, probes);
-    if (!inside) return Verdict::error(inside.error().message());
-    auto writable = run_probes(**rt, control, probes);
-    if (!writable) return Verdict::error(writable.error().message());
+    auto inside = must(run_probes(*rt, ro, probes));
+    auto writable = must(run_probes(*rt, control, probes));
 
     json evidence = json::object();
     std::vector<std::string> wrong, proven;
     for (const auto& p : probes) {
-        const ProbeResult* in = find(*inside, p.name);
-        const ProbeResult* ctl = find(*writable, p.name);
+        const ProbeResult* in = find(inside, p.name);
+        const ProbeResult* ctl = find(writable, p.name);
         evidence[p.name] = {{"readonly", in->evidence()},
                             {"control", ctl->errno_name().empty() ? "ok" : ctl->errno_name()}};
         if (in->errno_name() != "EROFS")
@@ -186,12 +180,19 @@ Verdict readonly_paths_enforced(const CaseContext& ctx) {
     return Verdict::pass(evidence);
 }
 
-CTB_CONFORMANCE_CASE("security.masked_paths.unreadable", "OCI runtime-spec config-linux.md#masked-paths; proc(5)",
-                     {{K::root, ""}}, masked_paths_unreadable);
+CTB_CONFORMANCE_CASE({
+    .id = "security.masked_paths.unreadable",
+    .reference = "OCI runtime-spec config-linux.md#masked-paths; proc(5)",
+    .needs = {{K::root, ""}},
+    .body = masked_paths_unreadable,
+});
 
-CTB_CONFORMANCE_CASE("security.readonly_paths.enforced",
-                     "OCI runtime-spec config-linux.md#readonly-paths; mount(2) MS_RDONLY (EROFS)", {{K::root, ""}},
-                     readonly_paths_enforced);
+CTB_CONFORMANCE_CASE({
+    .id = "security.readonly_paths.enforced",
+    .reference = "OCI runtime-spec config-linux.md#readonly-paths; mount(2) MS_RDONLY (EROFS)",
+    .needs = {{K::root, ""}},
+    .body = readonly_paths_enforced,
+});
 
 }  // namespace
 }  // namespace ctb::conformance::sec

@@ -28,12 +28,12 @@ Result<std::string> identity_layer(const ScratchDir& scratch) {
 }
 
 std::vector<Probe> identity_probes() {
-    return {{"info", agent({"info"})},
-            {"read_root_only", agent({"cat", "/etc/ctbench-root-only"})},
-            {"write_root_owned", agent({"open", "/etc/hostname", "--write"})},
-            {"read_group_2000", agent({"cat", "/etc/ctbench-group-2000"})},
-            {"create", agent({"touch", "/tmp/ctb-user-owned"})},
-            {"stat_created", agent({"stat", "/tmp/ctb-user-owned"})}};
+    return {{"info", agent_argv({"info"})},
+            {"read_root_only", agent_argv({"cat", "/etc/ctbench-root-only"})},
+            {"write_root_owned", agent_argv({"open", "/etc/hostname", "--write"})},
+            {"read_group_2000", agent_argv({"cat", "/etc/ctbench-group-2000"})},
+            {"create", agent_argv({"touch", "/tmp/ctb-user-owned"})},
+            {"stat_created", agent_argv({"stat", "/tmp/ctb-user-owned"})}};
 }
 
 // Differences between what info reports and process.user; empty when they match.
@@ -52,32 +52,28 @@ std::vector<std::string> identity_mismatches(const json& info) {
 }
 
 Verdict runs_as_spec_user(const CaseContext& ctx) {
-    auto rt = make_runtime(ctx.runtime);
-    if (!rt) return Verdict::error(rt.error().message());
-    auto scratch = ScratchDir::create("security");
-    if (!scratch) return Verdict::error(scratch.error().message());
-    auto layer = identity_layer(*scratch);
-    if (!layer) return Verdict::error(layer.error().message());
+    auto rt = runtime_under_test(ctx);
+    ScratchDir scratch("security");
+    auto layer = must(identity_layer(scratch));
     spec::Spec spec = agent_spec({});
     spec.process.user = {kUid, kGid, std::nullopt, {kExtraGid}};
-    auto r = run_probes(**rt, spec, identity_probes(), {*layer});
-    if (!r) return Verdict::error(r.error().message());
+    auto r = must(run_probes(*rt, spec, identity_probes(), {layer}));
 
-    if (auto why = could_not_run(*r); !why.empty())
+    if (auto why = could_not_run(r); !why.empty())
         return Verdict::fail(why);
     json evidence = json::object();
-    for (const auto& p : *r) evidence[p.name] = p.name == "info" ? json(nullptr) : p.evidence();
-    const json& info = find(*r, "info")->doc;
+    for (const auto& p : r) evidence[p.name] = p.name == "info" ? json(nullptr) : p.evidence();
+    const json& info = find(r, "info")->doc;
     evidence["info"] = {{"uid", info.value("uid", json())},
                         {"gid", info.value("gid", json())},
                         {"groups", info.value("groups", json())}};
     auto wrong = identity_mismatches(info);
-    if (find(*r, "read_root_only")->errno_name() != "EACCES") wrong.push_back("root-only 0600 file not EACCES");
-    if (find(*r, "write_root_owned")->errno_name() != "EACCES") wrong.push_back("root-owned 0644 file writable");
-    if (!find(*r, "read_group_2000")->ok())
+    if (find(r, "read_root_only")->errno_name() != "EACCES") wrong.push_back("root-only 0600 file not EACCES");
+    if (find(r, "write_root_owned")->errno_name() != "EACCES") wrong.push_back("root-owned 0644 file writable");
+    if (!find(r, "read_group_2000")->ok())
         wrong.push_back("0640 file of group 2000 unreadable (additional gid not in effect)");
-    const json& st = find(*r, "stat_created")->doc;
-    if (!find(*r, "create")->ok() || st.value("uid", -1L) != kUid || st.value("gid", -1L) != kGid)
+    const json& st = find(r, "stat_created")->doc;
+    if (!find(r, "create")->ok() || st.value("uid", -1L) != kUid || st.value("gid", -1L) != kGid)
         wrong.push_back("new file not owned by 1000:1000");
     if (!wrong.empty())
         return Verdict::fail(fmt::format("process.user not in effect: {}", fmt::join(wrong, "; ")), evidence);
@@ -98,45 +94,46 @@ long setuid_euid(const std::vector<ProbeResult>& r) {
 }
 
 Verdict nnp_blocks_setuid(const CaseContext& ctx) {
-    auto rt = make_runtime(ctx.runtime);
-    if (!rt) return Verdict::error(rt.error().message());
-    auto scratch = ScratchDir::create("security");
-    if (!scratch) return Verdict::error(scratch.error().message());
-    auto layer = setuid_agent_layer(*scratch);
-    if (!layer) return Verdict::error(layer.error().message());
-    std::vector<Probe> probes{{"suid", agent({"setuid-exec", kSetuidAgent, "info"})}};
-    auto blocked = run_probes(**rt, nnp_spec(true), probes, {*layer});
-    if (!blocked) return Verdict::error(blocked.error().message());
-    auto control = run_probes(**rt, nnp_spec(false), probes, {*layer});
-    if (!control) return Verdict::error(control.error().message());
+    auto rt = runtime_under_test(ctx);
+    ScratchDir scratch("security");
+    auto layer = must(setuid_agent_layer(scratch));
+    std::vector<Probe> probes{{"suid", agent_argv({"setuid-exec", kSetuidAgent, "info"})}};
+    auto blocked = must(run_probes(*rt, nnp_spec(true), probes, {layer}));
+    auto control = must(run_probes(*rt, nnp_spec(false), probes, {layer}));
 
-    for (const auto* r : {&*blocked, &*control})
+    for (const auto* r : {&blocked, &control})
         if (auto why = could_not_run(*r); !why.empty())
             return Verdict::fail(why);
-    const json& doc = find(*blocked, "suid")->doc;
-    json evidence{{"nnp_true", {{"euid", setuid_euid(*blocked)}, {"no_new_privs", doc.value("no_new_privs", json())}}},
-                  {"nnp_false_euid", setuid_euid(*control)}};
-    if (setuid_euid(*control) != 0)
-        return Verdict::error(
+    const json& doc = find(blocked, "suid")->doc;
+    json evidence{{"nnp_true", {{"euid", setuid_euid(blocked)}, {"no_new_privs", doc.value("no_new_privs", json())}}},
+                  {"nnp_false_euid", setuid_euid(control)}};
+    if (setuid_euid(control) != 0)
+        setup_failed(
             "control: without no_new_privileges the setuid-root binary did not get euid 0 "
             "(setuid not honoured here?): " +
-            find(*control, "suid")->evidence().dump());
-    if (setuid_euid(*blocked) != kUid)
+            find(control, "suid")->evidence().dump());
+    if (setuid_euid(blocked) != kUid)
         return Verdict::fail("with noNewPrivileges the setuid-root binary did not keep euid 1000", evidence);
     if (doc.value("no_new_privs", false) != true)
         return Verdict::fail("no_new_privs not set in the process (yet setuid was ignored)", evidence);
     return Verdict::pass(evidence);
 }
 
-CTB_CONFORMANCE_CASE("security.user.runs_as_spec_user",
-                     "OCI runtime-spec config.md#user (uid, gid, additionalGids); credentials(7); "
-                     "path_resolution(7)",
-                     {{K::root, ""}}, runs_as_spec_user);
+CTB_CONFORMANCE_CASE({
+    .id = "security.user.runs_as_spec_user",
+    .reference = "OCI runtime-spec config.md#user (uid, gid, additionalGids); credentials(7); "
+        "path_resolution(7)",
+    .needs = {{K::root, ""}},
+    .body = runs_as_spec_user,
+});
 
-CTB_CONFORMANCE_CASE("security.nnp.blocks_setuid",
-                     "prctl(2) PR_SET_NO_NEW_PRIVS; kernel Documentation/userspace-api/no_new_privs.rst; "
-                     "OCI runtime-spec config.md#process (noNewPrivileges)",
-                     {{K::root, ""}}, nnp_blocks_setuid);
+CTB_CONFORMANCE_CASE({
+    .id = "security.nnp.blocks_setuid",
+    .reference = "prctl(2) PR_SET_NO_NEW_PRIVS; kernel Documentation/userspace-api/no_new_privs.rst; "
+        "OCI runtime-spec config.md#process (noNewPrivileges)",
+    .needs = {{K::root, ""}},
+    .body = nnp_blocks_setuid,
+});
 
 }  // namespace
 }  // namespace ctb::conformance::sec

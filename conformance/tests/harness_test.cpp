@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "conformance/harness/kit.hpp"
 #include "conformance/harness/runner.hpp"
 
 using namespace ctb;
@@ -26,13 +27,58 @@ report::HostProbe hybrid_host() {
 }
 
 // Test-only cases: registered in this binary alone.
-CTB_CONFORMANCE_CASE("zz.harness.passes", "test", {}, [](const CaseContext&) { return Verdict::pass({{"x", 1}}); });
-CTB_CONFORMANCE_CASE("zz.harness.fails", "test", {}, [](const CaseContext&) { return Verdict::fail("wrong"); });
-CTB_CONFORMANCE_CASE("zz.harness.crashes", "test", {}, [](const CaseContext&) -> Verdict { ::abort(); });
-CTB_CONFORMANCE_CASE("zz.harness.hangs", "test", {}, [](const CaseContext&) -> Verdict { ::pause(); return Verdict::pass(); },
-                     std::chrono::milliseconds(200));
-CTB_CONFORMANCE_CASE("zz.harness.needs_time", "test", {{K::namespace_type, "time"}},
-                     [](const CaseContext&) { return Verdict::pass(); });
+CTB_CONFORMANCE_CASE({
+    .id = "zz.harness.passes",
+    .reference = "test",
+    .needs = {},
+    .body = [](const CaseContext&) { return Verdict::pass({{"x", 1}}); },
+});
+CTB_CONFORMANCE_CASE({
+    .id = "zz.harness.fails",
+    .reference = "test",
+    .needs = {},
+    .body = [](const CaseContext&) { return Verdict::fail("wrong"); },
+});
+CTB_CONFORMANCE_CASE({
+    .id = "zz.harness.crashes",
+    .reference = "test",
+    .needs = {},
+    .body = [](const CaseContext&) -> Verdict { ::abort(); },
+});
+CTB_CONFORMANCE_CASE({
+    .id = "zz.harness.hangs",
+    .reference = "test",
+    .needs = {},
+    .timeout = std::chrono::milliseconds(200),
+    .body = [](const CaseContext&) -> Verdict { ::pause(); return Verdict::pass(); },
+});
+CTB_CONFORMANCE_CASE({
+    .id = "zz.harness.setup_breaks",
+    .reference = "test",
+    .needs = {},
+    .body = [](const CaseContext&) -> Verdict {
+        must(Status(fail(sys_error("open", "/ctb-fixture/missing", ENOENT))), "read the fixture");
+        return Verdict::pass();
+    },
+});
+CTB_CONFORMANCE_CASE({
+    .id = "zz.harness.checks",
+    .reference = "test",
+    .needs = {},
+    .body = [](const CaseContext&) {
+        Checks c;
+        c.expect(true, "never listed");
+        c.expect(false, "first promise broken");
+        c.expect(false, "second promise broken");
+        return c.verdict({{"seen", 2}});
+    },
+});
+CTB_CONFORMANCE_CASE({
+    .id = "zz.harness.needs_time",
+    .reference = "test",
+    .needs = {{K::namespace_type, "time"}},
+    .body = [](const CaseContext&) { return Verdict::pass(); },
+});
 
 }  // namespace
 
@@ -54,10 +100,37 @@ TEST(Requirements, ExplainWhyTheHostCannotRunACase) {
     EXPECT_EQ(unmet_requirement({K::root, ""}, h), "needs root");
 }
 
+TEST(Requirements, VocabularyBeyondTheProbe) {
+    auto h = hybrid_host();
+    h.kernel = "5.10.0-28-amd64";
+    h.cpus = 1;
+    EXPECT_EQ(unmet_requirement({K::kernel_version, "5.4"}, h), "");
+    EXPECT_EQ(unmet_requirement({K::kernel_version, "6.5"}, h), "kernel 5.10.0-28-amd64 is older than 6.5");
+    EXPECT_EQ(unmet_requirement({K::min_cpus, "2"}, h), "the host has 1 CPU(s), the case needs 2");
+    // Either name of a controller: v1 blkio or v2 io.
+    EXPECT_EQ(unmet_requirement({K::cgroup_controller, "io|memory"}, h), "");
+    EXPECT_EQ(unmet_requirement({K::cgroup_controller, "io|blkio"}, h), "cgroup controller io is not mounted");
+    EXPECT_EQ(unmet_requirement({K::cgroup_feature, "freezer"}, h), "");  // the hybrid host has a cgroup2 mount
+    EXPECT_EQ(unmet_requirement({K::device_node, "/dev/null"}, h), "");
+    EXPECT_EQ(unmet_requirement({K::device_node, "/dev/null c 1:3"}, h), "");
+    EXPECT_EQ(unmet_requirement({K::device_node, "/dev/null c 1:5"}, h), "/dev/null is not the device c 1:5 on this host");
+    EXPECT_NE(unmet_requirement({K::device_node, "/dev/ctb-no-such-node"}, h), "");
+    EXPECT_EQ(unmet_requirement({K::free_memory, "1"}, h), "");
+    EXPECT_NE(unmet_requirement({K::free_memory, "999999999"}, h).find("MiB of memory available"), std::string::npos);
+    // The built-in runtime supports every runtime feature a case names.
+    EXPECT_EQ(unmet_requirement({K::runtime_feature, "time_namespace"}, h, "ctbench"), "");
+    EXPECT_EQ(requirement_text({K::min_cpus, "2"}), "cpus>=2");
+    EXPECT_EQ(requirement_text({K::runtime_feature, "time_namespace"}), "runtime:time_namespace");
+}
+
+TEST(Registry, AreasAreTheBuildsList) {
+    EXPECT_EQ(areas(), (std::vector<std::string>{"ns", "cgroup", "overlay", "ports", "network", "volume", "security"}));
+}
+
 TEST(Selection, ByAreaFilterAndSkip) {
     Selection s;
     s.areas = {"zz"};
-    EXPECT_EQ(select(s).size(), 5u);
+    EXPECT_EQ(select(s).size(), 7u);
     s.filter = std::regex("harness\\.(passes|fails)");
     EXPECT_EQ(select(s).size(), 2u);
     s.skip = std::regex("fails");
@@ -83,6 +156,13 @@ TEST(Runner, OutcomesCrossTheProcessBoundary) {
     EXPECT_NE(by_id["zz.harness.crashes"].reason.find("signal"), std::string::npos);
     EXPECT_EQ(by_id["zz.harness.hangs"].outcome, report::Outcome::error);
     EXPECT_NE(by_id["zz.harness.hangs"].reason.find("timed out"), std::string::npos);
+    // A setup failure raised in the body is `error`, with the error's chain (step, object, errno).
+    EXPECT_EQ(by_id["zz.harness.setup_breaks"].outcome, report::Outcome::error);
+    EXPECT_NE(by_id["zz.harness.setup_breaks"].reason.find("read the fixture: open"), std::string::npos);
+    EXPECT_NE(by_id["zz.harness.setup_breaks"].reason.find("ENOENT"), std::string::npos);
+    EXPECT_EQ(by_id["zz.harness.checks"].outcome, report::Outcome::fail);
+    EXPECT_EQ(by_id["zz.harness.checks"].reason, "first promise broken; second promise broken");
+    EXPECT_EQ(by_id["zz.harness.checks"].evidence["seen"], 2);
     EXPECT_EQ(by_id["zz.harness.needs_time"].outcome, report::Outcome::skip);
     EXPECT_EQ(by_id["zz.harness.needs_time"].reason, "namespace time unavailable: unshare(time): EINVAL");
 }

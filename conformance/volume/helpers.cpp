@@ -24,10 +24,10 @@ ScopedVolume::~ScopedVolume() {
     ::rmdir(rootfs::kDefaultVolumeRoot);
 }
 
-Result<sec::Started> start_with_volume(Runtime& rt, const ScopedVolume& v, bool read_only) {
+Result<Started> start_with_volume(Runtime& rt, const ScopedVolume& v, bool read_only) {
     spec::Spec spec = agent_spec({"sleep", "10"});
     spec.mounts.push_back(rootfs::volume_mount(v.path(), kMountPoint, read_only));
-    return sec::start(rt, RunRequest{spec});
+    return start(rt, RunRequest{spec});
 }
 
 }  // namespace ctb::conformance::vol

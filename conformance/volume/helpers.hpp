@@ -34,6 +34,6 @@ private:
 
 // A container sleeping as its init (killed and reaped when the handle goes), with the volume's
 // data at kMountPoint (read-only or not).
-Result<sec::Started> start_with_volume(Runtime& rt, const ScopedVolume& v, bool read_only);
+Result<Started> start_with_volume(Runtime& rt, const ScopedVolume& v, bool read_only);
 
 }  // namespace ctb::conformance::vol
