@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <cerrno>
 #include <sstream>
 #include <fmt/format.h>
@@ -114,7 +116,53 @@ bool have_cap_setgid() {
 
 }  // namespace
 
+namespace {
+
+// The namespace a sysctl belongs to ("" for none), as runc's validator sorts them: the IPC limits
+// and fs.mqueue.* live in the ipc namespace, net.* in the network namespace, the two names in uts.
+std::string sysctl_namespace(const std::string& key) {
+    static const std::set<std::string> ipc{"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",  "kernel.sem",
+                                           "kernel.shmall", "kernel.shmmax", "kernel.shmmni",
+                                           "kernel.shm_rmid_forced"};
+    if (ipc.count(key) || key.starts_with("fs.mqueue.")) return "ipc";
+    if (key.starts_with("net.")) return "network";
+    if (key == "kernel.domainname" || key == "kernel.hostname") return "uts";
+    return "";
+}
+
+// A new namespace, or one joined by path that is not the runtime's own (the host's).
+bool not_the_hosts(const spec::Namespace& n) {
+    if (n.path.empty()) return true;
+    static const std::map<std::string, std::string> proc_name{{"ipc", "ipc"}, {"network", "net"}, {"uts", "uts"}};
+    auto it = proc_name.find(n.type);
+    struct stat joined {}, own {};
+    if (it == proc_name.end() || ::stat(n.path.c_str(), &joined) != 0 ||
+        ::stat(("/proc/self/ns/" + it->second).c_str(), &own) != 0)
+        return false;
+    return joined.st_ino != own.st_ino || joined.st_dev != own.st_dev;
+}
+
+// A sysctl the container has no namespace of its own for would be written into the host's (or a
+// joined namespace's) kernel: refused before anything exists, as runc does.
+Status check_sysctls(const spec::Spec& spec) {
+    for (const auto& [key, value] : spec.linux.sysctl) {
+        std::string ns = sysctl_namespace(key);
+        bool owned = std::any_of(spec.linux.namespaces.begin(), spec.linux.namespaces.end(),
+                                 [&](const spec::Namespace& n) { return n.type == ns && not_the_hosts(n); });
+        if (ns.empty())
+            return fail(plain_error("check sysctl", "linux.sysctl." + key,
+                                    "belongs to no namespace: it would change the host's kernel"));
+        if (!owned)
+            return fail(plain_error("check sysctl", "linux.sysctl." + key,
+                                    "the container has no " + ns + " namespace of its own to set it in"));
+    }
+    return {};
+}
+
+}  // namespace
+
 Result<Plan> plan(const spec::Spec& spec) {
+    if (auto s = check_sysctls(spec); !s) return fail(s.error());
     Plan p;
     const auto& list = spec.linux.namespaces;
     for (std::size_t i = 0; i < list.size(); ++i) {

@@ -77,6 +77,15 @@ Status mount_image_layers(const InitConfig& c) {
     return rootfs::mount_overlay(layers, c.rootfs);
 }
 
+Status write_sysctls(const spec::Spec& spec) {
+    for (const auto& [key, value] : spec.linux.sysctl) {
+        std::string file = "/proc/sys/";
+        for (char ch : key) file += ch == '.' ? '/' : ch;
+        if (auto s = write_file(file, value); !s) return fail(Error{"write sysctl", key, s.error().err, value});
+    }
+    return {};
+}
+
 Status setup_mounts(const InitConfig& c, const nlohmann::json& state) {
     const spec::Spec& spec = *c.spec;
     // Propagation first: nothing mounted below may ever reach the host's mount namespace.
@@ -90,6 +99,8 @@ Status setup_mounts(const InitConfig& c, const nlohmann::json& state) {
     ctx.propagation_set = true;  // just above
     ctx.cgroups = c.cgroups;
     ctx.before_root_change = [&] { return hooks_before_root_change(c, state); };
+    // /proc/sys becomes read-only with the readonly paths: the sysctls go in before that.
+    ctx.after_root_change = [&] { return write_sysctls(spec); };
     return rootfs::setup_rootfs(spec, c.rootfs, ctx);
 }
 
@@ -175,15 +186,6 @@ Status bring_up_loopback() {
     return {};
 }
 
-Status write_sysctls(const spec::Spec& spec) {
-    for (const auto& [key, value] : spec.linux.sysctl) {
-        std::string file = "/proc/sys/";
-        for (char ch : key) file += ch == '.' ? '/' : ch;
-        if (auto s = write_file(file, value); !s) return fail(Error{"write sysctl", key, s.error().err, value});
-    }
-    return {};
-}
-
 std::string fifo_path(const InitConfig& c) { return fmt::format("/proc/self/fd/{}", c.exec_fifo_fd); }
 
 
@@ -240,7 +242,7 @@ void container_init(const InitConfig& c) {
     else check(c, change_root_without_mount_ns(c, state));
     if (c.plan.new_uts) check(c, set_names(spec));
     if (c.plan.new_net) check(c, bring_up_loopback());
-    check(c, write_sysctls(spec));
+    if (!c.plan.new_mount) check(c, write_sysctls(spec));  // with a mount namespace: in setup_mounts
     auto executable = resolve_executable(spec.process);
     if (!executable) die(c, executable.error());
     check(c, check_exec_fifo(c));

@@ -40,6 +40,9 @@ struct RootfsContext {
     // Runs after the mounts are in place and before the root changes (pivot_root): the OCI hook
     // points prestart/createRuntime/createContainer sit here.
     std::function<Status()> before_root_change;
+    // Runs in the new root before masked and read-only paths are applied: the spec's sysctls are
+    // written here, while /proc/sys is still writable (runc orders it the same way).
+    std::function<Status()> after_root_change;
     // Accepted-but-ignored mount options and similar remarks end up here for the caller to log.
     std::vector<std::string>* notes = nullptr;
 };

@@ -57,6 +57,8 @@ Status setup_rootfs(const spec::Spec& spec, const std::string& rootfs, const Roo
     if (ctx.before_root_change)
         if (auto s = ctx.before_root_change(); !s) return s;
     if (auto s = pivot_root_into(rootfs); !s) return s;
+    if (ctx.after_root_change)
+        if (auto s = ctx.after_root_change(); !s) return s;
     return after_pivot(spec);
 }
 

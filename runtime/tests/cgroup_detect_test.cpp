@@ -74,3 +74,31 @@ TEST(Namespaces, EightTypesWithKernelNames) {
     EXPECT_EQ(ctb::ns::find_type("time")->proc_name_for_children, "time_for_children");
     EXPECT_FALSE(ctb::ns::find_type("bogus").has_value());
 }
+
+namespace {
+ctb::spec::Spec with_sysctl(const std::string& key, std::vector<std::string> namespaces) {
+    ctb::spec::Spec s;
+    for (auto& n : namespaces) s.linux.namespaces.push_back({n, ""});
+    s.linux.sysctl[key] = "1";
+    return s;
+}
+}  // namespace
+
+// linux.sysctl is refused unless the container owns the sysctl's namespace (runc's rule): a
+// vm.* or kernel.* knob of no namespace would be written into the host's kernel.
+TEST(Namespaces, SysctlsNeedANamespaceOfTheContainersOwn) {
+    EXPECT_TRUE(ctb::ns::plan(with_sysctl("net.ipv4.ip_forward", {"network"})).has_value());
+    EXPECT_TRUE(ctb::ns::plan(with_sysctl("kernel.shmmni", {"ipc"})).has_value());
+    EXPECT_TRUE(ctb::ns::plan(with_sysctl("fs.mqueue.msg_max", {"ipc"})).has_value());
+    EXPECT_TRUE(ctb::ns::plan(with_sysctl("kernel.domainname", {"uts"})).has_value());
+    auto host = ctb::ns::plan(with_sysctl("vm.swappiness", {"network", "ipc", "uts"}));
+    ASSERT_FALSE(host.has_value());
+    EXPECT_NE(host.error().message().find("linux.sysctl.vm.swappiness"), std::string::npos) << host.error().message();
+    auto no_netns = ctb::ns::plan(with_sysctl("net.ipv4.ip_forward", {"ipc"}));
+    ASSERT_FALSE(no_netns.has_value());
+    EXPECT_NE(no_netns.error().message().find("no network namespace"), std::string::npos) << no_netns.error().message();
+    // Joining the runtime's own (the host's) namespace by path is no namespace of the container's.
+    ctb::spec::Spec joined = with_sysctl("net.ipv4.ip_forward", {});
+    joined.linux.namespaces.push_back({"network", "/proc/self/ns/net"});
+    EXPECT_FALSE(ctb::ns::plan(joined).has_value());
+}
