@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <benchmark/benchmark.h>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <fmt/format.h>
@@ -59,6 +60,22 @@ Result<std::vector<double>> measure_ms(const std::string& name, const Body& body
     benchmark::ClearRegisteredBenchmarks();
     if (failure) return fail(*failure);
     return collector.samples_ms;
+}
+
+Result<std::vector<std::vector<double>>> measure_round_robin(const std::vector<Body>& bodies, int repetitions,
+                                                             int warmup) {
+    std::vector<std::vector<double>> samples(bodies.size());
+    std::size_t n = bodies.size();
+    for (int round = -warmup; round < repetitions; ++round) {
+        for (std::size_t k = 0; k < n; ++k) {
+            std::size_t i = (k + static_cast<std::size_t>(round + warmup)) % n;
+            auto start = std::chrono::steady_clock::now();
+            if (auto s = bodies[i](); !s) return fail(s.error());
+            double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+            if (round >= 0) samples[i].push_back(ms);
+        }
+    }
+    return samples;
 }
 
 report::BenchResult make_result(const std::string& name, std::vector<double> samples_ms, nlohmann::json context) {

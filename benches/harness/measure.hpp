@@ -27,6 +27,13 @@ struct SampleHooks {
 Result<std::vector<double>> measure_ms(const std::string& name, const Body& body, int repetitions, int warmup = 2,
                                        const SampleHooks& hooks = {});
 
+// Round-robin sampling of several series: each round takes one sample of every body, starting
+// one series later each round, so drift of the host (load, frequency, a neighbour's burst) falls on
+// every series alike and ratios between them stay honest. `warmup` unrecorded rounds first.
+// Returns samples in milliseconds, one vector per body; an error of any body aborts all.
+Result<std::vector<std::vector<double>>> measure_round_robin(const std::vector<Body>& bodies, int repetitions,
+                                                             int warmup = 1);
+
 // Samples -> BenchResult (median, min, max, CI, sample shape and its warnings filled). The unit is
 // "ms"; a bench measuring something else sets `unit` afterwards (the statistics do not depend on it).
 // The context gains `host_noise` (CPU governor, load, CPUs) unless the bench recorded its own.
