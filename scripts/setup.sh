@@ -32,6 +32,8 @@ packages=(
   # what the suites drive and compare with
   busybox-static qemu-system-x86 linux-image-cloud-amd64 nftables iproute2
   runc crun iperf3 fio sockperf util-linux kmod
+  # fault injection for the runtime kill-anywhere test (strace -e inject)
+  strace
   # report validation in the tests, and the real consumers of the report formats: Google
   # Benchmark's compare.py (needs scipy) for gbench, Chromium for the HTML report
   python3 python3-jsonschema libbenchmark-tools python3-scipy chromium
