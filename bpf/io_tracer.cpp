@@ -15,9 +15,6 @@
 namespace ctb::bpf {
 namespace {
 
-bool has(const std::vector<std::string>& kinds, const char* kind) {
-    return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
-}
 
 struct Programs {
     std::vector<bpf_program*> always;
@@ -61,11 +58,11 @@ void clear_map(bpf_map* map, std::size_t key_size) {
 std::uint32_t kernel_dev(dev_t dev) { return (static_cast<std::uint32_t>(major(dev)) << 20) | minor(dev); }
 
 Result<std::unique_ptr<IoTracer>> IoTracer::open(const IoTracerOptions& o) {
-    bool btf = has(o.attachable, "tp_btf");
-    if (!btf && !has(o.attachable, "raw_tp"))
-        return fail(plain_error("choose program kind", "io tracer", "neither tp_btf nor raw_tp programs attach on this host"));
+    auto kind = choose_program_kind(o.attachable, "io tracer");
+    if (!kind) return fail(kind.error());
+    bool btf = *kind == "tp_btf";
     std::unique_ptr<IoTracer> t(new IoTracer());
-    t->kind_ = btf ? "tp_btf" : "raw_tp";
+    t->kind_ = *kind;
     t->copy_up_ = o.ext4_copy_up;
     LibbpfCapture log;
     t->skel_ = io_trace__open();
@@ -77,8 +74,7 @@ Result<std::unique_ptr<IoTracer>> IoTracer::open(const IoTracerOptions& o) {
     mark(t->skel_->rodata->io_syscall, {SYS_write, SYS_pwrite64, SYS_writev, SYS_pwritev, SYS_pwritev2},
          CTB_IO_SYS_WRITE);
     if (int err = io_trace__load(t->skel_); err != 0) {
-        std::string tail = log.text().substr(log.text().size() > 600 ? log.text().size() - 600 : 0);
-        return fail(Error{"load io tracer", t->kind_ + " programs", -err, tail});
+        return fail(Error{"load io tracer", t->kind_ + " programs", -err, log.tail()});
     }
     return t;
 }

@@ -1,5 +1,6 @@
 #include "bpf/libbpf_log.hpp"
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 
@@ -27,6 +28,12 @@ LibbpfCapture::LibbpfCapture() : previous_(libbpf_set_print(capture_libbpf)), ou
 LibbpfCapture::~LibbpfCapture() {
     libbpf_sink = outer_sink_;
     libbpf_set_print(previous_);
+}
+
+Result<std::string> choose_program_kind(const std::vector<std::string>& attachable, const std::string& tracer) {
+    for (const char* kind : {"tp_btf", "raw_tp"})
+        if (std::find(attachable.begin(), attachable.end(), kind) != attachable.end()) return std::string(kind);
+    return fail(plain_error("choose program kind", tracer, "neither tp_btf nor raw_tp programs attach on this host"));
 }
 
 }  // namespace ctb::bpf

@@ -5,6 +5,9 @@
 #include <bpf/libbpf.h>
 
 #include <string>
+#include <vector>
+
+#include "common/error.hpp"
 
 namespace ctb::bpf {
 
@@ -17,11 +20,17 @@ public:
     LibbpfCapture(const LibbpfCapture&) = delete;
     LibbpfCapture& operator=(const LibbpfCapture&) = delete;
     const std::string& text() const { return text_; }
+    // The last `max` bytes: where the verifier says why a load failed.
+    std::string tail(std::size_t max = 600) const { return text_.substr(text_.size() > max ? text_.size() - max : 0); }
 
 private:
     libbpf_print_fn_t previous_;
     std::string* outer_sink_;
     std::string text_;
 };
+
+// Every tracer's hooks exist as tp_btf and as raw_tp programs; the one to load is the kind
+// `ctbench doctor` found attachable (tp_btf preferred). Fails, naming `tracer`, when neither is.
+Result<std::string> choose_program_kind(const std::vector<std::string>& attachable, const std::string& tracer);
 
 }  // namespace ctb::bpf

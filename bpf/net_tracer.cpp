@@ -14,9 +14,6 @@
 namespace ctb::bpf {
 namespace {
 
-bool has(const std::vector<std::string>& kinds, const char* kind) {
-    return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
-}
 
 std::vector<bpf_program*> programs(net_trace* s, bool btf) {
     auto& p = s->progs;
@@ -53,19 +50,17 @@ Result<std::uint32_t> netns_inode(const std::string& path) {
 }
 
 Result<std::unique_ptr<NetTracer>> NetTracer::open(const std::vector<std::string>& attachable) {
-    bool btf = has(attachable, "tp_btf");
-    if (!btf && !has(attachable, "raw_tp"))
-        return fail(plain_error("choose program kind", "net tracer",
-                                "neither tp_btf nor raw_tp programs attach on this host"));
+    auto kind = choose_program_kind(attachable, "net tracer");
+    if (!kind) return fail(kind.error());
+    bool btf = *kind == "tp_btf";
     std::unique_ptr<NetTracer> t(new NetTracer());
-    t->kind_ = btf ? "tp_btf" : "raw_tp";
+    t->kind_ = *kind;
     LibbpfCapture log;
     t->skel_ = net_trace__open();
     if (!t->skel_) return fail(sys_error("open skeleton", "net_trace", errno));
     for (bpf_program* p : programs(t->skel_, !btf)) bpf_program__set_autoload(p, false);
     if (int err = net_trace__load(t->skel_); err != 0) {
-        std::string tail = log.text().substr(log.text().size() > 600 ? log.text().size() - 600 : 0);
-        return fail(Error{"load net tracer", t->kind_ + " programs", -err, tail});
+        return fail(Error{"load net tracer", t->kind_ + " programs", -err, log.tail()});
     }
     return t;
 }

@@ -14,9 +14,6 @@
 namespace ctb::bpf {
 namespace {
 
-bool has(const std::vector<std::string>& kinds, const char* kind) {
-    return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
-}
 
 // The programs of one kind, in the skeleton's order; the other kind's are never loaded.
 std::vector<bpf_program*> programs(start_trace* s, bool btf) {
@@ -38,12 +35,11 @@ void mark_syscalls(volatile const __u8* table, const std::vector<long>& nrs) {
 }  // namespace
 
 Result<std::unique_ptr<StartTracer>> StartTracer::open(const std::vector<std::string>& attachable) {
-    bool btf = has(attachable, "tp_btf");
-    if (!btf && !has(attachable, "raw_tp"))
-        return fail(plain_error("choose program kind", "start tracer",
-                                "neither tp_btf nor raw_tp programs attach on this host"));
+    auto kind = choose_program_kind(attachable, "start tracer");
+    if (!kind) return fail(kind.error());
+    bool btf = *kind == "tp_btf";
     std::unique_ptr<StartTracer> t(new StartTracer());
-    t->kind_ = btf ? "tp_btf" : "raw_tp";
+    t->kind_ = *kind;
     LibbpfCapture log;
     t->skel_ = start_trace__open();
     if (!t->skel_) return fail(sys_error("open skeleton", "start_trace", errno));
@@ -51,8 +47,7 @@ Result<std::unique_ptr<StartTracer>> StartTracer::open(const std::vector<std::st
     mark_syscalls(t->skel_->rodata->fd_arg0, fd_first_argument_syscalls());
     mark_syscalls(t->skel_->rodata->fd_ret, fd_returning_syscalls());
     if (int err = start_trace__load(t->skel_); err != 0) {
-        std::string tail = log.text().substr(log.text().size() > 600 ? log.text().size() - 600 : 0);
-        return fail(Error{"load start tracer", t->kind_ + " programs", -err, tail});
+        return fail(Error{"load start tracer", t->kind_ + " programs", -err, log.tail()});
     }
     t->ring_ = ring_buffer__new(bpf_map__fd(t->skel_->maps.events), &StartTracer::on_event, t.get(), nullptr);
     if (!t->ring_) return fail(sys_error("open ring buffer", "start tracer events", errno));
