@@ -56,6 +56,7 @@ std::vector<std::string> guest_args(const GuestSelection& s) {
     if (s.timeout_seconds > 0) args.insert(args.end(), {"--timeout", fmt::format("{:g}", s.timeout_seconds)});
     if (s.repetitions > 0) args.insert(args.end(), {"--repetitions", std::to_string(s.repetitions)});
     if (s.thorough) args.push_back("--thorough");
+    args.insert(args.end(), {"--state-fs", s.state_fs});
     return args;
 }
 

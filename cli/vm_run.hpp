@@ -27,6 +27,7 @@ struct GuestSelection {
     std::string output;
     int repetitions = 0;     // benches: passed on to the guest's run
     bool thorough = false;
+    std::string state_fs = "tmpfs";
 };
 
 void add_vm_options(CLI::App& cmd, VmOptions& vm);
