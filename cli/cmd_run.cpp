@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "benches/harness/runner.hpp"
+#include "cli/baselines.hpp"
 #include "cli/cleanup.hpp"
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
@@ -26,6 +27,7 @@ struct RunArgs {
     int repetitions = 0;
     bool thorough = false;
     std::string state_fs = "tmpfs";
+    std::vector<std::string> baselines;  // --baseline bare,container,vm (cli/baselines.hpp)
     bool verbose = false, quiet = false;
     VmOptions vm;  // --vm, --kernel, --initrd, --modules (cli/vm_run.cpp)
 };
@@ -120,11 +122,17 @@ int run(const RunArgs& a) {
     if (a.verbose && a.quiet) return usage_error(plain_error("--verbose", "--quiet", "choose one"));
     if (a.state_fs != "tmpfs" && a.state_fs != "host")
         return usage_error(plain_error("--state-fs", "'" + a.state_fs + "'", "unknown; valid: tmpfs, host"));
-    if (a.vm.wanted() && !a.list)
-        return run_in_vm(a.vm, {a.suite, a.filter, a.skip, a.timeout_seconds, a.formats, a.output, a.repetitions,
-                                a.thorough, a.state_fs});
+    auto baselines = parse_baselines(a.baselines);
+    if (!baselines) return usage_error(baselines.error());
+    GuestSelection guest{a.suite, a.filter, a.skip, a.timeout_seconds, a.formats, a.output, a.repetitions,
+                         a.thorough, a.state_fs};
+    if (a.vm.wanted() && !a.list && !baselines->any()) return run_in_vm(a.vm, guest);
     auto plan = make_plan(a);
     if (!plan) return usage_error(plan.error());
+    if (baselines->any() && (!plan->suite.bench || plan->suite.conformance))
+        return usage_error(plain_error("--baseline", a.suite, "needs a bench suite (bench or a bench area), not conformance cases"));
+    if (baselines->vm)
+        if (auto s = check_vm_options(a.vm); !s) return usage_error(s.error());
     UniqueFd lock;
     if (!a.list) {
         auto taken = take_run_lock();
@@ -164,6 +172,11 @@ int run(const RunArgs& a) {
     progress.finish();
     r.benchmarks = std::move(benches.results);
     r.benchmarks_not_run = std::move(benches.not_run);
+    if (baselines->vm && !a.list) {
+        lock = UniqueFd{};  // the guest run takes the run lock itself
+        if (auto g = run_guest(a.vm, guest); g) merge_guest_series(r, *g);
+        else r.benchmarks_not_run.push_back({std::string("vm") + kVmSuffix, g.error().message(), true});
+    }
     r.run.finished_at = report::utc_timestamp();
     if (auto s = write_outputs(r, plan->formats, a.output); !s) return usage_error(s.error());
     bool text_shown = a.output.empty() && std::find(plan->formats.begin(), plan->formats.end(),
@@ -201,6 +214,9 @@ void register_run(CLI::App& app, int& exit_code) {
                     "Where the start benches keep runtime state and bundles: tmpfs (a private tmpfs, as /run on "
                     "systemd hosts) or host (/run/ctbench as it is)")
         ->capture_default_str();
+    cmd->add_option("--baseline", args->baselines,
+                    "bare,container,vm: also run the selected benches inside a qemu guest and put the guest's series "
+                    "(<series>@vm, ratio against the host's) beside the host's bare and container series in one report");
     add_vm_options(*cmd, args->vm);
     cmd->callback([args, &exit_code] { exit_code = run(*args); });
 }
