@@ -5,11 +5,8 @@
 # kept in the context, the guest's boot time as a series; bad --baseline input refused with exit 2
 # naming the option; nothing left on the host.
 set -u
-[ "$(id -u)" = 0 ] || { echo "skipping: needs root"; exit 77; }
-command -v qemu-system-x86_64 >/dev/null || { echo "skipping: qemu-system-x86_64 not installed"; exit 77; }
-ls /boot/vmlinuz-*cloud* >/dev/null 2>&1 || { echo "skipping: no cloud kernel in /boot"; exit 77; }
-tmp="$(mktemp -d /tmp/ctbench-vm-baselines.XXXXXX)"
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/vm_test_lib.sh"
+vm_test_setup vm-baselines
 fail() { echo "FAIL $*"; exit 1; }
 
 for bad in "--suite bench --baseline lxc" "--suite bench --baseline ," "--suite conformance --baseline vm"; do
@@ -61,8 +58,5 @@ if bad:
     sys.exit(1)
 PY
 [ "$rc" = 0 ] || { cat "$tmp/out.txt"; fail "exit $rc"; }
-for p in /proc/[0-9]*; do
-  tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- '-pidfile /run/ctbench/vm-run-' && fail "qemu left: ${p#/proc/}"
-done
-ls -d /run/ctbench/vm-run-* 2>/dev/null && fail "state dir left"
+vm_test_nothing_left
 echo "ok"
