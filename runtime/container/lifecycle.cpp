@@ -33,13 +33,7 @@ Result<std::unique_ptr<cgroup::Manager>> open_cgroups(const State& s) {
 }
 
 // Paused = frozen by the freezer (v1 freezer.state) or by cgroup.freeze (v2).
-bool is_frozen(const cgroup::Manager& cg) {
-    for (const auto& path : cg.paths()) {
-        if (auto v1 = read_file(path + "/freezer.state"); v1 && trim(*v1) == "FROZEN") return true;
-        if (auto v2 = read_file(path + "/cgroup.freeze"); v2 && trim(*v2) == "1") return true;
-    }
-    return false;
-}
+bool is_frozen(const cgroup::Manager& cg) { return cg.frozen(); }
 
 bool process_gone(const State& s) { return live_status("", s, false) == ContainerStatus::stopped; }
 
