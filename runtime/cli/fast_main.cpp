@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "runtime/cli/lifecycle_cmds.hpp"
+#include "runtime/container/rootless.hpp"
 #include "runtime/network/store.hpp"  // its paths only: nothing of the engine is linked
 
 namespace {
@@ -26,7 +27,7 @@ namespace {
 using namespace ctb;
 
 struct Command {
-    std::string root = container::kDefaultStateRoot;
+    std::string root = container::rootless::default_state_root();
     std::string verb;
     runtime_cli::ContainerArgs args;
     std::vector<std::string> positional;
