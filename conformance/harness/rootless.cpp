@@ -143,6 +143,17 @@ std::string rootful_reason(const Case& c) {
     if (id_starts(c, {"ns.ipc.posix_mqueue_isolated"}))
         return "its oracle creates a queue from the host, as host root, in the container's IPC namespace, whose "
                "user namespace does not map host root";
+    if (id_starts(c, {"security.caps.bounding_enforced", "security.nnp.blocks_setuid"}))
+        return "its control is a setuid-root binary, and host root is unmapped in a rootless container "
+               "(the kernel ignores setuid to an unmapped owner)";
+    if (id_starts(c, {"security.readonly_paths.enforced", "security.rootfs.readonly"}))
+        return "the files belong to host root, unmapped in a rootless container: writes fail with EACCES "
+               "before the read-only mount is reached, so EROFS cannot be told apart";
+    if (id_starts(c, {"security.user.runs_as_spec_user"}))
+        return "its files carry host gids, which a rootless container sees unmapped";
+    if (id_starts(c, {"security.exe_overwrite_blocked"}))
+        return "the case finds the runtime's binary by the runtime's name, which it does not yet take in the "
+               "rootless form";
     if (id_starts(c, {"ns.mount.propagation_", "ns.user.setgroups_deny", "ns.user.uid_map_write_rules",
                       "ns.time.offsets_immutable_after_entry"}))
         return "checks the kernel from the host side, without a container runtime";
