@@ -75,6 +75,30 @@ bool id_starts(const Case& c, std::initializer_list<const char*> prefixes) {
     return std::any_of(prefixes.begin(), prefixes.end(), [&](const char* p) { return c.id.starts_with(p); });
 }
 
+// Removes one user of ours (ctbrootless<pid>) with its processes and id ranges.
+void remove_user(const std::string& name, uid_t uid) {
+    for (pid_t pid : processes_of(uid)) ::kill(pid, SIGKILL);
+    (void)run_process({"userdel", name});
+    drop_range("/etc/subuid", name);
+    drop_range("/etc/subgid", name);
+}
+
+// Users an interrupted run left (SIGKILL gives the destructor no chance): ctbrootless<pid> whose
+// process is gone. A live pid keeps its user (another run's, or the runtime's own test's).
+void remove_stale_users() {
+    auto text = read_file("/etc/passwd");
+    if (!text) return;
+    std::istringstream in(*text);
+    for (std::string line; std::getline(in, line);) {
+        if (!line.starts_with("ctbrootless")) continue;
+        std::string name = line.substr(0, line.find(':'));
+        std::string digits = name.substr(std::string("ctbrootless").size());
+        if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) continue;
+        if (::access(("/proc/" + digits).c_str(), F_OK) == 0) continue;
+        if (const passwd* pw = ::getpwnam(name.c_str())) remove_user(name, pw->pw_uid);
+    }
+}
+
 }  // namespace
 
 std::string encode(const Identity& id) { return fmt::format("{}{}:{}:{}:{}", kPrefix, id.uid, id.gid, id.subid, id.runtime); }
@@ -98,6 +122,7 @@ Result<User> User::create(const std::string& runtime_path) {
     for (const char* tool : {"useradd", "userdel", "setpriv", "newuidmap", "newgidmap"})
         if (!find_executable(tool))
             return fail(plain_error("--rootless", tool, "is missing (scripts/setup.sh installs uidmap and util-linux)"));
+    remove_stale_users();
     User u;
     u.name_ = fmt::format("ctbrootless{}", ::getpid());
     auto made = run_process({"useradd", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
@@ -119,11 +144,7 @@ Result<User> User::create(const std::string& runtime_path) {
 }
 
 User::~User() {
-    if (name_.empty()) return;
-    for (pid_t pid : processes_of(id_.uid)) ::kill(pid, SIGKILL);
-    (void)run_process({"userdel", name_});
-    drop_range("/etc/subuid", name_);
-    drop_range("/etc/subgid", name_);
+    if (!name_.empty()) remove_user(name_, id_.uid);
 }
 
 std::string rootful_reason(const Case& c) {
