@@ -152,7 +152,9 @@ std::string rootful_reason(const Case& c) {
         return "cgroup limits need a cgroup the user may write, and no cgroup is delegated to it here";
     if (in_area(c, {"network", "ports"}))
         return "bridges, veth pairs, nft rules and the engine's pinned network namespaces need root on the host";
-    if (in_area(c, {"volume"})) return "the engine's named volumes and bind sources belong to root (/var/lib/ctbench)";
+    if (in_area(c, {"volume"}))
+        return "the engine's volumes and bind sources are made by root on the host, and the container's root (the "
+               "unprivileged user) cannot write them";
     if (in_area(c, {"overlay"})) return "the overlay cases mount overlayfs on the host side as root, without a runtime";
     for (const auto& r : c.needs)
         if (r.kind == Requirement::Kind::network_feature)
