@@ -130,8 +130,8 @@ int main(int argc, char** argv) {
     Command c;
     if (!parse(args, c)) hand_over(argv);
     // A container with a network attachment (or a pinned netns left by one) is deleted by the
-    // full CLI, which detaches it (runtime/network/store.hpp).
-    if (c.verb == "delete" && (exists(net::store::kNetworksDir) || exists(std::string(net::store::kNetnsDir) + "/" + c.args.id)))
+    // full CLI, which detaches it (runtime/network/store.hpp). Rootless, there is none.
+    if (c.verb == "delete" && !container::rootless::active() && (exists(net::store::kNetworksDir) || exists(std::string(net::store::kNetnsDir) + "/" + c.args.id)))
         hand_over(argv);
     return run(c);
 }

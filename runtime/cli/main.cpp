@@ -167,6 +167,7 @@ int cmd_create(const Globals& g, const CreateArgs& a) {
 // delete, then the network (only once the container is gone: its processes may still use it).
 Status delete_and_detach(const Globals& g, const std::string& id, bool force) {
     if (auto d = container::delete_container(g.root, id, force); !d) return d;
+    if (container::rootless::active()) return {};  // a rootless container never has a network of the engine's
     return net::detach(id);
 }
 
@@ -306,10 +307,12 @@ int cmd_exec(const Globals& g, const std::string& id, const std::string& process
     return *status;
 }
 
-int cmd_spec(const std::string& bundle) {
+int cmd_spec(const std::string& bundle, bool rootless) {
     std::string path = bundle + "/config.json";
     if (std::filesystem::exists(path)) return report(fail(plain_error("spec", path, "already exists")));
-    return report(write_file(path, spec::to_json(spec::default_spec()).dump(2) + "\n"));
+    spec::Spec s = spec::default_spec();
+    if (rootless) container::rootless::to_rootless_spec(s);
+    return report(write_file(path, spec::to_json(s).dump(2) + "\n"));
 }
 
 }  // namespace
@@ -402,8 +405,10 @@ int main(int argc, char** argv) {
     runtime_cli::register_features(app, rc);
     runtime_cli::register_update(app, g.root, rc);
     auto* specc = app.add_subcommand("spec", "Write a default config.json");
+    bool spec_rootless = false;
     specc->add_option("-b,--bundle", bundle, "Bundle directory")->capture_default_str();
-    specc->callback([&] { rc = cmd_spec(bundle); });
+    specc->add_flag("--rootless", spec_rootless, "A config for rootless mode (as runc spec --rootless)");
+    specc->callback([&] { rc = cmd_spec(bundle, spec_rootless); });
 
     try {
         app.parse(argc, argv);

@@ -236,6 +236,22 @@ Result<std::unique_ptr<cgroup::Manager>> open_cgroups(const cgroup::Layout& layo
     return cgroup::Manager::open(layout, s.cgroup_path, cgroup::Policy{true, true});  // the path create chose
 }
 
+void to_rootless_spec(spec::Spec& spec) {
+    auto& ns = spec.linux.namespaces;
+    std::erase_if(ns, [](const spec::Namespace& n) { return n.type == "network" || n.type == "user"; });
+    ns.push_back({"user", ""});
+    spec.linux.uid_mappings = {{0, ::geteuid(), 1}};
+    spec.linux.gid_mappings = {{0, ::getegid(), 1}};
+    for (auto& m : spec.mounts) {
+        if (m.destination == "/sys") {
+            m = spec::Mount{"/sys", "none", "/sys", {"rbind", "nosuid", "noexec", "nodev", "ro"}};
+            continue;
+        }
+        std::erase_if(m.options, [](const std::string& o) { return o.starts_with("uid=") || o.starts_with("gid="); });
+    }
+    spec.linux.resources.reset();
+}
+
 Status write_id_mappings(pid_t pid, const spec::Spec& spec) {
     std::string base = fmt::format("/proc/{}/", pid);
     const auto& uids = spec.linux.uid_mappings;

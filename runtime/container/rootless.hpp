@@ -56,6 +56,12 @@ std::unique_ptr<cgroup::Manager> without_cgroup(pid_t pid = 0, unsigned long lon
 // The cgroups of a container created earlier (kill, delete, exec): its recorded path, or none.
 Result<std::unique_ptr<cgroup::Manager>> open_cgroups(const cgroup::Layout& layout, const State& s);
 
+// `spec --rootless`: what runc's specconv.ToRootless does to the default config: a user
+// namespace mapping root to the caller (size 1), no network namespace (the host's network), /sys
+// bound from the host (a user namespace may not mount sysfs without owning a network namespace),
+// no uid=/gid= mount options (ids the namespace does not map), no linux.resources.
+void to_rootless_spec(spec::Spec& spec);
+
 // Rootless: uid_map/gid_map of the init (see above). Root callers use ns::write_id_mappings.
 Status write_id_mappings(pid_t pid, const spec::Spec& spec);
 

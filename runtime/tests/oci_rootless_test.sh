@@ -82,6 +82,16 @@ grep -Eq "^ *0 +$UID_ +1$" <<<"$out" && ok "uid_map: 0 -> $UID_ (1)" || fail "ui
 grep -qx deny <<<"$out" && ok "setgroups deny (gid_map written without newgidmap)" || fail "setgroups: $out"
 [ "$(stat -c %u "$WORK/shared/made-by-root" 2>/dev/null)" = "$UID_" ] && ok "a file root makes on a host bind mount belongs to $U" || fail "owner: $(stat -c %u "$WORK/shared/made-by-root" 2>&1)"
 
+# 2b. `ctbench-runtime spec --rootless` (runc's transformation of its own default config), unchanged.
+B2="$WORK/b2"
+make_bundle "$B2"
+chmod 1777 "$B2/rootfs/tmp"
+chown -R "$U:$GID_" "$B2"
+(cd "$B2" && as_user "$RT" spec --rootless) && ok "spec --rootless" || fail "spec --rootless"
+out="$(cd "$B2" && printf 'id -u\ncat /proc/self/uid_map\n' | as_user "$RT" run rl-run 2>"$WORK/err")"; rc=$?
+[ $rc = 0 ] && [ "$(head -1 <<<"$out")" = 0 ] && grep -Eq "^ *0 +$UID_ +1$" <<<"$out" && ok "its config runs unchanged: root inside, 0 -> $UID_" \
+  || fail "spec --rootless config: rc=$rc $out $(cat "$WORK/err")"
+
 # 3. Subordinate ids through newuidmap/newgidmap.
 edit_config "$B/config.json" "c['linux']['uidMappings'] = [{'containerID': 0, 'hostID': $UID_, 'size': 1}, {'containerID': 1, 'hostID': $SUB, 'size': 65536}]
 c['linux']['gidMappings'] = [{'containerID': 0, 'hostID': $GID_, 'size': 1}, {'containerID': 1, 'hostID': $SUB, 'size': 65536}]
