@@ -37,6 +37,7 @@ grep -q " run$" "$tmp/list" && ok "--list runs some cases" || fail "--list runs 
 for suite in ns security; do
   ctb run --suite "$suite" --rootless --format json --output "$tmp/$suite.json"; rc=$?
   [ $rc = 0 ] && ok "$suite --rootless exits 0" || fail "$suite --rootless rc=$rc: $(tail -5 "$tmp/err")"
+  "$VALIDATE" "$SCHEMA" "$tmp/$suite.json" >/dev/null && ok "$suite: report is schema-valid" || fail "$suite: report schema"
   /usr/bin/python3 - "$tmp/$suite.json" <<'PY' && ok "$suite: report checks" || fail "$suite: report checks"
 import json, sys
 r = json.load(open(sys.argv[1]))
