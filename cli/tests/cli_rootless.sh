@@ -62,4 +62,6 @@ ctb doctor --cleanup
 
 ctb run --suite start --rootless; rc=$?
 [ $rc = 2 ] && grep -q -- "--rootless" "$tmp/err" && ok "--rootless with a bench suite: exit 2, named" || fail "bench suite: rc=$rc $(cat "$tmp/err")"
+ctb run --suite ns --rootless --vm; rc=$?
+[ $rc = 2 ] && grep -q -- "--rootless --vm" "$tmp/err" && ok "--rootless with --vm: exit 2, named" || fail "--vm: rc=$rc $(cat "$tmp/err")"
 [ "$fails" = 0 ]
