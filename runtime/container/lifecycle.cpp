@@ -16,6 +16,7 @@
 #include "runtime/cgroups/manager.hpp"
 #include "runtime/container/container.hpp"
 #include "runtime/container/hooks.hpp"
+#include "runtime/container/rootless.hpp"
 #include "runtime/spec/parse.hpp"
 #include "runtime/container/sync.hpp"
 
@@ -23,11 +24,11 @@ namespace ctb::container {
 namespace {
 
 Result<std::unique_ptr<cgroup::Manager>> open_cgroups(const cgroup::Layout& layout, const State& s) {
-    return cgroup::Manager::open(layout, s.cgroup_path, cgroup::Policy{true, true});  // the path create chose
+    return rootless::open_cgroups(layout, s);  // the path create chose, or none (rootless)
 }
 
 Result<std::unique_ptr<cgroup::Manager>> open_cgroups(const State& s) {
-    auto layout = cgroup::detect();
+    auto layout = rootless::detect_cgroups();
     if (!layout) return fail(layout.error());
     return open_cgroups(*layout, s);
 }
@@ -255,7 +256,7 @@ Status delete_container(const std::string& root, const std::string& id, bool for
         }
         return force ? Status{} : fail(loaded.error());
     }
-    auto layout = cgroup::detect();  // once for the whole delete
+    auto layout = rootless::detect_cgroups();  // once for the whole delete
     if (!layout) return fail(layout.error());
     State s = *loaded;
     auto cg = open_cgroups(*layout, s);
