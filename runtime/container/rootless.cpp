@@ -97,6 +97,7 @@ public:
     std::optional<int> clone_into_fd() const override { return std::nullopt; }
     Status freeze() override { return no_freezer(); }
     Status thaw() override { return no_freezer(); }
+    bool frozen() const override { return false; }  // nothing to freeze with
     Result<std::vector<pid_t>> processes() const override {
         if (alive()) return std::vector<pid_t>{pid_};
         return std::vector<pid_t>{};
