@@ -51,6 +51,25 @@ Placement placement(const CaseContext& ctx, pid_t init) {
 
 bool gone(const std::string& dir) { return ::access(dir.c_str(), F_OK) != 0; }
 
+// A relative cgroupsPath "ctbench/<name>" below a runtime's own location leaves that location's
+// new "ctbench" directory behind (runc 1.1 removes only the leaf), outside the project's top
+// ctbench/ tree where cleanup looks: removed here once empty, in every hierarchy the init was in.
+void remove_relative_parents(const CaseContext& ctx, const json& proc_cgroup, const std::string& name) {
+    for (const auto& l : proc_cgroup) {
+        std::string line = l.get<std::string>();
+        auto a = line.find(':'), b = line.find(':', a + 1);
+        if (a == std::string::npos || b == std::string::npos) continue;
+        std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+        std::string leaf = "/ctbench/" + name;
+        if (!path.ends_with(leaf) || path == leaf) continue;
+        std::string first = controllers.substr(0, controllers.find(','));
+        const auto* c = first.empty() ? nullptr : ctx.host.controller(first);
+        std::string mount = first.empty() ? ctx.host.cgroups.v2_mount : (c ? c->mount : "");
+        if (mount.empty()) continue;
+        ::rmdir((mount + path.substr(0, path.size() - name.size() - 1)).c_str());  // only when empty
+    }
+}
+
 Verdict placed(const CaseContext& ctx, bool absolute) {
     auto rt = runtime_under_test(ctx);
     std::string name = fmt::format("ctbc-{}-{}", ::getpid(), absolute ? "abs" : "rel");
@@ -64,6 +83,7 @@ Verdict placed(const CaseContext& ctx, bool absolute) {
     }
     // The runtime removes what it created when the container goes (delete): bounded wait.
     bool removed = retry_until(Deadline(std::chrono::seconds(5)), [&] { return gone(p.dir); });
+    if (!absolute) remove_relative_parents(ctx, p.proc_cgroup, name);
     json e = {{"cgroupsPath", given}, {"controller", kController}, {"init_cgroup_dir", p.dir},
               {"path_in_hierarchy", p.path}, {"cgroup_procs_holds_init", p.holds_init},
               {"proc_pid_cgroup", p.proc_cgroup}, {"removed_after_delete", removed}};

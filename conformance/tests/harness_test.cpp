@@ -124,7 +124,7 @@ TEST(Requirements, VocabularyBeyondTheProbe) {
 }
 
 TEST(Registry, AreasAreTheBuildsList) {
-    EXPECT_EQ(areas(), (std::vector<std::string>{"ns", "cgroup", "overlay", "ports", "network", "volume", "security"}));
+    EXPECT_EQ(areas(), (std::vector<std::string>{"ns", "cgroup", "overlay", "ports", "network", "volume", "security", "lifecycle"}));
 }
 
 TEST(Selection, ByAreaFilterAndSkip) {
