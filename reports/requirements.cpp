@@ -88,6 +88,16 @@ std::string hugepage_gap(const std::string& size) {
     return {};
 }
 
+// "kernel/dmesg_restrict=1": a host setting a case's promise depends on (read, never written).
+std::string sysctl_gap(const std::string& want) {
+    auto eq = want.find('=');
+    std::string key = want.substr(0, eq), value = eq == std::string::npos ? "" : want.substr(eq + 1);
+    auto got = read_file("/proc/sys/" + key);
+    if (!got) return fmt::format("cannot read /proc/sys/{}: {}", key, got.error().message());
+    if (trim(*got) == value) return {};
+    return fmt::format("the host sets {} to {}, the case needs {}", key, trim(*got), value);
+}
+
 // Features of the cgroup hierarchy that are not controllers of their own on cgroup v2.
 std::string cgroup_feature_gap(const report::HostProbe& host, const std::string& name) {
     const auto* c = host.controller(name == "io_throttle" ? "blkio" : name);
@@ -215,6 +225,7 @@ std::string unmet_requirement(const Requirement& r, const report::HostProbe& hos
         case K::hugepage_pool: return hugepage_gap(r.value);
         case K::runtime_feature: return runtime_gap(runtime_path_of(runtime), r.value);
         case K::rootful: return rootless_runtime(runtime) ? "needs rootful: " + r.value : "";
+        case K::sysctl: return sysctl_gap(r.value);
     }
     return "unknown requirement";
 }
@@ -256,6 +267,7 @@ std::string requirement_text(const Requirement& r) {
         case K::hugepage_pool: return "hugepages:" + r.value;
         case K::runtime_feature: return "runtime:" + r.value;
         case K::rootful: return "rootful";
+        case K::sysctl: return "sysctl:" + r.value;
     }
     return "?";
 }

@@ -10,7 +10,7 @@
 namespace ctb {
 
 // Most kinds map to one part of the host probe; a few (swap, device_node, free_memory,
-// hugepage_pool, min_cpus' affinity, cgroup_feature's files) read the host's own files when
+// hugepage_pool, min_cpus' affinity, cgroup_feature's files, sysctl) read the host's own files when
 // checked, and runtime_feature asks the runtime under test. All of them are decided before
 // anything runs, so every such skip shows in `ctbench run --list` with its reason.
 struct Requirement {
@@ -33,6 +33,7 @@ struct Requirement {
         hugepage_pool,   // "2048kB": a non-empty (or overcommittable) pool of that size
         runtime_feature, // "time_namespace": the runtime under test supports it (see runtime_gap)
         rootful,         // why: unmet when the runtime runs unprivileged (`ctbench run --rootless`)
+        sysctl,          // "kernel/dmesg_restrict=1": /proc/sys/<key> reads that value
     };
     Kind kind;
     std::string value;

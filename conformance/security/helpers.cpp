@@ -118,10 +118,14 @@ nlohmann::json agent_inside(RunningContainer& c, std::vector<std::string> args) 
 
 Result<std::vector<ProbeResult>> run_probes(Runtime& rt, spec::Spec spec, const std::vector<Probe>& probes,
                                             std::vector<std::string> extra_layers) {
-    spec.process.args = {"/bin/sh", "-c", batch_script(probes)};
     RunRequest req{std::move(spec)};
     req.timeout = std::chrono::seconds(10);
     req.extra_layers = std::move(extra_layers);
+    return run_probes(rt, std::move(req), probes);
+}
+
+Result<std::vector<ProbeResult>> run_probes(Runtime& rt, RunRequest req, const std::vector<Probe>& probes) {
+    req.spec.process.args = {"/bin/sh", "-c", batch_script(probes)};
     auto out = rt.run(req);
     if (!out) return fail(out.error());
     if (out->status != 0)

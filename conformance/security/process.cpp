@@ -3,14 +3,26 @@
 //    root mount read-only in the container's mountinfo; a control without it writes both.
 //  - security.rlimits.nofile: RLIMIT_NOFILE stops opening files at the limit (EMFILE).
 //  - security.rlimits.nproc: RLIMIT_NPROC stops a non-root user's forks at the limit (EAGAIN).
+//  - security.rlimits.core: RLIMIT_CORE 0 as the kernel holds it for the init (prlimit(2) from the
+//    host) and as the process reads it, the kernel refusing to raise the hard limit (EPERM
+//    without CAP_SYS_RESOURCE), and a crashing child dumping no core (its wait status has no
+//    core flag) where a control with a 64 MiB limit dumps one. The crash comparison depends on
+//    the host's core_pattern (a pipe helper takes every core whatever the limit), so it is judged
+//    only when the control did dump; the first two proofs do not depend on it.
 //  - security.process.attributes: oomScoreAdj, umask, cwd and env as the kernel and the process
 //    see them (/proc/self/oom_score_adj, a new file's mode, getcwd, the environment).
 // Every case runs the same probes in a control container without the setting.
+#include <sys/resource.h>
+
+#include <csignal>
+
 #include <fmt/format.h>
 
 #include <sstream>
 
+#include "common/deadline.hpp"
 #include "common/files.hpp"
+#include "conformance/probe/probe.hpp"
 #include "conformance/security/helpers.hpp"
 
 namespace ctb::conformance::sec {
@@ -117,6 +129,61 @@ Verdict nproc(const CaseContext& ctx) {
     return c.verdict(e);
 }
 
+json host_core_limit(pid_t pid) {
+    rlimit rl{};
+    if (::prlimit(pid, RLIMIT_CORE, nullptr, &rl) != 0) setup_failed(sys_error("prlimit RLIMIT_CORE", std::to_string(pid)));
+    auto v = [](rlim_t x) { return x == RLIM_INFINITY ? json("unlimited") : json(static_cast<std::uint64_t>(x)); };
+    return {{"soft", v(rl.rlim_cur)}, {"hard", v(rl.rlim_max)}};
+}
+
+// The host's view of the init's limit, then the probe's (what the process reads, the raise, the
+// crash). The probe runs in the init's own shell, not through exec: the limits are the init's
+// (an exec'd process gets whatever the runtime's exec gives it; crun 1.8's gives none).
+std::pair<json, json> core_run(Runtime& rt, const std::string& layer, std::uint64_t limit) {
+    spec::Spec s = shell_spec(fmt::format("{} core; exec {} sleep 20", kProbe, kAgent));
+    s.process.rlimits.push_back({"RLIMIT_CORE", limit, limit});
+    RunRequest req{s};
+    req.extra_layers = {layer};
+    Started c = must_start(rt, req);
+    json host = host_core_limit(c->pid());
+    json probe;
+    bool seen = retry_until(Deadline(std::chrono::seconds(10)), [&] {
+        auto out = c->wait(std::chrono::milliseconds(100));
+        for (const auto& line : out ? json_lines(out->out) : std::vector<json>{})
+            if (line.value("probe", "") == "core") probe = line;
+        return !probe.is_null();
+    });
+    require(seen, "core probe", kProbe, "printed nothing within 10 s");
+    return {host, probe};
+}
+
+Verdict core(const CaseContext& ctx) {
+    constexpr std::uint64_t kControl = 64ull << 20;
+    auto rt = runtime_under_test(ctx);
+    ScratchDir scratch("core");
+    std::string layer = probe_layer(scratch);
+    auto [host, inside] = core_run(*rt, layer, 0);
+    auto [control_host, control] = core_run(*rt, layer, kControl);
+    std::string pattern = trim(read_file("/proc/sys/kernel/core_pattern").value_or("?"));
+    json e = {{"limit_0", {{"host_prlimit", host}, {"inside", inside}}},
+              {"control_64MiB", {{"host_prlimit", control_host}, {"inside", control}}},
+              {"host_core_pattern", pattern}};
+    require(control.value("child_signal", 0) == SIGSEGV && inside.value("child_signal", 0) == SIGSEGV, "crash", "SIGSEGV",
+            "the probe's child was not killed by SIGSEGV: " + e.dump());
+    require(control_host == json{{"soft", kControl}, {"hard", kControl}}, "control", "RLIMIT_CORE",
+            "the control's limit is not 64 MiB: nothing told apart");
+    Checks c;
+    c.expect(host == json{{"soft", 0}, {"hard", 0}}, "prlimit(2) from the host does not show RLIMIT_CORE 0/0 for the init");
+    c.expect(inside.value("soft", json()) == 0 && inside.value("hard", json()) == 0,
+             "the process does not read RLIMIT_CORE 0/0");
+    c.expect(inside.value("raise_hard", "") == "EPERM", "the kernel let the container raise the hard RLIMIT_CORE (" +
+                                                            inside.value("raise_hard", "?") + ", not EPERM)");
+    bool judged = control.value("core_dumped", false);
+    e["crash_comparison_judged"] = judged;
+    if (judged) c.expect(!inside.value("core_dumped", true), "a crash under RLIMIT_CORE 0 dumped a core");
+    return c.verdict(e);
+}
+
 Verdict attributes(const CaseContext& ctx) {
     constexpr int kOomScoreAdj = 500;
     auto rt = runtime_under_test(ctx);
@@ -165,6 +232,13 @@ CTB_CONFORMANCE_CASE({
     .reference = "getrlimit(2) RLIMIT_NPROC (fork(2) EAGAIN); OCI runtime-spec config.md#posix-process (rlimits)",
     .needs = needs(),
     .body = nproc,
+});
+CTB_CONFORMANCE_CASE({
+    .id = "security.rlimits.core",
+    .reference = "getrlimit(2) RLIMIT_CORE (raising the hard limit needs CAP_SYS_RESOURCE); prlimit(2); core(5); "
+                 "OCI runtime-spec config.md#posix-process (rlimits)",
+    .needs = needs(),
+    .body = core,
 });
 CTB_CONFORMANCE_CASE({
     .id = "security.process.attributes",

@@ -121,10 +121,25 @@ TEST(Requirements, VocabularyBeyondTheProbe) {
     EXPECT_EQ(unmet_requirement({K::runtime_feature, "time_namespace"}, h, "ctbench"), "");
     EXPECT_EQ(requirement_text({K::min_cpus, "2"}), "cpus>=2");
     EXPECT_EQ(requirement_text({K::runtime_feature, "time_namespace"}), "runtime:time_namespace");
+    // A sysctl's value, read from /proc/sys (kernel/ostype is "Linux" on every Linux host).
+    EXPECT_EQ(unmet_requirement({K::sysctl, "kernel/ostype=Linux"}, h), "");
+    EXPECT_EQ(unmet_requirement({K::sysctl, "kernel/ostype=Hurd"}, h), "the host sets kernel/ostype to Linux, the case needs Hurd");
+    EXPECT_NE(unmet_requirement({K::sysctl, "kernel/ctb-no-such=1"}, h).find("cannot read /proc/sys/kernel/ctb-no-such"),
+              std::string::npos);
+    EXPECT_EQ(requirement_text({K::sysctl, "kernel/dmesg_restrict=1"}), "sysctl:kernel/dmesg_restrict=1");
+}
+
+// The built-in runtime answers for a runtime feature from its own parse tables: it refuses the
+// idmap mount option, so a case needing idmapped mounts is skipped up front, naming it.
+TEST(Requirements, BuiltinRuntimeAnswersFromItsParseTables) {
+    auto h = hybrid_host();
+    Case c{.id = "volume.idmap_like", .reference = "", .needs = {{K::runtime_feature, "idmapped_mounts"}}, .body = {}};
+    EXPECT_NE(skip_reason(c, h, "ctbench").find("the built-in runtime refuses idmapped mounts"), std::string::npos);
+    EXPECT_NE(skip_reason(c, h, "/usr/local/bin/ctbench-runtime").find("built-in runtime"), std::string::npos);
 }
 
 TEST(Registry, AreasAreTheBuildsList) {
-    EXPECT_EQ(areas(), (std::vector<std::string>{"ns", "cgroup", "overlay", "ports", "network", "volume", "security"}));
+    EXPECT_EQ(areas(), (std::vector<std::string>{"ns", "cgroup", "overlay", "ports", "network", "volume", "security", "lifecycle"}));
 }
 
 TEST(Selection, ByAreaFilterAndSkip) {
