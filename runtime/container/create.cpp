@@ -21,6 +21,7 @@
 #include "runtime/container/init.hpp"
 #include "runtime/container/inject_delay.hpp"
 #include "runtime/container/sync.hpp"
+#include "runtime/ownership.hpp"
 #include "runtime/security/rlimits.hpp"
 #include "runtime/spec/parse.hpp"
 
@@ -349,6 +350,7 @@ Result<Container> Container::create(const CreateOptions& o) {
     st.created = now_rfc3339();
     st.annotations = o.spec.annotations;
     st.has_lifecycle_hooks = !o.spec.hooks.poststart.empty() || !o.spec.hooks.poststop.empty();
+    st.owner = current_owner();
     // Saved before anything else exists, so `delete --force` can find the cgroup after a SIGKILL,
     // with the directories the cgroup create is about to make.
     st.cgroup_created = predicted_cgroup_dirs(*layout, st.cgroup_path);
