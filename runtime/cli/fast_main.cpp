@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "runtime/cli/lifecycle_cmds.hpp"
+#include "runtime/log.hpp"
 #include "runtime/network/store.hpp"  // its paths only: nothing of the engine is linked
 
 namespace {
@@ -102,7 +103,7 @@ bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0;
         full = path.substr(0, path.rfind('/') + 1) + full;
     }
     ::execv(full.c_str(), argv);
-    std::fprintf(stderr, "ctbench-runtime: exec %s: %s\n", full.c_str(), std::strerror(errno));
+    rtlog::error("exec " + full + ": " + std::strerror(errno));
     ::_exit(1);
 }
 
@@ -125,6 +126,8 @@ int run(Command& c) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // The log is opened by whichever binary runs the command: a handed-over command line reopens
+    // it in the full CLI (appending), so this one only checks it when it runs the command itself.
     std::vector<std::string> args(argv, argv + argc);
     Command c;
     if (!parse(args, c)) hand_over(argv);
@@ -132,5 +135,9 @@ int main(int argc, char** argv) {
     // full CLI, which detaches it (runtime/network/store.hpp).
     if (c.verb == "delete" && (exists(net::store::kNetworksDir) || exists(std::string(net::store::kNetnsDir) + "/" + c.args.id)))
         hand_over(argv);
+    if (auto s = rtlog::open_from_argv(argc, argv); !s) {
+        rtlog::error(s.error().message());
+        return 2;
+    }
     return run(c);
 }

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "runtime/cli/signals.hpp"
+#include "runtime/log.hpp"
 #include "runtime/spec/parse.hpp"
 
 namespace ctb::runtime_cli {
@@ -12,7 +13,7 @@ using container::Container;
 
 int report(const Status& s) {
     if (s) return 0;
-    fmt::print(stderr, "ctbench-runtime: {}\n", s.error().message());
+    rtlog::error(s.error().message());
     return 1;
 }
 

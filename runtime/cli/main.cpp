@@ -17,6 +17,7 @@
 #include "runtime/cli/signals.hpp"
 #include "runtime/container/container.hpp"
 #include "runtime/image/image.hpp"
+#include "runtime/log.hpp"
 #include "runtime/network/engine.hpp"
 #include "runtime/spec/parse.hpp"
 
@@ -89,7 +90,7 @@ Result<bool> attach_network(const CreateArgs& a, spec::Spec& spec) {
     if (!rq) return fail(rq.error());
     auto attached = net::attach(*rq);
     if (!attached) return fail(attached.error());
-    for (const auto& note : attached->notes) fmt::print(stderr, "ctbench-runtime: note: {}\n", note);
+    for (const auto& note : attached->notes) rtlog::emit("info", note);
     if (auto s = net::apply_to_spec(*attached, spec); !s) {
         (void)net::detach(a.id);
         return fail(s.error());
@@ -292,14 +293,19 @@ int cmd_spec(const std::string& bundle) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (auto s = rtlog::open_from_argv(argc, argv); !s) {
+        rtlog::error(s.error().message());
+        return 2;
+    }
     CLI::App app{"ctbench-runtime: the ctbench reference OCI runtime"};
     app.require_subcommand(1);
     Globals g;
     std::string log, log_format;
     bool systemd_cgroup = false;
     app.add_option("--root", g.root, "State directory")->capture_default_str();
-    app.add_option("--log", log, "Accepted for runc compatibility; errors go to stderr");
-    app.add_option("--log-format", log_format, "Accepted for runc compatibility");
+    // Opened before parsing (rtlog::open_from_argv); declared here for --help and validation.
+    app.add_option("--log", log, "Also write errors and warnings to this file (appended, as runc writes it)");
+    app.add_option("--log-format", log_format, "text or json: the --log file's format (runc's; default text)");
     app.add_flag("--systemd-cgroup", systemd_cgroup, "Not supported: ctbench manages cgroupfs directly");
     int rc = 0;
 
@@ -353,7 +359,7 @@ int main(int argc, char** argv) {
         std::vector<std::string> rest = exec->remaining();
         if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
         if (rest.empty()) {
-            fmt::print(stderr, "ctbench-runtime exec: the container ID is required\n");
+            rtlog::error("exec: the container ID is required");
             rc = 2;
             return;
         }
@@ -361,7 +367,7 @@ int main(int argc, char** argv) {
         rest.erase(rest.begin());
         if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
         if (rest.empty() && process_file.empty()) {
-            fmt::print(stderr, "ctbench-runtime exec: give a COMMAND after the container ID, or --process FILE\n");
+            rtlog::error("exec: give a COMMAND after the container ID, or --process FILE");
             rc = 2;
             return;
         }
@@ -388,10 +394,11 @@ int main(int argc, char** argv) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         app.exit(e);
+        rtlog::log_only("error", e.what());
         return 2;
     }
     if (systemd_cgroup) {
-        fmt::print(stderr, "ctbench-runtime: --systemd-cgroup is not supported\n");
+        rtlog::error("--systemd-cgroup is not supported");
         return 2;
     }
     return rc;

@@ -21,6 +21,7 @@
 #include "runtime/rootfs/overlay.hpp"
 #include "runtime/rootfs/pivot.hpp"
 #include "runtime/rootfs/rootfs.hpp"
+#include "runtime/log.hpp"
 
 namespace ctb::container {
 namespace {
@@ -109,10 +110,7 @@ Status setup_mounts(const InitConfig& c, const nlohmann::json& state) {
 // close_range before the container's process runs).
 int g_state_dir_fd = -1;
 
-void warn(const std::string& text) {
-    std::string msg = "ctbench-runtime: warning: " + text + "\n";
-    [[maybe_unused]] auto n = ::write(STDERR_FILENO, msg.data(), msg.size());
-}
+void warn(const std::string& text) { rtlog::warning(text); }
 
 // No mount namespace of the container's own (none asked for, or one joined by path): the root
 // changes with chroot(2), as runc does then, and nothing is mounted, because every mount would
