@@ -48,6 +48,7 @@ public:
     Status start();
     // Exit status of the init (128 + signal when killed). Only the creating process can wait.
     Result<int> wait();
+    // Only a created or running container (runtime-spec kill); all: every process of its cgroup.
     Status kill(int signal, bool all = false);
     Status pause();
     Status resume();
@@ -73,8 +74,9 @@ private:
     bool reaped_ = false;
 };
 
-// Removes the container: kills what is left (with force, or when only created), waits for the
-// cgroup to empty, removes cgroups and state. Idempotent with force.
+// Removes the container: cgroups and state. Without force only a stopped container (the
+// runtime-spec's rule; runc also deletes a created one); with force, what is left is killed first
+// and waited for, and a container that does not exist is fine (idempotent).
 Status delete_container(const std::string& state_root, const std::string& id, bool force);
 
 // `runc update`: writes the given resources (only the fields set) to the cgroups of a container
