@@ -116,11 +116,16 @@ int run(Command& c) {
     if (c.verb == "delete") return report(container::delete_container(c.root, c.args.id, c.force));
     auto o = runtime_cli::create_options(c.root, c.args);
     if (!o) return report(fail(o.error()));
+    UniqueFd theirs;
+    auto relay = runtime_cli::prepare_terminal(*o, c.verb == "run" && !c.detach, theirs);
+    if (!relay) return report(fail(relay.error()));
     auto created = container::Container::create(*o);
+    theirs.reset();  // the init holds its own copy: its death now shows as EOF
     if (!created) return report(fail(created.error()));
     if (c.verb == "create") return 0;
     return runtime_cli::run_created(*created, c.detach,
-                                    [&] { return container::delete_container(c.root, c.args.id, true); });
+                                    [&] { return container::delete_container(c.root, c.args.id, true); },
+                                    *relay ? &**relay : nullptr);
 }
 
 }  // namespace

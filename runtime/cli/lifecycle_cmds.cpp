@@ -30,11 +30,26 @@ Result<container::CreateOptions> create_options(const std::string& root, const C
     return o;
 }
 
-int run_created(Container& c, bool detach, const std::function<Status()>& remove) {
+Result<std::optional<TerminalRelay>> prepare_terminal(container::CreateOptions& o, bool foreground_run,
+                                                      UniqueFd& theirs) {
+    if (!o.spec.process.terminal || !o.console_socket.empty()) return std::nullopt;
+    if (!foreground_run)
+        return fail(plain_error("process.terminal", "without --console-socket",
+                                "only a foreground run can hold the terminal (create and run -d would leave "
+                                "the pty master to nobody; runc refuses them too)"));
+    auto relay = TerminalRelay::make(theirs);
+    if (!relay) return fail(relay.error());
+    o.console_fd = theirs.get();
+    return std::optional<TerminalRelay>(std::move(*relay));
+}
+
+int run_created(Container& c, bool detach, const std::function<Status()>& remove, TerminalRelay* relay) {
     if (detach) return report(c.start());
     forward_signals_to(c.pid());
+    if (relay) relay->start();
     auto started = c.start();
     Result<int> status = started ? c.wait() : Result<int>(std::unexpected(started.error()));
+    if (relay) relay->finish();
     auto removed = remove();
     if (!status) return report(fail(status.error()));
     if (!removed) report(removed);

@@ -100,9 +100,14 @@ Result<bool> attach_network(const CreateArgs& a, spec::Spec& spec) {
 
 // Container::create with the network attached first and detached again if the create fails.
 // `networked` says whether a network was attached (so that run knows whether to detach).
-Result<Container> create_attached(const Globals& g, const CreateArgs& a, bool* networked = nullptr) {
+Result<Container> create_attached(const Globals& g, const CreateArgs& a, bool* networked = nullptr,
+                                  std::optional<runtime_cli::TerminalRelay>* relay = nullptr) {
     auto o = create_options(g, a);
     if (!o) return fail(o.error());
+    UniqueFd theirs;  // closed on return: the init holds its own copy
+    auto terminal = runtime_cli::prepare_terminal(*o, relay && !a.detach, theirs);
+    if (!terminal) return fail(terminal.error());
+    if (relay && *terminal) relay->emplace(std::move(**terminal));
     auto attached = attach_network(a, o->spec);
     if (!attached) return fail(attached.error());
     if (networked) *networked = *attached;
@@ -150,12 +155,14 @@ Status delete_and_detach(const Globals& g, const std::string& id, bool force) {
 
 int cmd_run(const Globals& g, const CreateArgs& a) {
     bool networked = false;
-    auto c = create_attached(g, a, &networked);
+    std::optional<runtime_cli::TerminalRelay> relay;
+    auto c = create_attached(g, a, &networked, &relay);
     if (!c) return report(fail(c.error()));
     // This process attached the network or knows it did not: no store to look through then.
-    return runtime_cli::run_created(*c, a.detach, [&] {
-        return networked ? delete_and_detach(g, a.id, true) : container::delete_container(g.root, a.id, true);
-    });
+    return runtime_cli::run_created(
+        *c, a.detach,
+        [&] { return networked ? delete_and_detach(g, a.id, true) : container::delete_container(g.root, a.id, true); },
+        relay ? &*relay : nullptr);
 }
 
 // `docker port`: every mapping, or the host endpoints of one container port.
@@ -264,7 +271,8 @@ int cmd_list(const Globals& g) {
 }
 
 int cmd_exec(const Globals& g, const std::string& id, const std::string& process_file,
-             const std::vector<std::string>& args, const std::string& cwd, const std::vector<std::string>& env) {
+             const std::vector<std::string>& args, const std::string& cwd, const std::vector<std::string>& env,
+             std::optional<bool> tty) {
     auto c = Container::load(g.root, id);
     if (!c) return report(fail(c.error()));
     auto base = spec::load_spec(container::state_dir(g.root, id));
@@ -278,8 +286,20 @@ int cmd_exec(const Globals& g, const std::string& id, const std::string& process
         p.args = args;
         if (!cwd.empty()) p.cwd = cwd;
         for (const auto& e : env) p.env.push_back(e);
+        p.terminal = false;  // as runc: the container's own terminal flag is not the exec's
     }
-    auto status = container::exec(g.root, id, p);
+    if (tty) p.terminal = *tty;
+    // -t: the caller's terminal, through a pty of the container's devpts (as a foreground run).
+    std::optional<runtime_cli::TerminalRelay> relay;
+    UniqueFd theirs;
+    if (p.terminal) {
+        auto r = runtime_cli::TerminalRelay::make(theirs);
+        if (!r) return report(fail(r.error()));
+        relay.emplace(std::move(*r));
+        relay->start();
+    }
+    auto status = container::exec(g.root, id, p, theirs.get());
+    if (relay) relay->finish();
     if (!status) return report(fail(status.error()));
     return *status;
 }
@@ -355,6 +375,8 @@ int main(int argc, char** argv) {
     exec->add_option("-p,--process", process_file, "process.json (OCI process object)");
     exec->add_option("--cwd", cwd, "Working directory");
     exec->add_option("-e,--env", env, "Extra environment variable (NAME=VALUE, repeatable)")->allow_extra_args(false);
+    bool exec_tty = false;
+    auto* tty_flag = exec->add_flag("-t,--tty", exec_tty, "Give the process a pty of the container and attach this terminal to it");
     exec->callback([&, exec] {
         std::vector<std::string> rest = exec->remaining();
         if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
@@ -371,7 +393,8 @@ int main(int argc, char** argv) {
             rc = 2;
             return;
         }
-        rc = cmd_exec(g, exec_id, process_file, rest, cwd, env);
+        rc = cmd_exec(g, exec_id, process_file, rest, cwd, env,
+                      tty_flag->count() ? std::optional<bool>(exec_tty) : std::nullopt);
     });
     auto* list = app.add_subcommand("list", "List containers");
     list->callback([&] { rc = cmd_list(g); });

@@ -31,9 +31,12 @@ struct CreateOptions {
     std::string pid_file;
     std::chrono::milliseconds setup_timeout{30'000};
     // With process.terminal: a unix socket the pty master is sent to (SCM_RIGHTS), as containerd
-    // shims and conmon expect from runc's --console-socket. Empty: the terminal flag is ignored
-    // and the process keeps the caller's stdio.
+    // shims and conmon expect from runc's --console-socket.
     std::string console_socket;
+    // Instead of console_socket: a connected socket of the caller's own (a foreground `run`
+    // relays the master it receives; runtime/container/console.hpp). With neither, the terminal
+    // flag is ignored and the process keeps the caller's stdio (library users).
+    int console_fd = -1;
 };
 
 class Container {
@@ -87,7 +90,10 @@ Status update_resources(const std::string& state_root, const std::string& id, co
 Result<int> run(const CreateOptions& options);
 
 // Runs an extra process inside a running container (all its namespaces, its cgroup, the given
-// process settings). Returns its exit status.
-Result<int> exec(const std::string& state_root, const std::string& id, const spec::Process& process);
+// process settings). Returns its exit status. With process.terminal and a console_fd (a
+// connected unix socket), the process gets a pty of the container's devpts whose master is sent
+// over it (runtime/container/console.hpp); without one it keeps the caller's stdio.
+Result<int> exec(const std::string& state_root, const std::string& id, const spec::Process& process,
+                 int console_fd = -1);
 
 }  // namespace ctb::container

@@ -375,6 +375,9 @@ Result<Container> Container::create(const CreateOptions& o) {
         auto connected = connect_console_socket(o.console_socket);
         if (!connected) return fail(connected.error());
         console = std::move(*connected);
+    } else if (o.spec.process.terminal && o.console_fd >= 0) {
+        console = UniqueFd(::fcntl(o.console_fd, F_DUPFD_CLOEXEC, 3));
+        if (!console) return fail(sys_error("dup", "console socket"));
     }
 
     InitConfig config{&o.spec, *plan, st.rootfs, o.image_layers, dir, cgroup_mounts(*layout, *rollback.cgroups),

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# process.terminal without a console socket, and process.consoleSize (root). The caller is a real
+# pty (runtime/tests/pty_caller.py, a user at a terminal of a given size):
+#   consoleSize is the pty's size (stty size inside, through the --console-socket receiver);
+#   a foreground `run` attaches the caller's terminal: the process has a pty of the container's
+#   devpts, reads what the caller types, has the caller's window size, and its exit status is
+#   the runtime's; a piped stdin ends with the pty's EOF character (cat ends);
+#   `exec -t` likewise, in a running container;
+#   `create` and `run -d` without --console-socket are refused (as runc), nothing left;
+#   a malformed consoleSize is refused naming the field.
+set -u
+HERE="$(cd "$(dirname "$0")" && pwd)"
+. "$HERE/oci_lib.sh"
+
+b="$WORK/b"
+spec_bundle "$b"
+at_terminal() {  # ROWS COLS INPUT ARGS...: the runtime at a pty; prints what it showed + EXIT n
+  local rows="$1" cols="$2" input="$3"; shift 3
+  /usr/bin/python3 "$HERE/pty_caller.py" "$rows" "$cols" "$input" "$RT" --root "$ROOT" "$@"
+}
+set_process() { edit_config "$b/config.json" "c['process']['terminal'] = True; c['process'].pop('consoleSize', None); $1"; }
+
+# consoleSize, seen by the process through the console socket's pty.
+uses t-size
+set_process "c['process']['consoleSize'] = {'height': 37, 'width': 123}; c['process']['args'] = ['sh', '-c', 'stty size']"
+SOCK="$WORK/console.sock"
+/usr/bin/python3 "$HERE/console_receiver.py" "$SOCK" "$WORK/console.out" >"$WORK/receiver.log" &
+receiver=$!
+for _ in $(seq 50); do grep -q ready "$WORK/receiver.log" 2>/dev/null && break; sleep 0.1; done
+rt run -b "$b" --console-socket "$SOCK" t-size >/dev/null 2>"$WORK/err"; rc=$?
+wait "$receiver"
+out="$(tr -d '\r' <"$WORK/console.out" 2>/dev/null)"
+check "consoleSize 37x123 is the pty's size (stty size: $(tail -1 <<<"$out"))" sh -c "[ $rc = 0 ] && echo '$out' | grep -qx '37 123'"
+
+# A foreground run at the caller's terminal (33x111): input, size, pty, exit status.
+uses t-run
+set_process "c['process']['args'] = ['sh', '-c', 'read x; echo got:\$x; stty size; tty; exit 7']"
+out="$(at_terminal 33 111 'hello\n' run -b "$b" t-run)"
+echo "$out" | sed 's/^/     | /'
+check "run: the process read what the caller typed" grep -qx "got:hello" <<<"$out"
+check "run: the pty has the caller's window size" grep -qx "33 111" <<<"$out"
+check "run: the process's terminal is a pty of the container" grep -qx "/dev/pts/[0-9]*" <<<"$out"
+check "run: its exit status is the runtime's" grep -qx "EXIT 7" <<<"$out"
+check "run: the caller's terminal restored" grep -qx "TERMINAL restored" <<<"$out"
+check "run: nothing left" sh -c "[ ! -e '$ROOT/t-run' ] && [ -z \"\$(find /sys/fs/cgroup -maxdepth 3 -path '*/ctbench/t-run' 2>/dev/null)\" ]"
+
+# consoleSize is the start size; the caller's terminal, when there is one, wins (runc's order).
+uses t-both
+set_process "c['process']['consoleSize'] = {'height': 37, 'width': 123}; c['process']['args'] = ['stty', 'size']"
+out="$(at_terminal 25 90 '' run -b "$b" t-both)"
+check "run at a terminal: the caller's size over consoleSize" grep -qx "25 90" <<<"$out"
+
+# A piped stdin: its end is the pty's EOF character, so cat ends and the container with it.
+uses t-pipe
+set_process "c['process']['args'] = ['cat']"
+out="$(printf 'line-one\nline-two\n' | timeout 60 "$RT" --root "$ROOT" run -b "$b" t-pipe 2>&1 | tr -d '\r')"; rc=$?
+check "piped stdin: cat printed it and ended at its EOF (rc $rc)" sh -c "[ $rc = 0 ] && echo '$out' | grep -c '^line-two$' | grep -qx 2"
+
+# Refused without a console socket where nobody would hold the terminal.
+uses t-create t-detach
+set_process "c['process']['args'] = ['true']"
+refused_named() { [ "$1" != 0 ] && grep -q -- "process.terminal without --console-socket" <<<"$2"; }
+out="$(rt create -b "$b" t-create 2>&1 </dev/null)"; rc=$?
+check "create without --console-socket refused ($out)" refused_named "$rc" "$out"
+out="$(rt run -d -b "$b" t-detach 2>&1 </dev/null)"; rc=$?
+check "run -d without --console-socket refused ($out)" refused_named "$rc" "$out"
+check "... nothing left" sh -c "[ ! -e '$ROOT/t-create' ] && [ ! -e '$ROOT/t-detach' ] && [ -z \"\$(find /sys/fs/cgroup -maxdepth 3 -path '*/ctbench/t-create' -o -maxdepth 3 -path '*/ctbench/t-detach' 2>/dev/null)\" ]"
+
+# exec -t in a running container (whose own process has no terminal).
+uses t-exec
+edit_config "$b/config.json" "c['process']['terminal'] = False; c['process']['args'] = ['sleep', '600']"
+rt run -d -b "$b" t-exec </dev/null || fail "run -d t-exec"
+out="$(at_terminal 21 77 'abc\n' exec -t t-exec sh -c 'read y; echo exec-got:$y; stty size; tty; exit 3')"
+echo "$out" | sed 's/^/     | /'
+check "exec -t: read what the caller typed" grep -qx "exec-got:abc" <<<"$out"
+check "exec -t: the caller's window size" grep -qx "21 77" <<<"$out"
+check "exec -t: a pty of the container" grep -qx "/dev/pts/[0-9]*" <<<"$out"
+check "exec -t: exit status" grep -qx "EXIT 3" <<<"$out"
+check "exec -t: the caller's terminal restored" grep -qx "TERMINAL restored" <<<"$out"
+out="$(at_terminal 21 77 '' exec -t t-exec /no/such/program)"
+check "exec -t of a missing program: an error, named" sh -c "echo '$out' | grep -q 'no/such/program' && ! echo '$out' | grep -qx 'EXIT 0'"
+out="$(rt exec t-exec sh -c 'tty; true' </dev/null 2>&1)"
+check "exec without -t keeps the caller's stdio (no pty: $out)" sh -c "! echo '$out' | grep -q '^/dev/pts/'"
+rt delete --force t-exec
+
+# A malformed consoleSize: named.
+edit_config "$b/config.json" "c['process']['terminal'] = True; c['process']['consoleSize'] = {'height': 'x', 'width': 1}"
+out="$(rt run -b "$b" t-bad 2>&1 </dev/null)"; rc=$?
+check "malformed consoleSize refused naming the field ($out)" sh -c "[ $rc != 0 ] && echo '$out' | grep -q 'process.consoleSize.height'"
+check "... nothing left" [ ! -e "$ROOT/t-bad" ]
+
+[ "$fails" = 0 ]
