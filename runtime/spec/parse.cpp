@@ -117,8 +117,9 @@ void decode(const Reader& r, Process& out) {
 
 void decode(const Reader& r, ConsoleSize& out) {
     if (!r.expect_object()) return;
-    r.require("height", out.height);
-    r.require("width", out.width);
+    // struct winsize holds unsigned shorts: a larger size would be silently cut.
+    r.require_in("height", out.height, 0, 65535);
+    r.require_in("width", out.width, 0, 65535);
 }
 
 void decode(const Reader& r, User& out) {
