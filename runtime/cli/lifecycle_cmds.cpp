@@ -40,6 +40,7 @@ Result<std::optional<TerminalRelay>> prepare_terminal(container::CreateOptions& 
     auto relay = TerminalRelay::make(theirs);
     if (!relay) return fail(relay.error());
     o.console_fd = theirs.get();
+    if (auto size = caller_size()) o.spec.process.console_size = size;  // the caller's wins, as with runc
     return std::optional<TerminalRelay>(std::move(*relay));
 }
 

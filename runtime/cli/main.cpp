@@ -293,6 +293,7 @@ int cmd_exec(const Globals& g, const std::string& id, const std::string& process
     std::optional<runtime_cli::TerminalRelay> relay;
     UniqueFd theirs;
     if (p.terminal) {
+        if (auto size = runtime_cli::caller_size()) p.console_size = size;
         auto r = runtime_cli::TerminalRelay::make(theirs);
         if (!r) return report(fail(r.error()));
         relay.emplace(std::move(*r));

@@ -49,6 +49,12 @@ void drain(int master, int quiet_ms) {
 
 }  // namespace
 
+std::optional<spec::ConsoleSize> caller_size() {
+    winsize ws{};
+    if (!::isatty(STDIN_FILENO) || ::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_row == 0) return std::nullopt;
+    return spec::ConsoleSize{ws.ws_row, ws.ws_col};
+}
+
 Result<TerminalRelay> TerminalRelay::make(UniqueFd& theirs) {
     int pair[2], stop[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return fail(sys_error("socketpair", "process.terminal"));
@@ -85,11 +91,12 @@ void TerminalRelay::finish() {
 }
 
 void TerminalRelay::run() {
-    // The master arrives while the process is set up; a stop first means it never will.
+    // The master arrives while the process is set up. A stop with no master sent means it never
+    // will; a stop with one sent (a process that ended at once) still has output to relay.
     pollfd wait[2] = {{ours_.get(), POLLIN, 0}, {stop_read_.get(), POLLIN, 0}};
     while (::poll(wait, 2, -1) < 0 && errno == EINTR) {
     }
-    if (wait[1].revents) return;
+    if (!(wait[0].revents & POLLIN)) return;
     auto master = container::receive_pty_master(ours_.get(), std::chrono::milliseconds(0));
     if (!master) return rtlog::error(master.error().message());
     int m = master->get();

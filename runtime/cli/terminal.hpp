@@ -14,8 +14,13 @@
 
 #include "common/error.hpp"
 #include "common/fd.hpp"
+#include "runtime/spec/spec.hpp"
 
 namespace ctb::runtime_cli {
+
+// The caller's window size when its stdin is a terminal. Given to the pty as its consoleSize, so
+// the process sees it from its first instruction (the relay then follows SIGWINCH).
+std::optional<spec::ConsoleSize> caller_size();
 
 class TerminalRelay {
 public:

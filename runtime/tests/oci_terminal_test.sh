@@ -48,6 +48,7 @@ check "run: nothing left" sh -c "[ ! -e '$ROOT/t-run' ] && [ -z \"\$(find /sys/f
 uses t-both
 set_process "c['process']['consoleSize'] = {'height': 37, 'width': 123}; c['process']['args'] = ['stty', 'size']"
 out="$(at_terminal 25 90 '' run -b "$b" t-both)"
+echo "$out" | sed "s/^/     | /"
 check "run at a terminal: the caller's size over consoleSize" grep -qx "25 90" <<<"$out"
 
 # A piped stdin: its end is the pty's EOF character, so cat ends and the container with it.
