@@ -17,6 +17,9 @@ struct BenchContext {
     std::string runtime;  // runtime under test
     int repetitions = 0;  // 0: the bench's own default
     bool thorough = false;  // sizes for real hardware instead of the quick profile
+    // Where the start benches keep the runtimes' state, bundles and overlay dirs: "tmpfs" (a
+    // private tmpfs, as /run is on systemd hosts) or "host" (the host's /run/ctbench as it is).
+    std::string state_fs = "tmpfs";
 };
 
 struct Bench {

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "benches/harness/runner.hpp"
+#include "cli/baselines.hpp"
 #include "cli/cleanup.hpp"
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
@@ -27,6 +28,8 @@ struct RunArgs {
     double timeout_seconds = 0;
     int repetitions = 0;
     bool thorough = false;
+    std::string state_fs = "tmpfs";
+    std::vector<std::string> baselines;  // --baseline bare,container,vm (cli/baselines.hpp)
     bool verbose = false, quiet = false;
     VmOptions vm;  // --vm, --kernel, --initrd, --modules (cli/vm_run.cpp)
 };
@@ -127,11 +130,19 @@ int run(const RunArgs& a) {
     if (a.timeout_seconds < 0) return usage_error(plain_error("--timeout", "", "must be a positive number of seconds"));
     if (a.repetitions < 0) return usage_error(plain_error("--repetitions", "", "must be at least 1"));
     if (a.verbose && a.quiet) return usage_error(plain_error("--verbose", "--quiet", "choose one"));
-    if (a.vm.wanted() && !a.list)
-        return run_in_vm(a.vm, {a.suite, a.filter, a.skip, a.timeout_seconds, a.formats, a.output, a.repetitions,
-                                a.thorough});
+    if (a.state_fs != "tmpfs" && a.state_fs != "host")
+        return usage_error(plain_error("--state-fs", "'" + a.state_fs + "'", "unknown; valid: tmpfs, host"));
+    auto baselines = parse_baselines(a.baselines);
+    if (!baselines) return usage_error(baselines.error());
+    GuestSelection guest{a.suite, a.filter, a.skip, a.timeout_seconds, a.formats, a.output, a.repetitions,
+                         a.thorough, a.state_fs};
+    if (a.vm.wanted() && !a.list && !baselines->any()) return run_in_vm(a.vm, guest);
     auto plan = make_plan(a);
     if (!plan) return usage_error(plan.error());
+    if (baselines->any() && (!plan->suite.bench || plan->suite.conformance))
+        return usage_error(plain_error("--baseline", a.suite, "needs a bench suite (bench or a bench area), not conformance cases"));
+    if (baselines->vm)
+        if (auto s = check_vm_options(a.vm); !s) return usage_error(s.error());
     UniqueFd lock;
     if (!a.list) {
         auto taken = take_run_lock();
@@ -157,15 +168,26 @@ int run(const RunArgs& a) {
     settings.on_start = [&](const std::string& id) { progress.start(id); };
     settings.on_result = [&](const report::CaseResult& c) { progress.case_done(c); };
     r.conformance = conformance::run_cases(plan->cases, r.run.host, settings);
-    bench::RunSettings bench_settings{plan->runtime.name, a.repetitions, settings.timeout, a.thorough, sweep_leftovers,
-                                      [&](const std::string& name) { progress.start("bench " + name); },
-                                      [&](const std::string& name, std::size_t n, const std::string& why) {
-                                          progress.bench_done(name, n, why);
-                                      }};
+    bench::RunSettings bench_settings;
+    bench_settings.runtime = plan->runtime.name;
+    bench_settings.repetitions = a.repetitions;
+    bench_settings.timeout = settings.timeout;
+    bench_settings.thorough = a.thorough;
+    bench_settings.state_fs = a.state_fs;
+    bench_settings.sweep_after_error = sweep_leftovers;
+    bench_settings.on_start = [&](const std::string& name) { progress.start("bench " + name); };
+    bench_settings.on_done = [&](const std::string& name, std::size_t n, const std::string& why) {
+        progress.bench_done(name, n, why);
+    };
     auto benches = bench::run_benches(plan->benches, r.run.host, bench_settings);
     progress.finish();
     r.benchmarks = std::move(benches.results);
     r.benchmarks_not_run = std::move(benches.not_run);
+    if (baselines->vm && !a.list) {
+        lock = UniqueFd{};  // the guest run takes the run lock itself
+        if (auto g = run_guest(a.vm, guest); g) merge_guest_series(r, *g);
+        else r.benchmarks_not_run.push_back({std::string("vm") + kVmSuffix, g.error().message(), true});
+    }
     r.run.finished_at = report::utc_timestamp();
     if (auto s = write_outputs(r, plan->formats, a.output); !s) return usage_error(s.error());
     bool text_shown = a.output.empty() && std::find(plan->formats.begin(), plan->formats.end(),
@@ -199,6 +221,13 @@ void register_run(CLI::App& app, int& exit_code) {
     cmd->add_flag("--verbose", args->verbose, "Print every case and bench as it finishes, with its evidence");
     cmd->add_flag("--quiet", args->quiet, "No live progress line; only the final summary");
     cmd->add_flag("--thorough", args->thorough, "Benchmark sizes for real hardware instead of the quick profile");
+    cmd->add_option("--state-fs", args->state_fs,
+                    "Where the start benches keep runtime state and bundles: tmpfs (a private tmpfs, as /run on "
+                    "systemd hosts) or host (/run/ctbench as it is)")
+        ->capture_default_str();
+    cmd->add_option("--baseline", args->baselines,
+                    "bare,container,vm: also run the selected benches inside a qemu guest and put the guest's series "
+                    "(<series>@vm, ratio against the host's) beside the host's bare and container series in one report");
     add_vm_options(*cmd, args->vm);
     cmd->callback([args, &exit_code] { exit_code = run(*args); });
 }

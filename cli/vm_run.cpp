@@ -56,6 +56,7 @@ std::vector<std::string> guest_args(const GuestSelection& s) {
     if (s.timeout_seconds > 0) args.insert(args.end(), {"--timeout", fmt::format("{:g}", s.timeout_seconds)});
     if (s.repetitions > 0) args.insert(args.end(), {"--repetitions", std::to_string(s.repetitions)});
     if (s.thorough) args.push_back("--thorough");
+    args.insert(args.end(), {"--state-fs", s.state_fs});
     return args;
 }
 
@@ -137,20 +138,29 @@ void add_vm_options(CLI::App& cmd, VmOptions& vm) {
     cmd.add_option("--vm-memory", vm.memory_mib, "--vm: guest memory in MiB (default a quarter of the host's, 512..2048)");
 }
 
-int run_in_vm(const VmOptions& vm, const GuestSelection& selection) {
-    if (vm.boot_timeout_seconds <= 0) return usage_error(plain_error("--boot-timeout", "", "must be a positive number of seconds"));
-    if (vm.command_timeout_seconds <= 0) return usage_error(plain_error("--vm-timeout", "", "must be a positive number of seconds"));
-    if (vm.cpus < 0 || vm.memory_mib < 0) return usage_error(plain_error("--vm-cpus/--vm-memory", "", "must be positive"));
-    if (auto s = check_selection(selection); !s) return usage_error(s.error());
+Status check_vm_options(const VmOptions& vm) {
+    if (vm.boot_timeout_seconds <= 0) return fail(plain_error("--boot-timeout", "", "must be a positive number of seconds"));
+    if (vm.command_timeout_seconds <= 0) return fail(plain_error("--vm-timeout", "", "must be a positive number of seconds"));
+    if (vm.cpus < 0 || vm.memory_mib < 0) return fail(plain_error("--vm-cpus/--vm-memory", "", "must be positive"));
+    return {};
+}
+
+Result<report::Report> run_guest(const VmOptions& vm, const GuestSelection& selection) {
+    if (auto s = check_vm_options(vm); !s) return fail(s.error());
+    if (auto s = check_selection(selection); !s) return fail(s.error());
     auto spec = guest_spec(vm, selection);
-    if (!spec) return usage_error(spec.error());
+    if (!spec) return fail(spec.error());
     // A host-side `ctbench run` sweeps qemu guests it finds under /run/ctbench: hold its lock.
     auto lock = take_run_lock();
-    if (!lock) return usage_error(lock.error());
+    if (!lock) return fail(lock.error());
     auto run = vm::run_in_guest(*spec);
-    if (!run) return usage_error(run.error());
+    if (!run) return fail(run.error());
     if (run->accel == vm::Accel::tcg) fmt::print(stderr, "ctbench: warning: {}\n", run->accel_note);
-    auto r = guest_report(*run);
+    return guest_report(*run);
+}
+
+int run_in_vm(const VmOptions& vm, const GuestSelection& selection) {
+    auto r = run_guest(vm, selection);
     if (!r) return usage_error(r.error());
     auto formats = parse_formats(selection.formats.empty() ? std::vector<std::string>{"text"} : selection.formats);
     if (auto s = write_outputs(*r, *formats, selection.output); !s) return usage_error(s.error());

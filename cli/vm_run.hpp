@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "common/error.hpp"
+#include "reports/model.hpp"
+
 namespace ctb::cli {
 
 struct VmOptions {
@@ -27,9 +30,14 @@ struct GuestSelection {
     std::string output;
     int repetitions = 0;     // benches: passed on to the guest's run
     bool thorough = false;
+    std::string state_fs = "tmpfs";
 };
 
 void add_vm_options(CLI::App& cmd, VmOptions& vm);
+Status check_vm_options(const VmOptions& vm);
+// Boots the guest, runs the selection there, returns its report marked guest-side (run.guest, and
+// every result labelled with the accelerator that ran).
+Result<report::Report> run_guest(const VmOptions& vm, const GuestSelection& selection);
 int run_in_vm(const VmOptions& vm, const GuestSelection& selection);
 
 }  // namespace ctb::cli

@@ -42,16 +42,28 @@ void compare_cases(const Report& before, const Report& after, Comparison& out) {
 
 using BenchIndex = std::map<std::string, const BenchResult*>;
 
-// The series divided by its baseline's median of the same report, or nothing when the baseline
-// is missing there.
+// Both sampled round by round with as many rounds: sample i of each was taken in round i.
+bool paired(const BenchResult& b, const BenchResult& yardstick) {
+    return b.sampled_in_rounds && yardstick.sampled_in_rounds && b.samples.size() == yardstick.samples.size() &&
+           std::all_of(yardstick.samples.begin(), yardstick.samples.end(), [](double y) { return y > 0; });
+}
+
+// The series divided by its baseline of the same report, or nothing when the baseline is missing
+// there. Series sampled in rounds are divided pair by pair (a burst of host load that slows one
+// round cancels in that round's ratio); others by the baseline's median.
 std::optional<BenchResult> normalized(const BenchResult& b, const BenchIndex& same_report) {
     if (!b.baseline) return std::nullopt;
     auto it = same_report.find(*b.baseline);
     if (it == same_report.end() || it->second->samples.empty()) return std::nullopt;
-    double yardstick = stats::median(it->second->samples);
-    if (yardstick <= 0) return std::nullopt;
+    const BenchResult& yardstick = *it->second;
     BenchResult n = b;
-    for (double& x : n.samples) x /= yardstick;
+    if (paired(b, yardstick)) {
+        for (std::size_t i = 0; i < n.samples.size(); ++i) n.samples[i] /= yardstick.samples[i];
+        return n;
+    }
+    double median = stats::median(yardstick.samples);
+    if (median <= 0) return std::nullopt;
+    for (double& x : n.samples) x /= median;
     return n;
 }
 
@@ -67,6 +79,7 @@ BenchChange compare_pair(const BenchResult& b, const BenchResult& a, const Bench
         if (nb && na && b.baseline == a.baseline) {
             BenchChange c = compare_bench(*nb, *na, o);
             c.normalized_by = *a.baseline;
+            c.normalized_per_round = paired(b, *b_all.at(*b.baseline)) && paired(a, *a_all.at(*a.baseline));
             c.before = stats::median(b.samples);  // show the raw medians; change and test are on the ratios
             c.after = stats::median(a.samples);
             return c;

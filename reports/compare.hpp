@@ -59,6 +59,7 @@ struct BenchChange {
     stats::UTest u;
     double p_adjusted = 1;  // p after the family-wise correction (equal to u.p_value with none)
     std::string normalized_by;  // baseline series the samples were divided by ("" when raw)
+    bool normalized_per_round = false;  // divided sample by sample (both sampled in rounds), not by its median
     std::size_t n_before = 0, n_after = 0;
     bool significant = false;       // p_adjusted < alpha
     bool beyond_threshold = false;  // |worse_by| > threshold

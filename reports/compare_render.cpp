@@ -28,6 +28,7 @@ std::string summary_line(const Comparison& c) {
 std::string change_text(const BenchChange& b) {
     std::string s = fmt::format("{:+.1f}%", b.change * 100);
     if (!b.normalized_by.empty()) s += " /" + b.normalized_by.substr(b.normalized_by.rfind('/') + 1);
+    if (b.normalized_per_round) s += " per round";
     return s;
 }
 
@@ -125,6 +126,7 @@ nlohmann::json comparison_json(const Comparison& c) {
                                    {"u_test", {{"u", b.u.u1}, {"z", b.u.z}, {"p_value", b.u.p_value},
                                                {"p_adjusted", b.p_adjusted}}},
                                    {"normalized_by", b.normalized_by.empty() ? json(nullptr) : json(b.normalized_by)},
+                                   {"normalized_per_round", b.normalized_per_round},
                                    {"samples", {b.n_before, b.n_after}},
                                    {"significant", b.significant},
                                    {"beyond_threshold", b.beyond_threshold},

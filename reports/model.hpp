@@ -99,6 +99,10 @@ struct BenchResult {
     std::optional<stats::SampleShape> shape;     // cv, outliers, warm-up (finalize fills it)
     std::vector<std::string> warnings;           // noise, outliers, warm-up: for the reader
     std::optional<Fidelity> fidelity;            // set on bare series measured by a tool too
+    // Sample i of every series of this bench with the flag was taken in round i of a round-robin
+    // (one sample of each series per round): a series and its baseline pair up sample by sample,
+    // and host noise that lasts longer than a round hits both members of a pair.
+    bool sampled_in_rounds = false;
 };
 
 // A benchmark that did not run, and why (the host lacks something, or its setup broke).

@@ -29,7 +29,7 @@ void run_one(const Bench& b, const report::HostProbe& host, const RunSettings& s
         out.not_run.push_back({b.name, why, false});
         return;
     }
-    BenchContext ctx{host, settings.runtime, settings.repetitions, settings.thorough};
+    BenchContext ctx{host, settings.runtime, settings.repetitions, settings.thorough, settings.state_fs};
     auto run = run_isolated([&] { return body_json(b, ctx); }, settings.timeout.value_or(b.timeout),
                             settings.sweep_after_error);
     if (!run.output) {

@@ -28,6 +28,7 @@ struct RunSettings {
     int repetitions = 0;                               // 0: each bench's own default
     std::optional<std::chrono::milliseconds> timeout;  // overrides each bench's own deadline
     bool thorough = false;                             // the --thorough profile (real hardware sizes)
+    std::string state_fs = "tmpfs";                    // BenchContext::state_fs
     // As in conformance::RunSettings: removes what a bench that delivered nothing left behind.
     std::function<std::vector<std::string>()> sweep_after_error;
     // Progress: called before each bench with its name, after it with how many series it gave

@@ -88,8 +88,10 @@ Result<report::BenchResult> churn_series(const Fixture& f, const std::string& na
 Result<std::vector<report::BenchResult>> churn(const BenchContext& ctx) {
     int rounds = ctx.repetitions > 0 ? ctx.repetitions : kDefaultRounds;
     int count = ctx.thorough ? 4 * kContainersPerLoop : kContainersPerLoop;
+    auto fs = parse_state_fs(ctx.state_fs);
+    if (!fs) return fail(fs.error());
     if (auto s = hide_unified_hierarchy(); !s) return fail(s.error());
-    auto f = make_fixture();
+    auto f = make_fixture("bench-start", *fs);
     if (!f) return fail(f.error());
     std::vector<report::BenchResult> out;
     Status status;
@@ -108,6 +110,7 @@ Result<std::vector<report::BenchResult>> churn(const BenchContext& ctx) {
     remove_fixture(*f);
     if (!status) return fail(status.error());
     for (auto& r : out) {
+        r.context["state_fs"] = describe(*fs);
         std::string crun = "start.churn/crun" + r.name.substr(r.name.rfind("-x"));
         for (const auto& b : out)
             if (b.name == crun && &b != &r) set_ratio(r, b);

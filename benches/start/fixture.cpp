@@ -33,20 +33,46 @@ Status hide_unified_hierarchy() {
     return {};
 }
 
-Result<Fixture> make_fixture(const std::string& name) {
+Result<StateFs> parse_state_fs(const std::string& name) {
+    if (name == "tmpfs") return StateFs::tmpfs;
+    if (name == "host") return StateFs::host;
+    return fail(plain_error("state_fs", "'" + name + "'", "unknown; valid: tmpfs, host"));
+}
+
+std::string describe(StateFs fs) {
+    return fs == StateFs::tmpfs ? "tmpfs (private to the bench, as /run on systemd hosts)"
+                                : "host (/run/ctbench on the host's filesystem as it is)";
+}
+
+Result<Fixture> make_fixture(const std::string& name, StateFs fs) {
     Fixture f;
     f.dir = fmt::format("/run/ctbench/{}-{}", name, ::getpid());
     auto image = image::ensure_default_image();
     if (!image) return fail(image.error());
+    if (auto s = make_dirs(f.dir, 0700); !s) return fail(s.error());
+    if (fs == StateFs::tmpfs) {
+        if (::mount("ctbench-state", f.dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") != 0) {
+            Error e = sys_error("mount tmpfs on", f.dir);
+            ::rmdir(f.dir.c_str());
+            return fail(e);
+        }
+        f.own_tmpfs = true;
+    }
     f.image = *image;
     f.rootfs = f.dir + "/rootfs";
     for (const char* sub : {"/rootfs", "/upper", "/work", "/state"})
-        if (auto s = make_dirs(f.dir + sub, 0700); !s) return fail(s.error());
+        if (auto s = make_dirs(f.dir + sub, 0700); !s) {
+            remove_fixture(f);
+            return fail(s.error());
+        }
     rootfs::OverlayLayers layers;
     layers.lower = {f.image};
     layers.upper = f.dir + "/upper";
     layers.work = f.dir + "/work";
-    if (auto s = rootfs::mount_overlay(layers, f.rootfs); !s) return fail(s.error());
+    if (auto s = rootfs::mount_overlay(layers, f.rootfs); !s) {
+        remove_fixture(f);
+        return fail(s.error());
+    }
     return f;
 }
 
@@ -69,6 +95,7 @@ std::vector<std::pair<std::string, Result<std::string>>> cli_runtimes() {
 
 void remove_fixture(const Fixture& f) {
     ::umount2(f.rootfs.c_str(), MNT_DETACH);
+    if (f.own_tmpfs) ::umount2(f.dir.c_str(), MNT_DETACH);  // frees everything in it at once
     std::error_code ec;
     std::filesystem::remove_all(f.dir, ec);
 }

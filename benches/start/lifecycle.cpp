@@ -140,7 +140,8 @@ Result<report::BenchResult> rss_result(const std::string& name, std::vector<std:
 }
 
 // Each series alternates untraced samples (its figure) with traced ones (its phase breakdown).
-Result<std::vector<report::BenchResult>> measure_all(const Fixture& f, int repetitions, Tracing& tracing) {
+Result<std::vector<report::BenchResult>> measure_all(const Fixture& f, int repetitions, Tracing& tracing,
+                                                     const std::string& state_fs) {
     std::vector<std::string> missing;
     std::vector<report::BenchResult> results;
     auto helper = StartHelper::start(f.dir, f.image);
@@ -160,10 +161,12 @@ Result<std::vector<report::BenchResult>> measure_all(const Fixture& f, int repet
         s.context["namespaces"] = kNamespaces;
         s.context["cgroups"] = kCgroupView;
         s.context["tracer"] = tracing.label();
+        s.context["state_fs"] = state_fs;
         s.context["sampling"] = "figure: untraced, round-robin over the series (one sample of each per round); "
                                 "trace: a separate pass alternating traced and untraced samples";
         if (!missing.empty()) s.context["not_measured"] = missing;
         auto r = make_result("start.lifecycle/" + s.name, (*figures)[i], s.context);
+        r.sampled_in_rounds = true;
         r.trace = samples->trace;
         results.push_back(std::move(r));
         if (s.cli.empty()) continue;
@@ -188,11 +191,13 @@ Result<std::vector<report::BenchResult>> measure_all(const Fixture& f, int repet
 // with it, even if the bench is killed at its deadline.
 Result<std::vector<report::BenchResult>> lifecycle(const BenchContext& ctx) {
     int reps = ctx.repetitions > 0 ? ctx.repetitions : kDefaultRepetitions;
+    auto fs = parse_state_fs(ctx.state_fs);
+    if (!fs) return fail(fs.error());
     if (auto s = hide_unified_hierarchy(); !s) return fail(s.error());
-    auto f = make_fixture();
+    auto f = make_fixture("bench-start", *fs);
     if (!f) return fail(f.error());
     Tracing tracing = Tracing::open(ctx.host);
-    auto results = measure_all(*f, reps, tracing);
+    auto results = measure_all(*f, reps, tracing, describe(*fs));
     remove_fixture(*f);
     return results;
 }

@@ -37,6 +37,10 @@ def check(path, benches_expected):
                 problems.append(f"{name}: unit {b['unit']!r}, expected {UNITS[mode]!r}")
             if not b["samples"] or min(b["samples"]) <= 0:
                 problems.append(f"{name}: samples must be positive: {b['samples']}")
+            # Sampled round-robin: sample i of every path is from round i (compare pairs them).
+            if not b.get("sampled_in_rounds") or len(b["samples"]) != len(loop["samples"]):
+                problems.append(f"{name}: not flagged sampled_in_rounds with one sample per round "
+                                f"({len(b['samples'])} samples, loopback {len(loop['samples'])})")
             if p != "loopback" and (b["baseline"] != base or not b["ratio"] or b["ratio"] <= 0):
                 problems.append(f"{name}: no ratio against {base} ({b['baseline']}, {b['ratio']})")
             trace = b.get("trace")

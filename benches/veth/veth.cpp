@@ -244,6 +244,9 @@ std::vector<report::BenchResult> results_of(Run& run) {
         // No ratio rather than a zero: the reason stands where the ratio would be.
         out[0].context["fidelity_not_measured"] = run.tool.name() + ": " + tool_reason;
     }
+    // Every round recorded one sample of every path (and of the tool): `compare --normalize`
+    // pairs a path with loopback round by round.
+    for (auto& r : out) r.sampled_in_rounds = true;
     return out;
 }
 

@@ -4,12 +4,9 @@
 # must come back with positive samples and labelled with the accelerator that ran (a TCG figure
 # says it is no KVM baseline), the report must be schema-valid, and nothing may be left on the host.
 set -u
-[ "$(id -u)" = 0 ] || { echo "skipping: needs root"; exit 77; }
-command -v qemu-system-x86_64 >/dev/null || { echo "skipping: qemu-system-x86_64 not installed"; exit 77; }
-ls /boot/vmlinuz-*cloud* >/dev/null 2>&1 || { echo "skipping: no cloud kernel in /boot"; exit 77; }
+source "$(dirname "$0")/vm_test_lib.sh"
 filter="${CTBENCH_VM_BENCH_FILTER:-^start\.namespace}"
-tmp="$(mktemp -d /tmp/ctbench-vm-bench.XXXXXX)"
-trap 'rm -rf "$tmp"' EXIT
+vm_test_setup vm-bench
 
 start=$(date +%s)
 "$CTBENCH" run --vm --suite bench --filter "$filter" --repetitions 3 --format json --output "$tmp/report.json" \
@@ -48,8 +45,5 @@ if bad:
     sys.exit(1)
 PY
 [ "$rc" = 0 ] || { echo "FAIL exit $rc"; exit 1; }
-for p in /proc/[0-9]*; do
-  tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- '-pidfile /run/ctbench/vm-run-' && { echo "FAIL qemu left: ${p#/proc/}"; exit 1; }
-done
-ls -d /run/ctbench/vm-run-* 2>/dev/null && { echo "FAIL state dir left"; exit 1; }
+vm_test_nothing_left
 echo "ok"

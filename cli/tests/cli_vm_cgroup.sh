@@ -4,11 +4,8 @@
 # pass there (on this hybrid host they skip), a schema-valid report marked guest-side, and
 # nothing left on the host.
 set -u
-[ "$(id -u)" = 0 ] || { echo "skipping: needs root"; exit 77; }
-command -v qemu-system-x86_64 >/dev/null || { echo "skipping: qemu-system-x86_64 not installed"; exit 77; }
-ls /boot/vmlinuz-*cloud* >/dev/null 2>&1 || { echo "skipping: no cloud kernel in /boot"; exit 77; }
-tmp="$(mktemp -d /tmp/ctbench-vm-cgroup.XXXXXX)"
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/vm_test_lib.sh"
+vm_test_setup vm-cgroup
 
 start=$(date +%s)
 "$CTBENCH" run --vm --suite cgroup --format json --output "$tmp/report.json" >"$tmp/out.txt" 2>&1
@@ -46,8 +43,5 @@ if bad:
     sys.exit(1)
 PY
 [ "$rc" = 0 ] || [ "$rc" = 1 ] || { echo "FAIL exit $rc"; exit 1; }
-for p in /proc/[0-9]*; do
-  tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- '-pidfile /run/ctbench/vm-run-' && { echo "FAIL qemu left: ${p#/proc/}"; exit 1; }
-done
-ls -d /run/ctbench/vm-run-* 2>/dev/null && { echo "FAIL state dir left"; exit 1; }
+vm_test_nothing_left
 echo "ok"

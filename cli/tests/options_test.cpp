@@ -61,3 +61,65 @@ TEST(Runtime, BuiltinAndMissing) {
     ASSERT_FALSE(missing.has_value());
     EXPECT_NE(missing.error().message().find("--runtime '/nonexistent/oci-runtime'"), std::string::npos);
 }
+
+// --- --baseline bare,container,vm (cli/baselines.cpp) ---
+#include "benches/harness/measure.hpp"
+#include "cli/baselines.hpp"
+
+TEST(Baselines, ParsesTheListAndNamesABadValue) {
+    auto all = parse_baselines({"bare,container", "vm"});
+    ASSERT_TRUE(all.has_value());
+    EXPECT_TRUE(all->host && all->vm);
+    auto none = parse_baselines({});
+    ASSERT_TRUE(none.has_value());
+    EXPECT_FALSE(none->any());
+    auto bad = parse_baselines({"bare,lxc"});
+    ASSERT_FALSE(bad.has_value());
+    EXPECT_NE(bad.error().message().find("--baseline"), std::string::npos);
+    EXPECT_NE(bad.error().message().find("lxc"), std::string::npos);
+    EXPECT_FALSE(parse_baselines({","}).has_value());
+}
+
+TEST(Baselines, GuestSeriesComeBackBesideTheHostsWithAVmOverHostRatio) {
+    using ctb::bench::make_result;
+    ctb::report::Report host, guest;
+    host.benchmarks.push_back(make_result("overlayio.seqread/bare", {10, 10, 10}, {}));
+    host.benchmarks.push_back(make_result("overlayio.seqread/container", {12, 12, 12}, {}));
+    ctb::bench::set_ratio(host.benchmarks[1], host.benchmarks[0]);
+    guest.benchmarks.push_back(make_result("overlayio.seqread/bare", {20, 20, 20}, {}));
+    guest.benchmarks.push_back(make_result("overlayio.seqread/container", {30, 30, 30}, {}));
+    ctb::bench::set_ratio(guest.benchmarks[1], guest.benchmarks[0]);
+    guest.benchmarks.push_back(make_result("overlayio.only-in-guest/x", {1}, {}));
+    guest.benchmarks_not_run.push_back({"veth.tcp", "no iperf3", false});
+    ctb::report::GuestRunInfo info;
+    info.accel = "tcg";
+    info.boot_seconds = 2.5;
+    guest.run.guest = info;
+
+    merge_guest_series(host, guest);
+    auto find = [&](const std::string& n) -> const ctb::report::BenchResult* {
+        for (const auto& b : host.benchmarks)
+            if (b.name == n) return &b;
+        return nullptr;
+    };
+    const auto* bare_vm = find("overlayio.seqread/bare@vm");
+    ASSERT_NE(bare_vm, nullptr);
+    EXPECT_EQ(bare_vm->baseline, "overlayio.seqread/bare");
+    EXPECT_DOUBLE_EQ(*bare_vm->ratio, 2.0);
+    const auto* container_vm = find("overlayio.seqread/container@vm");
+    ASSERT_NE(container_vm, nullptr);
+    EXPECT_DOUBLE_EQ(*container_vm->ratio, 2.5);  // against the host's container series
+    EXPECT_EQ(container_vm->context["in_guest_ratio"]["baseline"], "overlayio.seqread/bare@vm");
+    EXPECT_DOUBLE_EQ(container_vm->context["in_guest_ratio"]["ratio"].get<double>(), 1.5);
+    const auto* lonely = find("overlayio.only-in-guest/x@vm");
+    ASSERT_NE(lonely, nullptr);
+    EXPECT_FALSE(lonely->baseline.has_value());
+    const auto* boot = find("start.vm-boot/to-userspace@vm");
+    ASSERT_NE(boot, nullptr);
+    EXPECT_DOUBLE_EQ(boot->median, 2500);
+    ASSERT_TRUE(host.run.guest.has_value());
+    EXPECT_EQ(host.run.guest->accel, "tcg");
+    ASSERT_EQ(host.benchmarks_not_run.size(), 1u);
+    EXPECT_EQ(host.benchmarks_not_run[0].name, "veth.tcp@vm");
+    EXPECT_EQ(find("overlayio.seqread/bare")->median, 10);  // the host's own series untouched
+}

@@ -203,6 +203,54 @@ TEST(Compare, NormalizedGateStillSeesTheSubjectsOwnSlowdown) {
     EXPECT_NEAR(subject.change, 0.10, 0.04);
 }
 
+namespace {
+
+// Series sampled in rounds on a host whose load changes from round to round by up to +-40 %
+// (lognormal, sigma 0.3): both members of a round carry that round's load; the subject also has
+// its own small noise and is `own` times slower.
+Report loaded_rounds(double own, unsigned seed, bool flag_rounds) {
+    Report r = with_baseline(1.0, 1.0, seed);
+    std::mt19937_64 rng(seed);
+    std::lognormal_distribution<double> load(0, 0.3), own_noise(0, 0.02);
+    auto& floor = r.benchmarks[0];
+    auto& subject = r.benchmarks[1];
+    for (std::size_t i = 0; i < floor.samples.size(); ++i) {
+        double l = load(rng);
+        floor.samples[i] = 4 * l * own_noise(rng);
+        subject.samples[i] = 10 * own * l * own_noise(rng);
+    }
+    for (auto* b : {&floor, &subject}) {
+        b->sampled_in_rounds = flag_rounds;
+        finalize(*b);
+    }
+    return r;
+}
+
+}  // namespace
+
+TEST(Compare, SeriesSampledInRoundsAreNormalizedPairByPair) {
+    CompareOptions o;
+    o.normalize = true;
+    for (unsigned seed = 40; seed < 50; seed += 2) {
+        auto same = compare(loaded_rounds(1.0, seed, true), loaded_rounds(1.0, seed + 1, true), o);
+        ASSERT_TRUE(same.has_value());
+        const auto& s = named(*same, "start.lifecycle/runtime");
+        EXPECT_TRUE(s.normalized_per_round);
+        EXPECT_FALSE(s.regression()) << "seed " << seed << " change " << s.change;
+        EXPECT_LT(std::fabs(s.change), 0.03);
+        auto slower = compare(loaded_rounds(1.0, seed, true), loaded_rounds(1.1, seed + 1, true), o);
+        ASSERT_TRUE(slower.has_value());
+        EXPECT_TRUE(named(*slower, "start.lifecycle/runtime").regression()) << "seed " << seed;
+    }
+    // The same samples without the flag are divided by the floor's median: the round-to-round load
+    // stays in the ratios, and a 10 % slowdown drowns in it.
+    auto unpaired = compare(loaded_rounds(1.0, 40, false), loaded_rounds(1.1, 41, false), o);
+    ASSERT_TRUE(unpaired.has_value());
+    const auto& u = named(*unpaired, "start.lifecycle/runtime");
+    EXPECT_FALSE(u.normalized_per_round);
+    EXPECT_FALSE(u.regression());
+}
+
 TEST(Compare, HolmAdjustsAcrossSeriesAndNoneDoesNot) {
     auto before = with_baseline(1.0, 1.0, 31), after = with_baseline(1.0, 1.1, 32);
     CompareOptions none;

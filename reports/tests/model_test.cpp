@@ -15,6 +15,18 @@ TEST(ReportModel, JsonRoundTripKeepsEveryField) {
     EXPECT_FALSE(back->run.host.bpf_program_types.at("kprobe").available);
 }
 
+TEST(ReportModel, SampledInRoundsRoundTripsAndIsOmittedWhenFalse) {
+    Report r = samples::sample_report();
+    ASSERT_FALSE(r.benchmarks.empty());
+    EXPECT_FALSE(to_json(r)["benchmarks"][0].contains("sampled_in_rounds"));
+    r.benchmarks[0].sampled_in_rounds = true;
+    nlohmann::json j = to_json(r);
+    EXPECT_EQ(j["benchmarks"][0]["sampled_in_rounds"], true);
+    auto back = report_from_json(j);
+    ASSERT_TRUE(back.has_value()) << back.error().message();
+    EXPECT_TRUE(back->benchmarks[0].sampled_in_rounds);
+}
+
 TEST(ReportModel, GuestRunRoundTripsAndShowsInText) {
     Report r = samples::sample_report();
     EXPECT_FALSE(to_json(r)["run"].contains("guest"));  // host runs carry no guest block

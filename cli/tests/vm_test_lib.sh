@@ -1,0 +1,21 @@
+# Sourced by the tests that boot a guest (cli_vm_*.sh): what they need before they start, and the
+# check that a guest run left nothing on the host.
+
+# vm_test_setup NAME: exit 77 without root, qemu or a cloud kernel; a temp dir in $tmp, removed at exit.
+vm_test_setup() {
+  [ "$(id -u)" = 0 ] || { echo "skipping: needs root"; exit 77; }
+  command -v qemu-system-x86_64 >/dev/null || { echo "skipping: qemu-system-x86_64 not installed"; exit 77; }
+  ls /boot/vmlinuz-*cloud* >/dev/null 2>&1 || { echo "skipping: no cloud kernel in /boot"; exit 77; }
+  tmp="$(mktemp -d "/tmp/ctbench-$1.XXXXXX")"
+  trap 'rm -rf "$tmp"' EXIT
+}
+
+# vm_test_nothing_left: no qemu of a ctbench guest run and no run state dir.
+vm_test_nothing_left() {
+  local p
+  for p in /proc/[0-9]*; do
+    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- '-pidfile /run/ctbench/vm-run-' && { echo "FAIL qemu left: ${p#/proc/}"; exit 1; }
+  done
+  ls -d /run/ctbench/vm-run-* 2>/dev/null && { echo "FAIL state dir left"; exit 1; }
+  return 0
+}
