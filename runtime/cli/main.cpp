@@ -15,6 +15,7 @@
 #include "runtime/cli/commands.hpp"
 #include "runtime/cli/lifecycle_cmds.hpp"
 #include "runtime/cli/signals.hpp"
+#include "runtime/container/console.hpp"
 #include "runtime/container/container.hpp"
 #include "runtime/image/image.hpp"
 #include "runtime/log.hpp"
@@ -272,7 +273,7 @@ int cmd_list(const Globals& g) {
 
 int cmd_exec(const Globals& g, const std::string& id, const std::string& process_file,
              const std::vector<std::string>& args, const std::string& cwd, const std::vector<std::string>& env,
-             std::optional<bool> tty) {
+             std::optional<bool> tty, const std::string& console_socket) {
     auto c = Container::load(g.root, id);
     if (!c) return report(fail(c.error()));
     auto base = spec::load_spec(container::state_dir(g.root, id));
@@ -289,10 +290,17 @@ int cmd_exec(const Globals& g, const std::string& id, const std::string& process
         p.terminal = false;  // as runc: the container's own terminal flag is not the exec's
     }
     if (tty) p.terminal = *tty;
-    // -t: the caller's terminal, through a pty of the container's devpts (as a foreground run).
+    if (!console_socket.empty() && !p.terminal)
+        return report(fail(plain_error("exec", "--console-socket", "needs a terminal (-t, or process.terminal in -p)")));
+    // -t: the caller's terminal, through a pty of the container's devpts (as a foreground run);
+    // with --console-socket the master goes to that socket's listener instead (runc's exec).
     std::optional<runtime_cli::TerminalRelay> relay;
     UniqueFd theirs;
-    if (p.terminal) {
+    if (!console_socket.empty()) {
+        auto connected = container::connect_console_socket(console_socket);
+        if (!connected) return report(fail(connected.error()));
+        theirs = std::move(*connected);
+    } else if (p.terminal) {
         if (auto size = runtime_cli::caller_size()) p.console_size = size;
         auto r = runtime_cli::TerminalRelay::make(theirs);
         if (!r) return report(fail(r.error()));
@@ -378,6 +386,9 @@ int main(int argc, char** argv) {
     exec->add_option("-e,--env", env, "Extra environment variable (NAME=VALUE, repeatable)")->allow_extra_args(false);
     bool exec_tty = false;
     auto* tty_flag = exec->add_flag("-t,--tty", exec_tty, "Give the process a pty of the container and attach this terminal to it");
+    std::string exec_console_socket;
+    exec->add_option("--console-socket", exec_console_socket,
+                     "With -t: send the pty master to this unix socket (SCM_RIGHTS) instead of attaching this terminal");
     exec->callback([&, exec] {
         std::vector<std::string> rest = exec->remaining();
         if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
@@ -395,7 +406,7 @@ int main(int argc, char** argv) {
             return;
         }
         rc = cmd_exec(g, exec_id, process_file, rest, cwd, env,
-                      tty_flag->count() ? std::optional<bool>(exec_tty) : std::nullopt);
+                      tty_flag->count() ? std::optional<bool>(exec_tty) : std::nullopt, exec_console_socket);
     });
     auto* list = app.add_subcommand("list", "List containers");
     list->callback([&] { rc = cmd_list(g); });

@@ -6,12 +6,17 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
 
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "runtime/spec/spec.hpp"
 
 namespace ctb::container {
+
+// The caller's --console-socket, connected in the runtime's mount namespace (where its path
+// resolves); the container side sends the pty master over it.
+Result<UniqueFd> connect_console_socket(const std::string& path);
 
 // In the process that is about to exec the container's program: opens a pty from /dev/ptmx of
 // its mount namespace (the container's devpts), gives it process.consoleSize (TIOCSWINSZ), sends

@@ -20,6 +20,7 @@
 #include "runtime/container/hooks.hpp"
 #include "runtime/container/init.hpp"
 #include "runtime/container/inject_delay.hpp"
+#include "runtime/container/console.hpp"
 #include "runtime/container/sync.hpp"
 #include "runtime/ownership.hpp"
 #include "runtime/security/rlimits.hpp"
@@ -197,20 +198,6 @@ Status hand_over_to_mapped_root(const std::string& dir, const spec::Spec& spec) 
         return fail(sys_error("chown to the container's root", fifo));
     if (::chmod(dir.c_str(), 0711) != 0) return fail(sys_error("chmod 0711", dir));
     return {};
-}
-
-// The caller's console socket, connected here (in the runtime's mount namespace, where its path
-// resolves); the init sends the pty master over it.
-Result<UniqueFd> connect_console_socket(const std::string& path) {
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) return fail(sys_error("socket", "console socket"));
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) return fail(plain_error("connect console socket", path, "path too long"));
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-        return fail(sys_error("connect console socket", path));
-    return fd;
 }
 
 Result<UniqueFd> make_exec_fifo(const std::string& dir) {

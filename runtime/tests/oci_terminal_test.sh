@@ -5,7 +5,7 @@
 #   a foreground `run` attaches the caller's terminal: the process has a pty of the container's
 #   devpts, reads what the caller types, has the caller's window size, and its exit status is
 #   the runtime's; a piped stdin ends with the pty's EOF character (cat ends);
-#   `exec -t` likewise, in a running container;
+#   `exec -t` likewise, in a running container; `exec -t --console-socket` sends the master away;
 #   `create` and `run -d` without --console-socket are refused (as runc), nothing left;
 #   a malformed consoleSize is refused naming the field.
 set -u
@@ -80,6 +80,18 @@ check "exec -t: exit status" grep -qx "EXIT 3" <<<"$out"
 check "exec -t: the caller's terminal restored" grep -qx "TERMINAL restored" <<<"$out"
 out="$(at_terminal 21 77 '' exec -t t-exec /no/such/program)"
 check "exec -t of a missing program: an error, named" sh -c "echo '$out' | grep -q 'no/such/program' && ! echo '$out' | grep -qx 'EXIT 0'"
+# exec --console-socket (what containerd does for an exec with a tty): the receiver gets the master.
+SOCK2="$WORK/exec-console.sock"
+/usr/bin/python3 "$HERE/console_receiver.py" "$SOCK2" "$WORK/exec-console.out" >"$WORK/receiver2.log" &
+receiver=$!
+for _ in $(seq 50); do grep -q ready "$WORK/receiver2.log" 2>/dev/null && break; sleep 0.1; done
+rt exec -t --console-socket "$SOCK2" t-exec sh -c 'tty; echo exec-console-done' </dev/null >/dev/null 2>"$WORK/err"; rc=$?
+wait "$receiver"
+out="$(tr -d '\r' <"$WORK/exec-console.out" 2>/dev/null)"
+check "exec --console-socket: the receiver got the pty master, the process ran on it" \
+  sh -c "[ $rc = 0 ] && echo '$out' | grep -q 'isatty=True' && echo '$out' | grep -q '^/dev/pts/' && echo '$out' | grep -qx exec-console-done"
+out="$(rt exec --console-socket "$SOCK2" t-exec true 2>&1 </dev/null)"; rc=$?
+check "exec --console-socket without -t refused ($out)" sh -c "[ $rc != 0 ] && echo '$out' | grep -q -- '--console-socket: needs a terminal'"
 out="$(rt exec t-exec sh -c 'tty; true' </dev/null 2>&1)"
 check "exec without -t keeps the caller's stdio (no pty: $out)" sh -c "! echo '$out' | grep -q '^/dev/pts/'"
 rt delete --force t-exec
