@@ -1,4 +1,7 @@
 // `ctbench run`: probe the host, plan (skips decided up front), execute, report, exit code.
+#include <unistd.h>
+
+#include <filesystem>
 #include <fmt/format.h>
 
 #include "benches/harness/runner.hpp"
@@ -11,6 +14,7 @@
 #include "cli/progress.hpp"
 #include "cli/vm_run.hpp"
 #include "common/proc.hpp"
+#include "conformance/harness/rootless.hpp"
 #include "conformance/harness/runner.hpp"
 #include "runtime/ownership.hpp"
 #include "version.hpp"
@@ -31,17 +35,30 @@ struct RunArgs {
     std::string state_fs = "tmpfs";
     std::vector<std::string> baselines;  // --baseline bare,container,vm (cli/baselines.hpp)
     bool verbose = false, quiet = false;
+    bool rootless = false;  // --rootless: the runtime runs as an unprivileged user the run creates
     VmOptions vm;  // --vm, --kernel, --initrd, --modules (cli/vm_run.cpp)
 };
 
 struct Plan {
     SuiteChoice suite;
+    // --rootless: the name every case gets for the runtime ("rootless:...", rootless.hpp), or "".
+    std::string case_runtime;
     conformance::Selection selection;
     std::vector<const conformance::Case*> cases;
     std::vector<const bench::Bench*> benches;
     std::vector<const report::Format*> formats;
     report::RuntimeUnderTest runtime;
 };
+
+// --rootless runs an OCI CLI as the user: the built-in runtime is then its CLI, ctbench-runtime
+// (installed beside ctbench, or the build tree's runtime/ next to cli/).
+std::string rootless_runtime_name(const std::string& runtime) {
+    if (!runtime.empty() && runtime != "ctbench") return runtime;
+    auto self = std::filesystem::read_symlink("/proc/self/exe").parent_path();
+    for (auto dir : {self, self.parent_path() / "runtime"})
+        if (::access((dir / "ctbench-runtime").c_str(), X_OK) == 0) return (dir / "ctbench-runtime").string();
+    return "ctbench-runtime";
+}
 
 Result<Plan> make_plan(const RunArgs& a) {
     Plan p;
@@ -56,9 +73,14 @@ Result<Plan> make_plan(const RunArgs& a) {
     auto formats = parse_formats(a.formats.empty() ? std::vector<std::string>{"text"} : a.formats);
     if (!formats) return fail(formats.error());
     p.formats = *formats;
-    auto runtime = resolve_runtime(a.runtime);
+    auto runtime = resolve_runtime(a.rootless ? rootless_runtime_name(a.runtime) : a.runtime);
     if (!runtime) return fail(runtime.error());
     p.runtime = *runtime;
+    if (a.rootless) {
+        if (p.suite.bench) return fail(plain_error("--rootless", "--suite " + a.suite, "runs conformance suites only"));
+        // Placeholder ids until the user exists: the plan (--list) needs only the prefix.
+        p.case_runtime = conformance::rootless::encode({0, 0, 0, p.runtime.path});
+    }
     if (p.suite.conformance) p.cases = conformance::select(p.selection);
     if (p.suite.bench) p.benches = bench::select({p.suite.bench_areas, *filter, *skip});
     return p;
@@ -66,7 +88,7 @@ Result<Plan> make_plan(const RunArgs& a) {
 
 void print_plan(const Plan& p, const report::HostProbe& host) {
     for (const auto* c : p.cases) {
-        std::string why = conformance::skip_reason(*c, host, p.runtime.name);
+        std::string why = conformance::skip_reason(*c, host, p.case_runtime.empty() ? p.runtime.name : p.case_runtime);
         fmt::print("{:<48} {}\n", c->id, why.empty() ? "run" : "skip: " + why);
     }
     for (const auto* b : p.benches) {
@@ -136,6 +158,8 @@ int run(const RunArgs& a) {
     if (!baselines) return usage_error(baselines.error());
     GuestSelection guest{a.suite, a.filter, a.skip, a.timeout_seconds, a.formats, a.output, a.repetitions,
                          a.thorough, a.state_fs};
+    if (a.rootless && a.vm.wanted())
+        return usage_error(plain_error("--rootless", "--vm", "not supported together (the guest's run has no rootless mode)"));
     if (a.vm.wanted() && !a.list && !baselines->any()) return run_in_vm(a.vm, guest);
     auto plan = make_plan(a);
     if (!plan) return usage_error(plan.error());
@@ -156,10 +180,19 @@ int run(const RunArgs& a) {
         print_plan(*plan, host);
         return kExitOk;
     }
+    // --rootless: the user exists for this run only (removed when `user` goes, on every path).
+    std::optional<conformance::rootless::User> user;
+    if (a.rootless) {
+        auto made = conformance::rootless::User::create(plan->runtime.path);
+        if (!made) return usage_error(made.error());
+        user.emplace(std::move(*made));
+        plan->case_runtime = conformance::rootless::encode(user->identity());
+        plan->runtime.name += " (rootless, as " + user->name() + ")";
+    }
     report::Report r;
     r.run = metadata(*plan, a, std::move(host));
     conformance::RunSettings settings;
-    settings.runtime = plan->runtime.name;
+    settings.runtime = plan->case_runtime.empty() ? plan->runtime.name : plan->case_runtime;
     if (a.timeout_seconds > 0)
         settings.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout_seconds * 1000));
     settings.sweep_after_error = sweep_leftovers;
@@ -221,6 +254,9 @@ void register_run(CLI::App& app, int& exit_code) {
     cmd->add_flag("--verbose", args->verbose, "Print every case and bench as it finishes, with its evidence");
     cmd->add_flag("--quiet", args->quiet, "No live progress line; only the final summary");
     cmd->add_flag("--thorough", args->thorough, "Benchmark sizes for real hardware instead of the quick profile");
+    cmd->add_flag("--rootless", args->rootless,
+                  "Conformance through the runtime run as an unprivileged user that the run creates and removes "
+                  "(ctbrootless<pid>); cases that need root on the host are skipped with the reason");
     cmd->add_option("--state-fs", args->state_fs,
                     "Where the start benches keep runtime state and bundles: tmpfs (a private tmpfs, as /run on "
                     "systemd hosts) or host (/run/ctbench as it is)")

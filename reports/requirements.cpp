@@ -213,9 +213,19 @@ std::string unmet_requirement(const Requirement& r, const report::HostProbe& hos
         case K::device_node: return device_gap(r.value);
         case K::free_memory: return memory_gap(r.value);
         case K::hugepage_pool: return hugepage_gap(r.value);
-        case K::runtime_feature: return runtime_gap(runtime, r.value);
+        case K::runtime_feature: return runtime_gap(runtime_path_of(runtime), r.value);
+        case K::rootful: return rootless_runtime(runtime) ? "needs rootful: " + r.value : "";
     }
     return "unknown requirement";
+}
+
+bool rootless_runtime(const std::string& runtime) { return runtime.starts_with("rootless:"); }
+
+std::string runtime_path_of(const std::string& runtime) {
+    if (!rootless_runtime(runtime)) return runtime;
+    std::size_t at = 0;
+    for (int colon = 0; colon < 4 && at != std::string::npos; ++colon) at = runtime.find(':', at == 0 ? 0 : at + 1);
+    return at == std::string::npos ? runtime : runtime.substr(at + 1);
 }
 
 std::string first_unmet(const std::vector<Requirement>& needs, const report::HostProbe& host,
@@ -245,6 +255,7 @@ std::string requirement_text(const Requirement& r) {
         case K::free_memory: return "mem>=" + r.value + "MiB";
         case K::hugepage_pool: return "hugepages:" + r.value;
         case K::runtime_feature: return "runtime:" + r.value;
+        case K::rootful: return "rootful";
     }
     return "?";
 }

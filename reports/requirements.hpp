@@ -32,6 +32,7 @@ struct Requirement {
         free_memory,     // "256": MiB of MemAvailable
         hugepage_pool,   // "2048kB": a non-empty (or overcommittable) pool of that size
         runtime_feature, // "time_namespace": the runtime under test supports it (see runtime_gap)
+        rootful,         // why: unmet when the runtime runs unprivileged (`ctbench run --rootless`)
     };
     Kind kind;
     std::string value;
@@ -40,6 +41,10 @@ struct Requirement {
 // Why the host (and the runtime under test: "ctbench", "runc", "crun" or a path) cannot meet `r`
 // ("" when it can).
 std::string unmet_requirement(const Requirement& r, const report::HostProbe& host, const std::string& runtime = "ctbench");
+// A runtime name of `ctbench run --rootless` ("rootless:UID:GID:SUBID:PATH", see
+// conformance/harness/rootless.hpp): whether it is one, and the runtime path it wraps.
+bool rootless_runtime(const std::string& runtime);
+std::string runtime_path_of(const std::string& runtime);
 // The first unmet requirement of the list, or "".
 std::string first_unmet(const std::vector<Requirement>& needs, const report::HostProbe& host,
                         const std::string& runtime = "ctbench");

@@ -34,6 +34,8 @@ packages=(
   runc crun iperf3 fio sockperf util-linux kmod
   # fault injection for the runtime kill-anywhere test (strace -e inject)
   strace
+  # rootless mode: newuidmap/newgidmap for subordinate ids (/etc/subuid, /etc/subgid)
+  uidmap
   # report validation in the tests, and the real consumers of the report formats: Google
   # Benchmark's compare.py (needs scipy) for gbench, Chromium for the HTML report
   python3 python3-jsonschema libbenchmark-tools python3-scipy chromium

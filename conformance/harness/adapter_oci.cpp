@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include "common/files.hpp"
 #include "common/subprocess.hpp"
 #include "conformance/harness/adapter_internal.hpp"
+#include "conformance/harness/rootless.hpp"
 #include "runtime/image/image.hpp"
 #include "runtime/rootfs/overlay.hpp"
 #include "runtime/spec/parse.hpp"
@@ -85,12 +87,17 @@ bool is_hybrid_with_unified() {
 // One container's bundle: config.json plus an overlay rootfs (image + extra layers + upper).
 class Bundle {
 public:
-    static Result<Bundle> make(const RunRequest& r, const std::string& id) {
+    // `user`: the runtime runs as this unprivileged user (rootless.hpp), which must reach the
+    // bundle and own the container's "/".
+    static Result<Bundle> make(const RunRequest& r, const std::string& id, const rootless::Identity* user = nullptr) {
         Bundle b;
         b.dir_ = fmt::format("{}/bundles/{}", kConformanceRoot, id);
         // upper/ becomes the container's "/": 0755, or no non-root process could use its root.
         for (auto [sub, mode] : {std::pair{"/rootfs", 0700u}, std::pair{"/upper", 0755u}, std::pair{"/work", 0700u}})
             if (auto s = make_dirs(b.dir_ + sub, mode); !s) return fail(s.error());
+        // Before the mount: overlay takes its root's owner from upper/ when it is mounted.
+        if (user)
+            if (auto s = open_to(*user, b.dir_); !s) return fail(s.error());
         auto image = image::ensure_default_image();
         if (!image) return fail(image.error());
         rootfs::OverlayLayers layers;
@@ -102,7 +109,11 @@ public:
         b.mounted_ = true;
         spec::Spec spec = r.spec;
         spec.root.path = b.dir_ + "/rootfs";
-        if (spec.linux.cgroups_path.empty()) spec.linux.cgroups_path = "/ctbench/" + id;
+        if (user) {
+            rootless::adapt_spec(spec, *user);  // and no cgroupsPath: the runtime decides (rootless)
+        } else if (spec.linux.cgroups_path.empty()) {
+            spec.linux.cgroups_path = "/ctbench/" + id;
+        }
         if (auto s = write_file(b.dir_ + "/config.json", spec::to_json(spec).dump(2)); !s) return fail(s.error());
         return b;
     }
@@ -119,6 +130,14 @@ public:
     const std::string& dir() const { return dir_; }
 
 private:
+    // The bundle's directories searchable by the user, and the container's root (upper) its own.
+    static Status open_to(const rootless::Identity& user, const std::string& dir) {
+        for (const std::string& d : {std::string(kConformanceRoot), std::string(kConformanceRoot) + "/bundles", dir})
+            if (::chmod(d.c_str(), 0711) != 0) return fail(sys_error("chmod 0711", d));
+        std::string upper = dir + "/upper";
+        if (::chown(upper.c_str(), user.uid, user.gid) != 0) return fail(sys_error("chown to the rootless user", upper));
+        return {};
+    }
     std::string dir_;
     bool mounted_ = false;
 };
@@ -160,11 +179,21 @@ private:
 
 class OciRuntime : public Runtime {
 public:
-    explicit OciRuntime(std::string path) : path_(std::move(path)) {
+    explicit OciRuntime(std::string path, std::optional<rootless::Identity> user = std::nullopt)
+        : path_(std::move(path)), user_(std::move(user)) {
         root_ = fmt::format("{}/{}-{}", kConformanceRoot, std::filesystem::path(path_).filename().string(), ::getpid());
+        // Rootless: a directory of the user's, holding the --root it may make and remove again.
+        if (user_) {
+            user_dir_ = root_ + "-rootless";
+            root_ = user_dir_ + "/state";
+        }
     }
     ~OciRuntime() override {
         ::rmdir(root_.c_str());
+        if (!user_dir_.empty()) {
+            std::error_code ec;
+            std::filesystem::remove_all(user_dir_, ec);
+        }
         ::rmdir(kConformanceRoot);
     }
     std::string name() const override { return path_; }
@@ -177,12 +206,22 @@ public:
         if (std::filesystem::path(path_).filename() == "crun" && is_hybrid_with_unified())
             ::umount2("/sys/fs/cgroup/unified", MNT_DETACH);
         if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return fail(sys_error("prctl", "PR_SET_CHILD_SUBREAPER"));
+        if (user_) return prepare_rootless();
+        return {};
+    }
+
+    Status prepare_rootless() {
+        auto setpriv = find_executable("setpriv");
+        if (!setpriv) return fail(plain_error("--rootless", "setpriv", "is missing (util-linux)"));
+        setpriv_ = *setpriv;
+        if (auto s = make_dirs(user_dir_, 0700); !s) return s;
+        if (::chown(user_dir_.c_str(), user_->uid, user_->gid) != 0) return fail(sys_error("chown to the rootless user", user_dir_));
         return {};
     }
 
     Result<RunOutput> run(const RunRequest& r) override {
         std::string id = unique_id();
-        auto bundle = Bundle::make(r, id);
+        auto bundle = Bundle::make(r, id, user_ ? &*user_ : nullptr);
         if (!bundle) return fail(bundle.error());
         auto files = MemFiles::make();
         if (!files) return fail(files.error());
@@ -197,7 +236,7 @@ public:
 
     Result<std::unique_ptr<RunningContainer>> start(const RunRequest& r) override {
         std::string id = unique_id();
-        auto bundle = Bundle::make(r, id);
+        auto bundle = Bundle::make(r, id, user_ ? &*user_ : nullptr);
         if (!bundle) return fail(bundle.error());
         auto files = MemFiles::make();
         if (!files) return fail(files.error());
@@ -218,6 +257,10 @@ public:
 
     std::vector<std::string> command(std::vector<std::string> args) const {
         args.insert(args.begin(), {path_, "--root", root_});
+        // Rootless: the runtime itself runs as the user, with no supplementary groups.
+        if (user_)
+            args.insert(args.begin(), {setpriv_, "--reuid", std::to_string(user_->uid), "--regid",
+                                       std::to_string(user_->gid), "--clear-groups", "--"});
         return args;
     }
     void delete_container(const std::string& id) {
@@ -236,6 +279,8 @@ private:
     }
 
     std::string path_, root_;
+    std::optional<rootless::Identity> user_;
+    std::string user_dir_, setpriv_;
 };
 
 OciContainer::~OciContainer() {
@@ -270,9 +315,10 @@ Status OciContainer::kill(int signal) {
 }  // namespace
 
 Result<std::unique_ptr<Runtime>> make_oci_cli_runtime(const std::string& name_or_path) {
-    auto path = find_executable(name_or_path);
+    auto user = rootless::decode(name_or_path);
+    auto path = find_executable(user ? user->runtime : name_or_path);
     if (!path) return fail(plain_error("runtime", name_or_path, "no such executable"));
-    auto rt = std::make_unique<OciRuntime>(*path);
+    auto rt = std::make_unique<OciRuntime>(*path, user);
     if (auto s = rt->prepare(); !s) return fail(s.error());
     return std::unique_ptr<Runtime>(std::move(rt));
 }

@@ -1,5 +1,7 @@
 #include "conformance/harness/registry.hpp"
 
+#include "conformance/harness/rootless.hpp"
+
 #include <sstream>
 
 namespace ctb::conformance {
@@ -21,6 +23,10 @@ const std::vector<std::string>& areas() {
 }
 
 std::string skip_reason(const Case& c, const report::HostProbe& host, const std::string& runtime) {
+    // `--rootless`: a case that cannot run unprivileged says so before any host gap.
+    if (rootless_runtime(runtime))
+        if (auto why = rootless::rootful_reason(c); !why.empty())
+            return unmet_requirement({Requirement::Kind::rootful, why}, host, runtime);
     return first_unmet(c.needs, host, runtime);
 }
 

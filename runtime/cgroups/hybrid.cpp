@@ -61,6 +61,8 @@ Status HybridManager::thaw() {
     return v1_ ? v1_->thaw() : fail(missing_controller("freezer.state", "freezer", "no v1 freezer, no v2 directory"));
 }
 
+bool HybridManager::frozen() const { return (v1_ && v1_->frozen()) || (v2_ && v2_->frozen()); }
+
 Result<std::vector<pid_t>> HybridManager::processes() const {
     std::vector<pid_t> all;
     for (const Manager* half : {static_cast<const Manager*>(v1_.get()), static_cast<const Manager*>(v2_.get())}) {

@@ -66,6 +66,9 @@ public:
     // Returns once the kernel reports the cgroup frozen / thawed (bounded wait).
     virtual Status freeze() = 0;
     virtual Status thaw() = 0;
+    // Frozen now, as the kernel says: the v1 freezer's freezer.state, the v2 cgroup.freeze. Reads
+    // only the file that exists where it looks (a status query runs at every start and delete).
+    virtual bool frozen() const = 0;
     // Every process in the cgroup and its descendants, in every hierarchy (sorted, unique).
     virtual Result<std::vector<pid_t>> processes() const = 0;
     // Sends sig to every process in the cgroup. SIGKILL: repeats until the cgroup is empty;

@@ -113,6 +113,11 @@ Status V1Manager::set_freezer(const std::string& state) {
 Status V1Manager::freeze() { return set_freezer("FROZEN"); }
 Status V1Manager::thaw() { return set_freezer("THAWED"); }
 
+bool V1Manager::frozen() const {
+    const std::string* dir = dir_of("freezer");
+    return dir && fs::read(*dir + "/freezer.state").value_or("THAWED") == "FROZEN";
+}
+
 void V1Manager::thaw_if_frozen() {
     if (const std::string* dir = dir_of("freezer"))
         if (fs::read(*dir + "/freezer.state").value_or("THAWED") != "THAWED") (void)thaw();

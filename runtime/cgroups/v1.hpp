@@ -22,6 +22,7 @@ public:
     std::optional<int> clone_into_fd() const override { return std::nullopt; }
     Status freeze() override;
     Status thaw() override;
+    bool frozen() const override;
     Result<std::vector<pid_t>> processes() const override;
     Status kill_all(int sig) override;
     Status destroy(std::chrono::milliseconds deadline) override;

@@ -88,6 +88,8 @@ std::optional<int> V2Manager::clone_into_fd() const {
     return clone_fd_.get();
 }
 
+bool V2Manager::frozen() const { return fs::read(dir_ + "/cgroup.freeze").value_or("0") == "1"; }
+
 bool V2Manager::can_freeze() const { return fs::exists(dir_ + "/cgroup.freeze"); }
 
 Status V2Manager::set_frozen(bool frozen) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "runtime/cli/lifecycle_cmds.hpp"
+#include "runtime/container/rootless.hpp"
 #include "runtime/log.hpp"
 #include "runtime/network/store.hpp"  // its paths only: nothing of the engine is linked
 
@@ -27,7 +28,7 @@ namespace {
 using namespace ctb;
 
 struct Command {
-    std::string root = container::kDefaultStateRoot;
+    std::string root = container::rootless::default_state_root();
     std::string verb;
     runtime_cli::ContainerArgs args;
     std::vector<std::string> positional;
@@ -137,8 +138,8 @@ int main(int argc, char** argv) {
     Command c;
     if (!parse(args, c)) hand_over(argv);
     // A container with a network attachment (or a pinned netns left by one) is deleted by the
-    // full CLI, which detaches it (runtime/network/store.hpp).
-    if (c.verb == "delete" && (exists(net::store::kNetworksDir) || exists(std::string(net::store::kNetnsDir) + "/" + c.args.id)))
+    // full CLI, which detaches it (runtime/network/store.hpp). Rootless, there is none.
+    if (c.verb == "delete" && !container::rootless::active() && (exists(net::store::kNetworksDir) || exists(std::string(net::store::kNetnsDir) + "/" + c.args.id)))
         hand_over(argv);
     if (auto s = rtlog::open_from_argv(argc, argv); !s) {
         rtlog::error(s.error().message());

@@ -17,6 +17,7 @@
 #include "runtime/cli/signals.hpp"
 #include "runtime/container/console.hpp"
 #include "runtime/container/container.hpp"
+#include "runtime/container/rootless.hpp"
 #include "runtime/image/image.hpp"
 #include "runtime/log.hpp"
 #include "runtime/network/engine.hpp"
@@ -29,7 +30,8 @@ using ctb::container::Container;
 using runtime_cli::report;
 
 struct Globals {
-    std::string root = container::kDefaultStateRoot;
+    // /run/ctbench/runtime; rootless $XDG_RUNTIME_DIR/ctbench-runtime (rootless.hpp).
+    std::string root = container::rootless::default_state_root();
 };
 
 struct NetArgs {
@@ -82,7 +84,28 @@ Result<net::AttachRequest> attach_request(const std::string& id, const NetArgs& 
 
 // Attaches the container's network and points its spec at it. Returns whether it attached
 // (false when no network flag was given).
+// Rootless: the host's network or one of the container's own (loopback only). A bridge, a veth
+// pair, published ports or a pinned netns need root on the host: refused, naming the option.
+Result<bool> rootless_network(const NetArgs& a, spec::Spec& spec) {
+    auto refuse = [](const std::string& option) -> Result<bool> {
+        return fail(plain_error("rootless network", option,
+                                fmt::format("not available to a rootless runtime (uid {}): bridges, veth pairs and "
+                                            "nft rules need root; use --network none or --network host",
+                                            ::geteuid())));
+    };
+    if (!a.publish.empty()) return refuse("--publish " + a.publish.front());
+    if (a.publish_all) return refuse("--publish-all");
+    if (!a.aliases.empty()) return refuse("--network-alias");
+    if (a.network != "none" && a.network != "host") return refuse("--network " + a.network);
+    auto& list = spec.linux.namespaces;
+    std::erase_if(list, [](const spec::Namespace& n) { return n.type == "network" || n.type == "net"; });
+    if (a.network == "none") list.push_back(spec::Namespace{"network", ""});
+    if (!a.hostname.empty()) spec.hostname = a.hostname;
+    return false;  // nothing attached: nothing to detach
+}
+
 Result<bool> attach_network(const CreateArgs& a, spec::Spec& spec) {
+    if (a.net.given() && container::rootless::active()) return rootless_network(a.net, spec);
     if (!a.net.given()) {
         if (!a.net.hostname.empty()) spec.hostname = a.net.hostname;
         return false;
@@ -151,6 +174,7 @@ int cmd_create(const Globals& g, const CreateArgs& a) {
 // delete, then the network (only once the container is gone: its processes may still use it).
 Status delete_and_detach(const Globals& g, const std::string& id, bool force) {
     if (auto d = container::delete_container(g.root, id, force); !d) return d;
+    if (container::rootless::active()) return {};  // a rootless container never has a network of the engine's
     return net::detach(id);
 }
 
@@ -313,10 +337,12 @@ int cmd_exec(const Globals& g, const std::string& id, const std::string& process
     return *status;
 }
 
-int cmd_spec(const std::string& bundle) {
+int cmd_spec(const std::string& bundle, bool rootless) {
     std::string path = bundle + "/config.json";
     if (std::filesystem::exists(path)) return report(fail(plain_error("spec", path, "already exists")));
-    return report(write_file(path, spec::to_json(spec::default_spec()).dump(2) + "\n"));
+    spec::Spec s = spec::default_spec();
+    if (rootless) container::rootless::to_rootless_spec(s);
+    return report(write_file(path, spec::to_json(s).dump(2) + "\n"));
 }
 
 }  // namespace
@@ -331,7 +357,7 @@ int main(int argc, char** argv) {
     Globals g;
     std::string log, log_format;
     bool systemd_cgroup = false;
-    app.add_option("--root", g.root, "State directory")->capture_default_str();
+    app.add_option("--root", g.root, "State directory (rootless: $XDG_RUNTIME_DIR/ctbench-runtime)")->capture_default_str();
     // Opened before parsing (rtlog::open_from_argv); declared here for --help and validation.
     app.add_option("--log", log, "Also write errors and warnings to this file (appended, as runc writes it)");
     app.add_option("--log-format", log_format, "text or json: the --log file's format (runc's; default text)");
@@ -420,8 +446,10 @@ int main(int argc, char** argv) {
     runtime_cli::register_features(app, rc);
     runtime_cli::register_update(app, g.root, rc);
     auto* specc = app.add_subcommand("spec", "Write a default config.json");
+    bool spec_rootless = false;
     specc->add_option("-b,--bundle", bundle, "Bundle directory")->capture_default_str();
-    specc->callback([&] { rc = cmd_spec(bundle); });
+    specc->add_flag("--rootless", spec_rootless, "A config for rootless mode (as runc spec --rootless)");
+    specc->callback([&] { rc = cmd_spec(bundle, spec_rootless); });
 
     try {
         app.parse(argc, argv);

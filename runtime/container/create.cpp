@@ -21,6 +21,7 @@
 #include "runtime/container/init.hpp"
 #include "runtime/container/inject_delay.hpp"
 #include "runtime/container/console.hpp"
+#include "runtime/container/rootless.hpp"
 #include "runtime/container/sync.hpp"
 #include "runtime/ownership.hpp"
 #include "runtime/security/rlimits.hpp"
@@ -165,9 +166,11 @@ void add_default_device_rules(std::vector<spec::DeviceRule>& rules) {
 
 Result<std::unique_ptr<cgroup::Manager>> make_cgroups(const cgroup::Layout& layout, const spec::Spec& spec,
                                                       const std::string& path) {
+    if (path.empty()) return rootless::without_cgroup();  // rootless, nothing delegated
     // A cgroupsPath of the user's may lie anywhere and may exist already (it is then joined, and
     // kept on delete); our own default must be new.
-    bool given = !spec.linux.cgroups_path.empty();
+    // Rootless, the path is below the caller's own (delegated) cgroup: outside ctbench/ too.
+    bool given = !spec.linux.cgroups_path.empty() || rootless::active();
     auto manager = cgroup::Manager::create(layout, path, cgroup::Policy{given, given});
     if (!manager) return fail(manager.error());
     spec::Resources resources = spec.linux.resources.value_or(spec::Resources{});
@@ -238,7 +241,8 @@ Result<pid_t> clone_init(const InitConfig& config, std::optional<int> cgroup_fd,
 Status prepare_child(pid_t pid, const CreateOptions& o, const ns::Plan& plan, cgroup::Manager& cgroups,
                      bool attached_by_kernel_or_child) {
     if (plan.new_user)
-        if (auto s = ns::write_id_mappings(pid, o.spec); !s) return s;
+        if (auto s = rootless::active() ? rootless::write_id_mappings(pid, o.spec) : ns::write_id_mappings(pid, o.spec); !s)
+            return s;
     if (!attached_by_kernel_or_child)
         if (auto s = cgroups.add_process(pid); !s) return s;
     if (o.spec.process.oom_score_adj)
@@ -311,9 +315,18 @@ Status write_pid_file(const std::string& path, pid_t pid) {
 
 }  // namespace
 
-Result<Container> Container::create(const CreateOptions& o) {
+Result<Container> Container::create(const CreateOptions& options) {
     auto started = std::chrono::steady_clock::now();
-    if (auto s = validate_id(o.id); !s) return fail(s.error());
+    if (auto s = validate_id(options.id); !s) return fail(s.error());
+    // Rootless (rootless.hpp): a config the caller cannot run is refused before anything exists.
+    CreateOptions adapted;
+    bool rootless = rootless::active();
+    if (rootless) {
+        adapted = options;
+        if (auto s = rootless::adapt_spec(adapted.spec); !s) return fail(s.error());
+        if (auto s = rootless::check_state_root(adapted.state_root); !s) return fail(s.error());
+    }
+    const CreateOptions& o = rootless ? adapted : options;
     auto plan = ns::plan(o.spec);
     if (!plan) return fail(plan.error());
     // Image layers are an overlay mounted inside the container's own mount namespace.
@@ -321,8 +334,14 @@ Result<Container> Container::create(const CreateOptions& o) {
         return fail(plain_error("create container", "linux.namespaces",
                                 "image layers (--layer, --default-image) need a new mount namespace"));
     // Detected once: every step of this create (cgroups, their mounts, a rollback) uses it.
-    auto layout = cgroup::detect();
+    auto layout = rootless::detect_cgroups();
     if (!layout) return fail(layout.error());
+    std::string cgroup_path = cgroup_path_for(o.spec, o.id);
+    if (rootless) {
+        auto path = rootless::cgroup_path(*layout, o.spec, cgroup_path);
+        if (!path) return fail(path.error());
+        cgroup_path = *path;
+    }
     std::string dir = state_dir(o.state_root, o.id);
     if (auto s = make_state_dir(o.state_root, dir, o.id); !s) return fail(s.error());
     Rollback rollback;
@@ -333,14 +352,14 @@ Result<Container> Container::create(const CreateOptions& o) {
     st.id = o.id;
     st.bundle = o.bundle;
     st.rootfs = resolve_rootfs(o, dir);
-    st.cgroup_path = cgroup_path_for(o.spec, o.id);
+    st.cgroup_path = cgroup_path;  // "" = none (rootless, not delegated)
     st.created = now_rfc3339();
     st.annotations = o.spec.annotations;
     st.has_lifecycle_hooks = !o.spec.hooks.poststart.empty() || !o.spec.hooks.poststop.empty();
     st.owner = current_owner();
     // Saved before anything else exists, so `delete --force` can find the cgroup after a SIGKILL,
     // with the directories the cgroup create is about to make.
-    st.cgroup_created = predicted_cgroup_dirs(*layout, st.cgroup_path);
+    st.cgroup_created = cgroup_path.empty() ? std::vector<std::string>{} : predicted_cgroup_dirs(*layout, st.cgroup_path);
     if (auto s = save_state(o.state_root, st); !s) return fail(s.error());
     if (auto s = write_file(dir + "/config.json", spec::to_json(o.spec).dump()); !s) return fail(s.error());
 

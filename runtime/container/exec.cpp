@@ -14,6 +14,7 @@
 #include "runtime/container/console.hpp"
 #include "runtime/container/container.hpp"
 #include "runtime/container/process.hpp"
+#include "runtime/container/rootless.hpp"
 #include "runtime/container/sync.hpp"
 #include "runtime/namespaces.hpp"
 #include "runtime/spec/parse.hpp"
@@ -41,8 +42,8 @@ int namespaces_to_join(pid_t pid) {
 // The intermediate child: joins cgroup and namespaces, then forks the process proper (a pid
 // namespace only applies to children) and relays its exit status.
 [[noreturn]] void joiner(const State& s, const spec::Spec& spec, const spec::Process& p, int report_fd, int console_fd) {
-    auto layout = cgroup::detect();
-    auto cg = layout ? cgroup::Manager::open(*layout, s.cgroup_path, cgroup::Policy{true, true}) : fail(layout.error());
+    auto layout = rootless::detect_cgroups();
+    auto cg = layout ? rootless::open_cgroups(*layout, s) : fail(layout.error());
     if (!cg) report_and_exit(report_fd, cg.error());
     if (auto a = (*cg)->add_process(::getpid()); !a) report_and_exit(report_fd, a.error());
     int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, s.pid, 0));

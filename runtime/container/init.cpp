@@ -1,7 +1,9 @@
 #include "runtime/container/init.hpp"
 
 #include <fcntl.h>
+#include <linux/keyctl.h>
 #include <net/if.h>
+#include <sys/syscall.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -113,6 +115,21 @@ int g_state_dir_fd = -1;
 
 void warn(const std::string& text) { rtlog::warning(text); }
 
+// A session keyring of the container's own, named "_ses.<id>" as runc and crun name it: without
+// it the container keeps its caller's session keyring and finds (and can link) the caller's keys.
+// ENOSYS: a kernel without keys. EDQUOT: the user's key quota is full (200 keys for a non-root
+// user, freed only by the keyring garbage collector minutes later): the container keeps the
+// caller's keyring, said on stderr, rather than failing.
+Status join_session_keyring(const std::string& id) {
+    std::string name = "_ses." + id;
+    if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.c_str()) >= 0 || errno == ENOSYS) return {};
+    if (errno == EDQUOT) {
+        warn("no session keyring of its own for " + id + " (key quota full): it keeps the caller's");
+        return {};
+    }
+    return fail(sys_error("join session keyring", name));
+}
+
 // No mount namespace of the container's own (none asked for, or one joined by path): the root
 // changes with chroot(2), as runc does then, and nothing is mounted, because every mount would
 // land in a namespace the container does not own (the host's, or the joined one).
@@ -201,6 +218,7 @@ void container_init(const InitConfig& c) {
         if (auto s = write_file(dir + "/tasks", "0"); !s) die(c, Error{"join cgroup", dir + "/tasks", s.error().err, ""});
     nlohmann::json state = wait_for_parent(c);
     if (c.plan.new_user) check(c, become_root_in_user_ns());
+    check(c, join_session_keyring(state.value("id", std::string("container"))));
     if (c.plan.new_time) check(c, ns::enter_new_time_namespace(spec.linux.time_offsets));
     if (c.plan.new_cgroup && ::unshare(CLONE_NEWCGROUP) != 0) die(c, sys_error("unshare", "cgroup namespace"));
     if (c.plan.new_mount) check(c, setup_mounts(c, state));

@@ -16,6 +16,7 @@
 #include "runtime/cgroups/manager.hpp"
 #include "runtime/container/container.hpp"
 #include "runtime/container/hooks.hpp"
+#include "runtime/container/rootless.hpp"
 #include "runtime/spec/parse.hpp"
 #include "runtime/container/sync.hpp"
 
@@ -23,23 +24,17 @@ namespace ctb::container {
 namespace {
 
 Result<std::unique_ptr<cgroup::Manager>> open_cgroups(const cgroup::Layout& layout, const State& s) {
-    return cgroup::Manager::open(layout, s.cgroup_path, cgroup::Policy{true, true});  // the path create chose
+    return rootless::open_cgroups(layout, s);  // the path create chose, or none (rootless)
 }
 
 Result<std::unique_ptr<cgroup::Manager>> open_cgroups(const State& s) {
-    auto layout = cgroup::detect();
+    auto layout = rootless::detect_cgroups();
     if (!layout) return fail(layout.error());
     return open_cgroups(*layout, s);
 }
 
 // Paused = frozen by the freezer (v1 freezer.state) or by cgroup.freeze (v2).
-bool is_frozen(const cgroup::Manager& cg) {
-    for (const auto& path : cg.paths()) {
-        if (auto v1 = read_file(path + "/freezer.state"); v1 && trim(*v1) == "FROZEN") return true;
-        if (auto v2 = read_file(path + "/cgroup.freeze"); v2 && trim(*v2) == "1") return true;
-    }
-    return false;
-}
+bool is_frozen(const cgroup::Manager& cg) { return cg.frozen(); }
 
 bool process_gone(const State& s) { return live_status("", s, false) == ContainerStatus::stopped; }
 
@@ -266,7 +261,7 @@ Status delete_container(const std::string& root, const std::string& id, bool for
         }
         return force ? Status{} : fail(loaded.error());
     }
-    auto layout = cgroup::detect();  // once for the whole delete
+    auto layout = rootless::detect_cgroups();  // once for the whole delete
     if (!layout) return fail(layout.error());
     State s = *loaded;
     auto cg = open_cgroups(*layout, s);

@@ -168,6 +168,11 @@ Status apply_cgroup(const Target& t, const MountOptions& opts, const RootfsConte
     // runc does, so it still sees only its sub-tree.
     if (!top && top.error().err == EBUSY && !ctx.cgroups.v2.empty())
         top = rootfs::bind(t, ctx.cgroups.v2, false, opts.flags & mask, opts.cleared & mask);
+    // A rootless container without a cgroup (nothing delegated) in a user namespace that owns no
+    // cgroup namespace: the kernel refuses cgroup2 (EPERM). An empty tmpfs says "no cgroup"
+    // instead of showing the host's tree (runc leaves the mount out then).
+    if (!top && top.error().err == EPERM && ctx.new_user_ns && ctx.cgroups.v2.empty() && ctx.cgroups.v1.empty())
+        return apply_cgroup_v1(t, opts, ctx);
     if (!top) return fail(top.error());
     return finish(t, top->get(), opts);
 }

@@ -13,7 +13,6 @@ namespace ctb::rootfs {
 namespace {
 
 Result<unsigned long> requested(const std::string& propagation) {
-    if (propagation.empty()) return MS_PRIVATE | MS_REC;
     if (auto flags = propagation_flags(propagation)) return *flags;
     return fail(plain_error("set rootfs propagation", "linux.rootfsPropagation",
                             "\"" + propagation + "\" is not one of private, rprivate, slave, rslave, shared, "
@@ -28,6 +27,7 @@ Status set_root_flags(unsigned long flags) {
 }  // namespace
 
 Status set_rootfs_propagation(const std::string& propagation) {
+    if (propagation.empty()) return set_root_flags(MS_SLAVE | MS_REC);
     auto flags = requested(propagation);
     if (!flags) return fail(flags.error());
     bool receives = (*flags & (MS_SHARED | MS_SLAVE)) != 0;
@@ -35,6 +35,7 @@ Status set_rootfs_propagation(const std::string& propagation) {
 }
 
 Status apply_root_propagation(const std::string& propagation) {
+    if (propagation.empty()) return {};
     auto flags = requested(propagation);
     if (!flags) return fail(flags.error());
     return set_root_flags(*flags);

@@ -9,14 +9,17 @@
 
 namespace ctb::rootfs {
 
-// Before any mount, on "/" of the new mount namespace. OCI linux.rootfsPropagation ("" means
-// rprivate). Whatever is asked, the setup phase runs with "/" rprivate, or rslave when shared or
-// slave is asked: after unshare(CLONE_NEWNS) our copies of the host's shared mounts are still
+// Before any mount, on "/" of the new mount namespace. OCI linux.rootfsPropagation; unset means
+// rslave, as runc does: the container receives what the host mounts later below a bind that asks
+// for it (an rshared or rslave bind needs a master to receive from) and sends nothing back.
+// Whatever is asked, the setup phase runs with "/" rprivate, or rslave when shared or slave (or
+// nothing) is asked: after unshare(CLONE_NEWNS) our copies of the host's shared mounts are still
 // the host's peers, and a shared setup would mount the container's /proc onto the host.
 // The exact mode is applied by apply_root_propagation once "/" is the container's root.
 Status set_rootfs_propagation(const std::string& propagation);
 
-// After pivot_root: rootfsPropagation as asked ("" = rprivate, already in place).
+// After pivot_root: rootfsPropagation as asked. Unset: nothing more (runc applies it only when
+// set; a recursive mode here would reset the propagation each bind mount asked for).
 Status apply_root_propagation(const std::string& propagation);
 
 // Binds rootfs onto itself (recursively, keeping mounts already under it): pivot_root needs

@@ -20,6 +20,7 @@ Status before_pivot(const spec::Spec& spec, const std::string& rootfs, const Roo
     if (!ctx.propagation_set)
         if (auto s = set_rootfs_propagation(spec.linux.rootfs_propagation); !s) return s;
     const std::string& p = spec.linux.rootfs_propagation;
+    // Unset (rslave) counts as private here: pivot_root only refuses a shared new root.
     bool private_root = p.empty() || p == "private" || p == "rprivate";
     // In a new user namespace the mounts copied from the runtime's namespace are locked, and
     // pivot_root refuses a locked new root (EINVAL): only a bind of its own will do there.
