@@ -1,5 +1,7 @@
 #include "runtime/cli/lifecycle_cmds.hpp"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fmt/format.h>
 
@@ -33,10 +35,15 @@ Result<container::CreateOptions> create_options(const std::string& root, const C
 Result<std::optional<TerminalRelay>> prepare_terminal(container::CreateOptions& o, bool foreground_run,
                                                       UniqueFd& theirs) {
     if (!o.spec.process.terminal || !o.console_socket.empty()) return std::nullopt;
-    if (!foreground_run)
-        return fail(plain_error("process.terminal", "without --console-socket",
-                                "only a foreground run can hold the terminal (create and run -d would leave "
-                                "the pty master to nobody; runc refuses them too)"));
+    // Only a foreground run whose caller sits at a terminal has one to attach. Otherwise the
+    // flag is ignored and the process keeps the caller's stdio (runc refuses create and run -d,
+    // and gives a piped run a pty that echoes and rewrites its input; see README).
+    if (!foreground_run || !::isatty(STDIN_FILENO)) {
+        rtlog::warning("process.terminal ignored: no --console-socket, and " +
+                       std::string(foreground_run ? "stdin is not a terminal" : "nobody holds a terminal after create or run -d") +
+                       "; the process keeps the caller's stdio");
+        return std::nullopt;
+    }
     auto relay = TerminalRelay::make(theirs);
     if (!relay) return fail(relay.error());
     o.console_fd = theirs.get();

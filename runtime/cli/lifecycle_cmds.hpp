@@ -24,9 +24,9 @@ struct ContainerArgs {
 // CreateOptions from the bundle's config.json (bundle and pid file made absolute).
 Result<container::CreateOptions> create_options(const std::string& root, const ContainerArgs& a);
 
-// process.terminal without --console-socket: a foreground `run` attaches the caller's terminal
-// (the returned relay; o.console_fd is set to `theirs`, which the caller closes after create);
-// `create` and `run -d` are refused, as runc refuses them (nobody would hold the terminal).
+// process.terminal without --console-socket: a foreground `run` whose stdin is a terminal
+// attaches it (the returned relay; o.console_fd is set to `theirs`, which the caller closes after
+// create); otherwise the flag is ignored with a warning and the process keeps the caller's stdio.
 Result<std::optional<TerminalRelay>> prepare_terminal(container::CreateOptions& o, bool foreground_run,
                                                       UniqueFd& theirs);
 

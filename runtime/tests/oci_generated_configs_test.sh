@@ -13,8 +13,8 @@ run_generated() {  # run_generated TOOL ID
   make_bundle "$b"
   (cd "$b" && "$tool" spec) || { fail "$tool spec"; return; }
   uses "$id"
-  # The config is used as generated: args ["sh"] with terminal true, so `run` attaches the
-  # caller's terminal (a pty of the caller's own here) and sh reads its commands from it.
+  # The config is used as generated: args ["sh"] with terminal true, so `run` at a terminal (a pty
+  # of the test's own) attaches it and sh reads its commands from it.
   out="$(cd "$b" && /usr/bin/python3 "$HERE/pty_caller.py" 24 80 \
          "id -u\ncat /proc/self/status\necho done-$tool\nexit\n" "$RT" --root "$ROOT" run "$id")"
   rc="$(sed -n 's/^EXIT //p' <<<"$out")"
