@@ -14,6 +14,7 @@ struct DoctorArgs {
     std::string format = "text";
     bool probe_kvm = false;
     bool cleanup = false;
+    bool all = false;
 };
 
 void row(const std::string& name, const Feature& f) {
@@ -66,23 +67,29 @@ void print_text(const report::HostProbe& h) {
     fmt::print("probed in {:.2f} s\n", h.probe_seconds);
 }
 
-int cleanup() {
+int cleanup(bool all) {
     auto lock = take_run_lock();
     if (!lock) return usage_error(lock.error());
-    auto removed = remove_leftovers();
+    if (all)
+        fmt::print("--all: removing every object by the naming rules, including users' own ctbench-runtime "
+                   "containers, networks and volumes\n");
+    std::vector<std::string> kept;
+    auto removed = remove_leftovers(all ? Scope::everything : Scope::runs, &kept);
     int failures = 0;
     for (const auto& r : removed) {
         if (r.error.empty()) fmt::print("removed {:<8} {}\n", r.kind, r.object);
         else fmt::print("FAILED  {:<8} {}: {}\n", r.kind, r.object, r.error), ++failures;
     }
     if (removed.empty()) fmt::print("nothing to clean up\n");
+    for (const auto& k : kept) fmt::print("kept    {} (not made by a ctbench run; --all removes it)\n", k);
     return failures ? kExitFailed : kExitOk;
 }
 
 int doctor(const DoctorArgs& a) {
     if (a.format != "text" && a.format != "json")
         return usage_error(plain_error("--format", "'" + a.format + "'", "unknown format; valid formats: text, json"));
-    if (a.cleanup) return cleanup();
+    if (a.all && !a.cleanup) return usage_error(plain_error("--all", "", "only with --cleanup"));
+    if (a.cleanup) return cleanup(a.all);
     auto host = probe_host({a.probe_kvm});
     if (a.format == "json") fmt::print("{}\n", nlohmann::json(host).dump(2));
     else print_text(host);
@@ -97,6 +104,8 @@ void register_doctor(CLI::App& app, int& exit_code) {
     cmd->add_option("--format", args->format, "text or json")->capture_default_str();
     cmd->add_flag("--probe-kvm", args->probe_kvm, "Also boot a tiny guest under KVM and under TCG (takes seconds)");
     cmd->add_flag("--cleanup", args->cleanup, "Remove leftovers of interrupted runs and list what was removed");
+    cmd->add_flag("--all", args->all,
+                  "With --cleanup: also remove users' own ctbench-runtime containers, networks and volumes");
     cmd->callback([args, &exit_code] { exit_code = doctor(*args); });
 }
 

@@ -13,8 +13,10 @@
 #include "cli/options.hpp"
 #include "cli/progress.hpp"
 #include "cli/vm_run.hpp"
+#include "common/proc.hpp"
 #include "conformance/harness/rootless.hpp"
 #include "conformance/harness/runner.hpp"
+#include "runtime/ownership.hpp"
 #include "version.hpp"
 
 namespace ctb::cli {
@@ -138,6 +140,14 @@ void clean_earlier_run() {
                    r.object, r.error.empty() ? "" : ": " + r.error);
 }
 
+// Everything the runtime creates from here on (in this process, in case children, in the
+// ctbench-runtime processes benches start) records this run as its owner, so a later cleanup
+// removes it and nothing a user made (runtime/ownership.hpp).
+void mark_ownership() {
+    auto st = read_proc_stat(::getpid());
+    ::setenv(kOwnerEnv, fmt::format("ctbench run {} {}", ::getpid(), st ? st->start_time : 0).c_str(), 1);
+}
+
 int run(const RunArgs& a) {
     if (a.timeout_seconds < 0) return usage_error(plain_error("--timeout", "", "must be a positive number of seconds"));
     if (a.repetitions < 0) return usage_error(plain_error("--repetitions", "", "must be at least 1"));
@@ -163,6 +173,7 @@ int run(const RunArgs& a) {
         if (!taken) return usage_error(taken.error());
         lock = std::move(*taken);
         clean_earlier_run();
+        mark_ownership();
     }
     auto host = probe_host();
     if (a.list) {

@@ -11,6 +11,7 @@
 #include "runtime/cli/commands.hpp"
 #include "runtime/container/container.hpp"
 #include "runtime/spec/parse.hpp"
+#include "runtime/log.hpp"
 
 namespace ctb::runtime_cli {
 namespace {
@@ -79,7 +80,7 @@ int update(const std::string& root, const UpdateArgs& a) {
     auto resources = a.resources_file.empty() ? from_flags(a) : from_file(a.resources_file);
     Status s = resources ? container::update_resources(root, a.id, *resources) : fail(resources.error());
     if (s) return 0;
-    fmt::print(stderr, "ctbench-runtime: {}\n", s.error().message());
+    rtlog::error(s.error().message());
     return 1;
 }
 

@@ -20,6 +20,7 @@
 
 #include "runtime/cli/lifecycle_cmds.hpp"
 #include "runtime/container/rootless.hpp"
+#include "runtime/log.hpp"
 #include "runtime/network/store.hpp"  // its paths only: nothing of the engine is linked
 
 namespace {
@@ -103,7 +104,7 @@ bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0;
         full = path.substr(0, path.rfind('/') + 1) + full;
     }
     ::execv(full.c_str(), argv);
-    std::fprintf(stderr, "ctbench-runtime: exec %s: %s\n", full.c_str(), std::strerror(errno));
+    rtlog::error("exec " + full + ": " + std::strerror(errno));
     ::_exit(1);
 }
 
@@ -116,16 +117,23 @@ int run(Command& c) {
     if (c.verb == "delete") return report(container::delete_container(c.root, c.args.id, c.force));
     auto o = runtime_cli::create_options(c.root, c.args);
     if (!o) return report(fail(o.error()));
+    UniqueFd theirs;
+    auto relay = runtime_cli::prepare_terminal(*o, c.verb == "run" && !c.detach, theirs);
+    if (!relay) return report(fail(relay.error()));
     auto created = container::Container::create(*o);
+    theirs.reset();  // the init holds its own copy: its death now shows as EOF
     if (!created) return report(fail(created.error()));
     if (c.verb == "create") return 0;
     return runtime_cli::run_created(*created, c.detach,
-                                    [&] { return container::delete_container(c.root, c.args.id, true); });
+                                    [&] { return container::delete_container(c.root, c.args.id, true); },
+                                    *relay ? &**relay : nullptr);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+    // The log is opened by whichever binary runs the command: a handed-over command line reopens
+    // it in the full CLI (appending), so this one only checks it when it runs the command itself.
     std::vector<std::string> args(argv, argv + argc);
     Command c;
     if (!parse(args, c)) hand_over(argv);
@@ -133,5 +141,9 @@ int main(int argc, char** argv) {
     // full CLI, which detaches it (runtime/network/store.hpp). Rootless, there is none.
     if (c.verb == "delete" && !container::rootless::active() && (exists(net::store::kNetworksDir) || exists(std::string(net::store::kNetnsDir) + "/" + c.args.id)))
         hand_over(argv);
+    if (auto s = rtlog::open_from_argv(argc, argv); !s) {
+        rtlog::error(s.error().message());
+        return 2;
+    }
     return run(c);
 }

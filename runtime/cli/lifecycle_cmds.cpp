@@ -1,9 +1,12 @@
 #include "runtime/cli/lifecycle_cmds.hpp"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fmt/format.h>
 
 #include "runtime/cli/signals.hpp"
+#include "runtime/log.hpp"
 #include "runtime/spec/parse.hpp"
 
 namespace ctb::runtime_cli {
@@ -12,7 +15,7 @@ using container::Container;
 
 int report(const Status& s) {
     if (s) return 0;
-    fmt::print(stderr, "ctbench-runtime: {}\n", s.error().message());
+    rtlog::error(s.error().message());
     return 1;
 }
 
@@ -29,11 +32,32 @@ Result<container::CreateOptions> create_options(const std::string& root, const C
     return o;
 }
 
-int run_created(Container& c, bool detach, const std::function<Status()>& remove) {
+Result<std::optional<TerminalRelay>> prepare_terminal(container::CreateOptions& o, bool foreground_run,
+                                                      UniqueFd& theirs) {
+    if (!o.spec.process.terminal || !o.console_socket.empty()) return std::nullopt;
+    // Only a foreground run whose caller sits at a terminal has one to attach. Otherwise the
+    // flag is ignored and the process keeps the caller's stdio (runc refuses create and run -d,
+    // and gives a piped run a pty that echoes and rewrites its input; see README).
+    if (!foreground_run || !::isatty(STDIN_FILENO)) {
+        rtlog::warning("process.terminal ignored: no --console-socket, and " +
+                       std::string(foreground_run ? "stdin is not a terminal" : "nobody holds a terminal after create or run -d") +
+                       "; the process keeps the caller's stdio");
+        return std::nullopt;
+    }
+    auto relay = TerminalRelay::make(theirs);
+    if (!relay) return fail(relay.error());
+    o.console_fd = theirs.get();
+    if (auto size = caller_size()) o.spec.process.console_size = size;  // the caller's wins, as with runc
+    return std::optional<TerminalRelay>(std::move(*relay));
+}
+
+int run_created(Container& c, bool detach, const std::function<Status()>& remove, TerminalRelay* relay) {
     if (detach) return report(c.start());
     forward_signals_to(c.pid());
+    if (relay) relay->start();
     auto started = c.start();
     Result<int> status = started ? c.wait() : Result<int>(std::unexpected(started.error()));
+    if (relay) relay->finish();
     auto removed = remove();
     if (!status) return report(fail(status.error()));
     if (!removed) report(removed);

@@ -5,9 +5,11 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "common/error.hpp"
+#include "runtime/cli/terminal.hpp"
 #include "runtime/container/container.hpp"
 
 namespace ctb::runtime_cli {
@@ -22,9 +24,16 @@ struct ContainerArgs {
 // CreateOptions from the bundle's config.json (bundle and pid file made absolute).
 Result<container::CreateOptions> create_options(const std::string& root, const ContainerArgs& a);
 
-// `run` after a successful create: start, then (unless detached) forward signals, wait, and
-// `remove` the container. Returns the exit code (the container's status).
-int run_created(container::Container& c, bool detach, const std::function<Status()>& remove);
+// process.terminal without --console-socket: a foreground `run` whose stdin is a terminal
+// attaches it (the returned relay; o.console_fd is set to `theirs`, which the caller closes after
+// create); otherwise the flag is ignored with a warning and the process keeps the caller's stdio.
+Result<std::optional<TerminalRelay>> prepare_terminal(container::CreateOptions& o, bool foreground_run,
+                                                      UniqueFd& theirs);
+
+// `run` after a successful create: start, then (unless detached) forward signals, relay the
+// terminal (if any), wait, and `remove` the container. Returns the exit code (the container's status).
+int run_created(container::Container& c, bool detach, const std::function<Status()>& remove,
+                TerminalRelay* relay = nullptr);
 
 int cmd_start(const std::string& root, const std::string& id);
 int cmd_state(const std::string& root, const std::string& id);

@@ -15,9 +15,11 @@
 #include "runtime/cli/commands.hpp"
 #include "runtime/cli/lifecycle_cmds.hpp"
 #include "runtime/cli/signals.hpp"
+#include "runtime/container/console.hpp"
 #include "runtime/container/container.hpp"
 #include "runtime/container/rootless.hpp"
 #include "runtime/image/image.hpp"
+#include "runtime/log.hpp"
 #include "runtime/network/engine.hpp"
 #include "runtime/spec/parse.hpp"
 
@@ -112,7 +114,7 @@ Result<bool> attach_network(const CreateArgs& a, spec::Spec& spec) {
     if (!rq) return fail(rq.error());
     auto attached = net::attach(*rq);
     if (!attached) return fail(attached.error());
-    for (const auto& note : attached->notes) fmt::print(stderr, "ctbench-runtime: note: {}\n", note);
+    for (const auto& note : attached->notes) rtlog::emit("info", note);
     if (auto s = net::apply_to_spec(*attached, spec); !s) {
         (void)net::detach(a.id);
         return fail(s.error());
@@ -122,9 +124,14 @@ Result<bool> attach_network(const CreateArgs& a, spec::Spec& spec) {
 
 // Container::create with the network attached first and detached again if the create fails.
 // `networked` says whether a network was attached (so that run knows whether to detach).
-Result<Container> create_attached(const Globals& g, const CreateArgs& a, bool* networked = nullptr) {
+Result<Container> create_attached(const Globals& g, const CreateArgs& a, bool* networked = nullptr,
+                                  std::optional<runtime_cli::TerminalRelay>* relay = nullptr) {
     auto o = create_options(g, a);
     if (!o) return fail(o.error());
+    UniqueFd theirs;  // closed on return: the init holds its own copy
+    auto terminal = runtime_cli::prepare_terminal(*o, relay && !a.detach, theirs);
+    if (!terminal) return fail(terminal.error());
+    if (relay && *terminal) relay->emplace(std::move(**terminal));
     auto attached = attach_network(a, o->spec);
     if (!attached) return fail(attached.error());
     if (networked) *networked = *attached;
@@ -173,12 +180,14 @@ Status delete_and_detach(const Globals& g, const std::string& id, bool force) {
 
 int cmd_run(const Globals& g, const CreateArgs& a) {
     bool networked = false;
-    auto c = create_attached(g, a, &networked);
+    std::optional<runtime_cli::TerminalRelay> relay;
+    auto c = create_attached(g, a, &networked, &relay);
     if (!c) return report(fail(c.error()));
     // This process attached the network or knows it did not: no store to look through then.
-    return runtime_cli::run_created(*c, a.detach, [&] {
-        return networked ? delete_and_detach(g, a.id, true) : container::delete_container(g.root, a.id, true);
-    });
+    return runtime_cli::run_created(
+        *c, a.detach,
+        [&] { return networked ? delete_and_detach(g, a.id, true) : container::delete_container(g.root, a.id, true); },
+        relay ? &*relay : nullptr);
 }
 
 // `docker port`: every mapping, or the host endpoints of one container port.
@@ -287,7 +296,8 @@ int cmd_list(const Globals& g) {
 }
 
 int cmd_exec(const Globals& g, const std::string& id, const std::string& process_file,
-             const std::vector<std::string>& args, const std::string& cwd, const std::vector<std::string>& env) {
+             const std::vector<std::string>& args, const std::string& cwd, const std::vector<std::string>& env,
+             std::optional<bool> tty, const std::string& console_socket) {
     auto c = Container::load(g.root, id);
     if (!c) return report(fail(c.error()));
     auto base = spec::load_spec(container::state_dir(g.root, id));
@@ -301,8 +311,28 @@ int cmd_exec(const Globals& g, const std::string& id, const std::string& process
         p.args = args;
         if (!cwd.empty()) p.cwd = cwd;
         for (const auto& e : env) p.env.push_back(e);
+        p.terminal = false;  // as runc: the container's own terminal flag is not the exec's
     }
-    auto status = container::exec(g.root, id, p);
+    if (tty) p.terminal = *tty;
+    if (!console_socket.empty() && !p.terminal)
+        return report(fail(plain_error("exec", "--console-socket", "needs a terminal (-t, or process.terminal in -p)")));
+    // -t: the caller's terminal, through a pty of the container's devpts (as a foreground run);
+    // with --console-socket the master goes to that socket's listener instead (runc's exec).
+    std::optional<runtime_cli::TerminalRelay> relay;
+    UniqueFd theirs;
+    if (!console_socket.empty()) {
+        auto connected = container::connect_console_socket(console_socket);
+        if (!connected) return report(fail(connected.error()));
+        theirs = std::move(*connected);
+    } else if (p.terminal) {
+        if (auto size = runtime_cli::caller_size()) p.console_size = size;
+        auto r = runtime_cli::TerminalRelay::make(theirs);
+        if (!r) return report(fail(r.error()));
+        relay.emplace(std::move(*r));
+        relay->start();
+    }
+    auto status = container::exec(g.root, id, p, theirs.get());
+    if (relay) relay->finish();
     if (!status) return report(fail(status.error()));
     return *status;
 }
@@ -318,14 +348,19 @@ int cmd_spec(const std::string& bundle, bool rootless) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (auto s = rtlog::open_from_argv(argc, argv); !s) {
+        rtlog::error(s.error().message());
+        return 2;
+    }
     CLI::App app{"ctbench-runtime: the ctbench reference OCI runtime"};
     app.require_subcommand(1);
     Globals g;
     std::string log, log_format;
     bool systemd_cgroup = false;
     app.add_option("--root", g.root, "State directory (rootless: $XDG_RUNTIME_DIR/ctbench-runtime)")->capture_default_str();
-    app.add_option("--log", log, "Accepted for runc compatibility; errors go to stderr");
-    app.add_option("--log-format", log_format, "Accepted for runc compatibility");
+    // Opened before parsing (rtlog::open_from_argv); declared here for --help and validation.
+    app.add_option("--log", log, "Also write errors and warnings to this file (appended, as runc writes it)");
+    app.add_option("--log-format", log_format, "text or json: the --log file's format (runc's; default text)");
     app.add_flag("--systemd-cgroup", systemd_cgroup, "Not supported: ctbench manages cgroupfs directly");
     int rc = 0;
 
@@ -375,11 +410,16 @@ int main(int argc, char** argv) {
     exec->add_option("-p,--process", process_file, "process.json (OCI process object)");
     exec->add_option("--cwd", cwd, "Working directory");
     exec->add_option("-e,--env", env, "Extra environment variable (NAME=VALUE, repeatable)")->allow_extra_args(false);
+    bool exec_tty = false;
+    auto* tty_flag = exec->add_flag("-t,--tty", exec_tty, "Give the process a pty of the container and attach this terminal to it");
+    std::string exec_console_socket;
+    exec->add_option("--console-socket", exec_console_socket,
+                     "With -t: send the pty master to this unix socket (SCM_RIGHTS) instead of attaching this terminal");
     exec->callback([&, exec] {
         std::vector<std::string> rest = exec->remaining();
         if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
         if (rest.empty()) {
-            fmt::print(stderr, "ctbench-runtime exec: the container ID is required\n");
+            rtlog::error("exec: the container ID is required");
             rc = 2;
             return;
         }
@@ -387,11 +427,12 @@ int main(int argc, char** argv) {
         rest.erase(rest.begin());
         if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
         if (rest.empty() && process_file.empty()) {
-            fmt::print(stderr, "ctbench-runtime exec: give a COMMAND after the container ID, or --process FILE\n");
+            rtlog::error("exec: give a COMMAND after the container ID, or --process FILE");
             rc = 2;
             return;
         }
-        rc = cmd_exec(g, exec_id, process_file, rest, cwd, env);
+        rc = cmd_exec(g, exec_id, process_file, rest, cwd, env,
+                      tty_flag->count() ? std::optional<bool>(exec_tty) : std::nullopt, exec_console_socket);
     });
     auto* list = app.add_subcommand("list", "List containers");
     list->callback([&] { rc = cmd_list(g); });
@@ -416,10 +457,11 @@ int main(int argc, char** argv) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         app.exit(e);
+        rtlog::log_only("error", e.what());
         return 2;
     }
     if (systemd_cgroup) {
-        fmt::print(stderr, "ctbench-runtime: --systemd-cgroup is not supported\n");
+        rtlog::error("--systemd-cgroup is not supported");
         return 2;
     }
     return rc;

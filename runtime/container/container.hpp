@@ -31,9 +31,12 @@ struct CreateOptions {
     std::string pid_file;
     std::chrono::milliseconds setup_timeout{30'000};
     // With process.terminal: a unix socket the pty master is sent to (SCM_RIGHTS), as containerd
-    // shims and conmon expect from runc's --console-socket. Empty: the terminal flag is ignored
-    // and the process keeps the caller's stdio.
+    // shims and conmon expect from runc's --console-socket.
     std::string console_socket;
+    // Instead of console_socket: a connected socket of the caller's own (a foreground `run`
+    // relays the master it receives; runtime/container/console.hpp). With neither, the terminal
+    // flag is ignored and the process keeps the caller's stdio (library users).
+    int console_fd = -1;
 };
 
 class Container {
@@ -48,6 +51,7 @@ public:
     Status start();
     // Exit status of the init (128 + signal when killed). Only the creating process can wait.
     Result<int> wait();
+    // Only a created or running container (runtime-spec kill); all: every process of its cgroup.
     Status kill(int signal, bool all = false);
     Status pause();
     Status resume();
@@ -73,8 +77,9 @@ private:
     bool reaped_ = false;
 };
 
-// Removes the container: kills what is left (with force, or when only created), waits for the
-// cgroup to empty, removes cgroups and state. Idempotent with force.
+// Removes the container: cgroups and state. Without force only a stopped container (the
+// runtime-spec's rule; runc also deletes a created one); with force, what is left is killed first
+// and waited for, and a container that does not exist is fine (idempotent).
 Status delete_container(const std::string& state_root, const std::string& id, bool force);
 
 // `runc update`: writes the given resources (only the fields set) to the cgroups of a container
@@ -85,7 +90,10 @@ Status update_resources(const std::string& state_root, const std::string& id, co
 Result<int> run(const CreateOptions& options);
 
 // Runs an extra process inside a running container (all its namespaces, its cgroup, the given
-// process settings). Returns its exit status.
-Result<int> exec(const std::string& state_root, const std::string& id, const spec::Process& process);
+// process settings). Returns its exit status. With process.terminal and a console_fd (a
+// connected unix socket), the process gets a pty of the container's devpts whose master is sent
+// over it (runtime/container/console.hpp); without one it keeps the caller's stdio.
+Result<int> exec(const std::string& state_root, const std::string& id, const spec::Process& process,
+                 int console_fd = -1);
 
 }  // namespace ctb::container

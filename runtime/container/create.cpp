@@ -20,8 +20,10 @@
 #include "runtime/container/hooks.hpp"
 #include "runtime/container/init.hpp"
 #include "runtime/container/inject_delay.hpp"
+#include "runtime/container/console.hpp"
 #include "runtime/container/rootless.hpp"
 #include "runtime/container/sync.hpp"
+#include "runtime/ownership.hpp"
 #include "runtime/security/rlimits.hpp"
 #include "runtime/spec/parse.hpp"
 
@@ -201,20 +203,6 @@ Status hand_over_to_mapped_root(const std::string& dir, const spec::Spec& spec) 
     return {};
 }
 
-// The caller's console socket, connected here (in the runtime's mount namespace, where its path
-// resolves); the init sends the pty master over it.
-Result<UniqueFd> connect_console_socket(const std::string& path) {
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) return fail(sys_error("socket", "console socket"));
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) return fail(plain_error("connect console socket", path, "path too long"));
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-        return fail(sys_error("connect console socket", path));
-    return fd;
-}
-
 Result<UniqueFd> make_exec_fifo(const std::string& dir) {
     std::string path = dir + "/exec.fifo";
     if (::mkfifo(path.c_str(), 0600) != 0) return fail(sys_error("mkfifo", path));
@@ -368,6 +356,7 @@ Result<Container> Container::create(const CreateOptions& options) {
     st.created = now_rfc3339();
     st.annotations = o.spec.annotations;
     st.has_lifecycle_hooks = !o.spec.hooks.poststart.empty() || !o.spec.hooks.poststop.empty();
+    st.owner = current_owner();
     // Saved before anything else exists, so `delete --force` can find the cgroup after a SIGKILL,
     // with the directories the cgroup create is about to make.
     st.cgroup_created = cgroup_path.empty() ? std::vector<std::string>{} : predicted_cgroup_dirs(*layout, st.cgroup_path);
@@ -392,6 +381,9 @@ Result<Container> Container::create(const CreateOptions& options) {
         auto connected = connect_console_socket(o.console_socket);
         if (!connected) return fail(connected.error());
         console = std::move(*connected);
+    } else if (o.spec.process.terminal && o.console_fd >= 0) {
+        console = UniqueFd(::fcntl(o.console_fd, F_DUPFD_CLOEXEC, 3));
+        if (!console) return fail(sys_error("dup", "console socket"));
     }
 
     InitConfig config{&o.spec, *plan, st.rootfs, o.image_layers, dir, cgroup_mounts(*layout, *rollback.cgroups),

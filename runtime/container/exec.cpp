@@ -11,6 +11,7 @@
 
 #include "common/files.hpp"
 #include "runtime/cgroups/manager.hpp"
+#include "runtime/container/console.hpp"
 #include "runtime/container/container.hpp"
 #include "runtime/container/process.hpp"
 #include "runtime/container/rootless.hpp"
@@ -40,7 +41,7 @@ int namespaces_to_join(pid_t pid) {
 
 // The intermediate child: joins cgroup and namespaces, then forks the process proper (a pid
 // namespace only applies to children) and relays its exit status.
-[[noreturn]] void joiner(const State& s, const spec::Spec& spec, const spec::Process& p, int report_fd) {
+[[noreturn]] void joiner(const State& s, const spec::Spec& spec, const spec::Process& p, int report_fd, int console_fd) {
     auto layout = rootless::detect_cgroups();
     auto cg = layout ? rootless::open_cgroups(*layout, s) : fail(layout.error());
     if (!cg) report_and_exit(report_fd, cg.error());
@@ -59,7 +60,13 @@ int namespaces_to_join(pid_t pid) {
     ::close(root_fd);
     pid_t child = ::fork();
     if (child < 0) report_and_exit(report_fd, sys_error("fork", "exec process"));
-    if (child == 0) report_and_exit(report_fd, exec_container_process(spec, p));
+    if (child == 0) {
+        // After the chroot: /dev/ptmx is the container's, so is the pty.
+        if (p.terminal && console_fd >= 0)
+            if (auto t = attach_new_pty(console_fd, p.console_size); !t) report_and_exit(report_fd, t.error());
+        report_and_exit(report_fd, exec_container_process(spec, p));
+    }
+    if (console_fd >= 0) ::close(console_fd);
     int wstatus = 0;
     while (::waitpid(child, &wstatus, 0) < 0 && errno == EINTR) {
     }
@@ -68,7 +75,7 @@ int namespaces_to_join(pid_t pid) {
 
 }  // namespace
 
-Result<int> exec(const std::string& root, const std::string& id, const spec::Process& process) {
+Result<int> exec(const std::string& root, const std::string& id, const spec::Process& process, int console_fd) {
     auto c = Container::load(root, id);
     if (!c) return fail(c.error());
     State s = c->state();
@@ -81,7 +88,7 @@ Result<int> exec(const std::string& root, const std::string& id, const spec::Pro
     if (!sync) return fail(sync.error());
     pid_t pid = ::fork();
     if (pid < 0) return fail(sys_error("fork", "exec"));
-    if (pid == 0) joiner(s, *spec, process, sync->child.get());
+    if (pid == 0) joiner(s, *spec, process, sync->child.get(), console_fd);
     sync->child.reset();
     int wstatus = 0;
     while (::waitpid(pid, &wstatus, 0) < 0) {

@@ -13,6 +13,7 @@
 
 #include "common/deadline.hpp"
 #include "common/fd.hpp"
+#include "runtime/log.hpp"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -140,10 +141,7 @@ Status run_hooks(const std::vector<spec::Hook>& hooks, const std::string& kind, 
 
 void run_hooks_warning_only(const std::vector<spec::Hook>& hooks, const std::string& kind, const std::string& state_json) {
     for (std::size_t i = 0; i < hooks.size(); ++i)
-        if (auto s = run_hook(hooks[i], hook_name(kind, i, hooks[i]), state_json); !s) {
-            std::string msg = "ctbench-runtime: warning: " + s.error().message() + "\n";
-            [[maybe_unused]] auto n = ::write(STDERR_FILENO, msg.data(), msg.size());
-        }
+        if (auto s = run_hook(hooks[i], hook_name(kind, i, hooks[i]), state_json); !s) rtlog::warning(s.error().message());
 }
 
 }  // namespace ctb::container

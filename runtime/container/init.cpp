@@ -17,12 +17,14 @@
 
 #include "common/fd.hpp"
 #include "common/files.hpp"
+#include "runtime/container/console.hpp"
 #include "runtime/container/hooks.hpp"
 #include "runtime/container/process.hpp"
 #include "runtime/container/sync.hpp"
 #include "runtime/rootfs/overlay.hpp"
 #include "runtime/rootfs/pivot.hpp"
 #include "runtime/rootfs/rootfs.hpp"
+#include "runtime/log.hpp"
 
 namespace ctb::container {
 namespace {
@@ -111,10 +113,7 @@ Status setup_mounts(const InitConfig& c, const nlohmann::json& state) {
 // close_range before the container's process runs).
 int g_state_dir_fd = -1;
 
-void warn(const std::string& text) {
-    std::string msg = "ctbench-runtime: warning: " + text + "\n";
-    [[maybe_unused]] auto n = ::write(STDERR_FILENO, msg.data(), msg.size());
-}
+void warn(const std::string& text) { rtlog::warning(text); }
 
 // A session keyring of the container's own, named "_ses.<id>" as runc and crun name it: without
 // it the container keeps its caller's session keyring and finds (and can link) the caller's keys.
@@ -145,40 +144,6 @@ Status change_root_without_mount_ns(const InitConfig& c, const nlohmann::json& s
     if (g_state_dir_fd < 0) return fail(sys_error("open state directory", c.layer_dir));
     if (::chroot(c.rootfs.c_str()) != 0) return fail(sys_error("chroot", c.rootfs));
     if (::chdir("/") != 0) return fail(sys_error("chdir", "/ after chroot"));
-    return {};
-}
-
-// process.terminal with a console socket (runc's protocol): a pty from the container's devpts,
-// its master sent over the socket with SCM_RIGHTS, its slave the process's controlling terminal
-// and stdio.
-Status setup_console(const InitConfig& c) {
-    UniqueFd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
-    if (!master) return fail(sys_error("open", "/dev/ptmx (process.terminal)"));
-    if (::grantpt(master.get()) != 0 || ::unlockpt(master.get()) != 0) return fail(sys_error("unlockpt", "/dev/ptmx"));
-    char name[64];
-    if (::ptsname_r(master.get(), name, sizeof name) != 0) return fail(sys_error("ptsname", "/dev/ptmx"));
-    UniqueFd slave(::open(name, O_RDWR | O_NOCTTY));
-    if (!slave) return fail(sys_error("open pty", name));
-    char tag[] = "console";
-    iovec iov{tag, sizeof tag - 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    int fd = master.get();
-    std::memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-    if (::sendmsg(c.console_fd, &msg, MSG_NOSIGNAL) < 0) return fail(sys_error("send pty master over", "the console socket"));
-    ::close(c.console_fd);
-    if (::setsid() < 0) return fail(sys_error("setsid", "process.terminal"));
-    if (::ioctl(slave.get(), TIOCSCTTY, 0) != 0) return fail(sys_error("set controlling terminal", name));
-    for (int target : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO})
-        if (::dup2(slave.get(), target) < 0) return fail(sys_error("dup2 pty onto stdio", name));
     return {};
 }
 
@@ -264,7 +229,7 @@ void container_init(const InitConfig& c) {
     auto executable = resolve_executable(spec.process);
     if (!executable) die(c, executable.error());
     check(c, check_exec_fifo(c));
-    if (c.console_fd >= 0) check(c, setup_console(c));
+    if (c.console_fd >= 0) check(c, attach_new_pty(c.console_fd, c.spec->process.console_size));
     check(c, send_message(c.sync_fd, {{"ready", true}}));
     auto fifo = wait_for_start(c);
     if (!fifo) die(c, fifo.error());

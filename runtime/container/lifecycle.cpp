@@ -192,8 +192,13 @@ Result<int> Container::wait() {
 
 Status Container::kill(int signal, bool all) {
     State s = state();
-    if (s.status == ContainerStatus::stopped && !all)
-        return fail(plain_error("kill container", s.id, "is not running"));
+    // runtime.md#kill: a container that is neither created nor running (stopped, paused, still
+    // creating) is an error and is left as it is. --all (runc's extension) also reaches the
+    // processes a stopped container without a pid namespace left in its cgroup.
+    if (!all && s.status != ContainerStatus::created && s.status != ContainerStatus::running)
+        return fail(plain_error("kill container", s.id,
+                                "is " + to_string(s.status) + ", neither created nor running (runtime-spec kill)" +
+                                    (s.status == ContainerStatus::paused ? "; resume it first" : "")));
     if (all) {
         auto cg = open_cgroups(s);
         if (!cg) return fail(cg.error());
@@ -268,8 +273,11 @@ Status delete_container(const std::string& root, const std::string& id, bool for
     if (s.has_lifecycle_hooks)
         if (auto spec = spec::load_spec(dir); spec) poststop = spec->hooks.poststop;
     bool live = s.status != ContainerStatus::stopped && s.status != ContainerStatus::creating;
-    if (live && s.status != ContainerStatus::created && !force)
-        return fail(plain_error("delete container", id, "is " + to_string(s.status) + "; stop it or use --force"));
+    // runtime.md#delete: deleting a container that is not stopped (created too, which runc
+    // deletes anyway, and creating) is an error that leaves it as it is; --force kills first.
+    if (s.status != ContainerStatus::stopped && !force)
+        return fail(plain_error("delete container", id,
+                                "is " + to_string(s.status) + ", not stopped (runtime-spec delete); kill it first or use --force"));
     if (cg) {
         if (auto d = empty_and_remove_cgroups(*layout, s, **cg, live); !d) return d;
     } else if (live) {

@@ -13,6 +13,7 @@
 #include "common/fd.hpp"
 #include "common/files.hpp"
 #include "common/proc.hpp"
+#include "runtime/ownership.hpp"
 
 namespace ctb::container {
 namespace {
@@ -62,6 +63,7 @@ std::string state_document(const State& s) {
                         {"annotations", s.annotations}};
     if (s.cgroup_created) j["cgroupCreated"] = *s.cgroup_created;
     j["lifecycleHooks"] = s.has_lifecycle_hooks;
+    if (!s.owner.empty()) j[kOwnerField] = s.owner;
     return j.dump();
 }
 
@@ -124,6 +126,7 @@ Result<State> load_state(const std::string& root, const std::string& id) {
     s.created = j.value("created", "");
     s.annotations = j.value("annotations", std::map<std::string, std::string>{});
     s.has_lifecycle_hooks = j.value("lifecycleHooks", true);
+    s.owner = j.value(kOwnerField, "");
     return s;
 }
 

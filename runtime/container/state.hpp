@@ -37,6 +37,8 @@ struct State {
     // Whether config.json has poststart or poststop hooks: start and delete read the config
     // back only then. Absent in older state: assumed true (the config is read, as it used to be).
     bool has_lifecycle_hooks = true;
+    // The ctbench run that made this container (runtime/ownership.hpp); "" for a user's.
+    std::string owner;
 };
 
 std::string state_dir(const std::string& root, const std::string& id);

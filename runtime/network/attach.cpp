@@ -21,6 +21,7 @@
 #include "runtime/network/ports.hpp"
 #include "runtime/network/proxy.hpp"
 #include "runtime/network/store.hpp"
+#include "runtime/ownership.hpp"
 
 namespace ctb::net {
 namespace {
@@ -30,6 +31,7 @@ std::string bare(const std::string& cidr) { return cidr.substr(0, cidr.find('/')
 Attachment base_attachment(const AttachRequest& rq) {
     Attachment a;
     a.container_id = rq.container_id;
+    a.owner = current_owner();
     a.network = rq.network;
     a.mode = rq.network == "none" || rq.network == "host" ? rq.network : "bridge";
     a.hostname = rq.hostname.empty() ? rq.container_id : rq.hostname;

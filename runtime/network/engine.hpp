@@ -92,6 +92,7 @@ struct Network {
     ProxyMode proxy = ProxyMode::nat;
     bool builtin = false;  // the default network: created on first use, removed with its last user
     std::map<std::string, std::string> leases{};  // IPv4 address -> container id
+    std::string owner{};  // the ctbench run that created it (runtime/ownership.hpp); "" = a user's
 };
 
 Result<Network> create_network(const NetworkOptions& options);
@@ -133,6 +134,7 @@ struct Attachment {
     std::string hosts_file{}, resolv_file{};  // generated, bind-mounted over /etc/hosts, /etc/resolv.conf
     std::vector<std::string> notes{};       // e.g. "-p ignored with --network host"
     bool complete = false;                // false while attach() is still working (or was killed)
+    std::string owner{};                  // the ctbench run that attached it; "" = a user's
 };
 
 // Builds the container's network. On failure nothing is left behind (no link, lease, rule, file).

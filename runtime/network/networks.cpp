@@ -10,6 +10,7 @@
 #include "runtime/network/links.hpp"
 #include "runtime/network/ruleset.hpp"
 #include "runtime/network/store.hpp"
+#include "runtime/ownership.hpp"
 
 namespace ctb::net {
 namespace networks {
@@ -94,6 +95,7 @@ Result<Network> create_network(const NetworkOptions& o) {
     n.name = o.name;
     n.bridge = links::bridge_name(o.name, false);
     n.proxy = o.proxy;
+    n.owner = current_owner();
     if (auto s = ipam::assign_subnets(n, o, *existing, ipam::host_addresses4()); !s) {
         lock->remove_store_if_empty();
         return fail(s.error());

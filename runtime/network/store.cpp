@@ -22,11 +22,11 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PortMapping, protocol, host_ip, 
                                                 container_port)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ProxyProcess, pid, start_time)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Network, name, bridge, subnet4, gateway4, subnet6, gateway6,
-                                                proxy, builtin, leases)
+                                                proxy, builtin, leases, owner)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Attachment, container_id, network, mode, netns_path, bridge,
                                                 host_link, address4, address6, gateway4, gateway6, hostname,
                                                 names, ports, proxy, proxies, hosts_file, resolv_file, notes,
-                                                complete)
+                                                complete, owner)
 
 namespace store {
 namespace {

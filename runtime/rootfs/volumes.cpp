@@ -12,6 +12,7 @@
 
 #include "common/deadline.hpp"
 #include "common/files.hpp"
+#include "runtime/ownership.hpp"
 
 namespace ctb::rootfs {
 namespace {
@@ -59,7 +60,11 @@ Status validate_volume_name(const std::string& name) {
 Result<std::string> create_volume(const std::string& name, const std::string& state_root) {
     if (auto s = validate_volume_name(name); !s) return fail(s.error());
     std::string data = volume_dir(state_root, name) + "/_data";
+    bool existed = ::access(data.c_str(), F_OK) == 0;
     if (auto s = make_dirs(data); !s) return fail(s.error());
+    // Made by a ctbench run: say so, so that cleanup removes it and leaves users' volumes alone.
+    if (std::string owner = current_owner(); !existed && !owner.empty())
+        if (auto s = write_file(volume_dir(state_root, name) + "/" + kOwnerField, owner); !s) return fail(s.error());
     int fd = ::open(lock_path(state_root, name).c_str(), O_CREAT | O_RDONLY | O_CLOEXEC, 0600);
     if (fd < 0) return fail(sys_error("create", lock_path(state_root, name)));
     ::close(fd);

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <memory>
 
+#include "runtime/log.hpp"
 #include "runtime/security/user.hpp"
 
 namespace ctb::security {
@@ -88,11 +89,10 @@ Status set_process_sets(const CapabilitySets& sets) {
 // The warning of a capability the kernel would not raise, on the init's stderr (where runc's
 // init logs its own "can't raise ambient capability" warning too).
 void warn_not_raised(cap_value_t cap, int err) {
-    std::string msg = fmt::format("ctbench-runtime: warning: cannot raise ambient capability {}: {} "
-                                  "(process.capabilities.ambient: it must also be permitted and inheritable); "
-                                  "continuing without it\n",
-                                  cap_name(cap), errno_name(err));
-    [[maybe_unused]] auto n = ::write(STDERR_FILENO, msg.data(), msg.size());
+    rtlog::warning(fmt::format("cannot raise ambient capability {}: {} "
+                               "(process.capabilities.ambient: it must also be permitted and inheritable); "
+                               "continuing without it",
+                               cap_name(cap), errno_name(err)));
 }
 
 // Step 4. CLEAR_ALL fails with EINVAL before Linux 4.3, where an empty ambient set is moot.

@@ -12,6 +12,7 @@ namespace ctb::spec::detail {
 void decode(const Reader& r, Spec& out);
 void decode(const Reader& r, Process& out);
 void decode(const Reader& r, User& out);
+void decode(const Reader& r, ConsoleSize& out);
 void decode(const Reader& r, Capabilities& out);
 void decode(const Reader& r, Rlimit& out);
 void decode(const Reader& r, Root& out);

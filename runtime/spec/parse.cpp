@@ -99,6 +99,7 @@ void decode(const Reader& r, Hook& out) {
 void decode(const Reader& r, Process& out) {
     if (!r.expect_object()) return;
     r.get("terminal", out.terminal);
+    r.get("consoleSize", out.console_size);
     r.get("user", out.user);
     r.require("args", out.args);
     if (r.has("args") && out.args.empty()) r.fail_at("args", "must not be empty");
@@ -112,6 +113,13 @@ void decode(const Reader& r, Process& out) {
     r.get_in("oomScoreAdj", out.oom_score_adj, -1000, 1000);  // proc(5) /proc/pid/oom_score_adj
     r.get("apparmorProfile", out.apparmor_profile);
     r.get("selinuxLabel", out.selinux_label);
+}
+
+void decode(const Reader& r, ConsoleSize& out) {
+    if (!r.expect_object()) return;
+    // struct winsize holds unsigned shorts: a larger size would be silently cut.
+    r.require_in("height", out.height, 0, 65535);
+    r.require_in("width", out.width, 0, 65535);
 }
 
 void decode(const Reader& r, User& out) {

@@ -35,8 +35,15 @@ struct Rlimit {
     bool operator==(const Rlimit&) const = default;
 };
 
+// process.consoleSize: the pty's size in characters (TIOCSWINSZ), with process.terminal.
+struct ConsoleSize {
+    unsigned height = 0, width = 0;
+    bool operator==(const ConsoleSize&) const = default;
+};
+
 struct Process {
     bool terminal = false;
+    std::optional<ConsoleSize> console_size;  // consoleSize
     User user;
     std::vector<std::string> args;
     std::vector<std::string> env;

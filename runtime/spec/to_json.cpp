@@ -12,6 +12,7 @@ using nlohmann::json;
 // Declared up front: the list helpers below call them for their element types.
 json encode(const Process& p);
 json encode(const User& u);
+json encode(const ConsoleSize& c);
 json encode(const Capabilities& c);
 json encode(const Rlimit& r);
 json encode(const Hook& h);
@@ -78,6 +79,7 @@ json encode(const Process& p) {
     json j = {{"terminal", p.terminal}, {"user", encode(p.user)}, {"args", encode(p.args)},
               {"cwd", p.cwd}, {"noNewPrivileges", p.no_new_privileges}};
     put(j, "env", p.env);
+    put(j, "consoleSize", p.console_size);
     put(j, "capabilities", p.capabilities);
     put(j, "rlimits", p.rlimits);
     put(j, "oomScoreAdj", p.oom_score_adj);
@@ -85,6 +87,8 @@ json encode(const Process& p) {
     put(j, "selinuxLabel", p.selinux_label);
     return j;
 }
+
+json encode(const ConsoleSize& c) { return {{"height", c.height}, {"width", c.width}}; }
 
 json encode(const User& u) {
     json j = {{"uid", u.uid}, {"gid", u.gid}};

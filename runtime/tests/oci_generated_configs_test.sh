@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The configs other tools generate run unchanged under ctbench-runtime (root): `runc spec` and
 # `crun spec` in a busybox bundle. runc's lists ambient capabilities that are not inheritable:
-# they are skipped with a warning on stderr (as runc does), never a failure.
+# they are skipped with a warning (as runc does), never a failure. runc's config has
+# process.terminal: the runtime runs at a pty of the test's own (pty_caller.py), as a user would.
 set -u
-. "$(dirname "$0")/oci_lib.sh"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+. "$HERE/oci_lib.sh"
 
 run_generated() {  # run_generated TOOL ID
   local tool="$1" id="$2" b="$WORK/$1" out err rc
@@ -11,10 +13,13 @@ run_generated() {  # run_generated TOOL ID
   make_bundle "$b"
   (cd "$b" && "$tool" spec) || { fail "$tool spec"; return; }
   uses "$id"
-  # The config is used as generated: args ["sh"] with terminal true; sh reads its commands from stdin.
-  out="$(cd "$b" && printf 'id -u\ncat /proc/self/status\necho done-%s\n' "$tool" | rt run "$id" 2>"$b/err")"; rc=$?
-  err="$(cat "$b/err")"
-  [ $rc = 0 ] && ok "$tool spec config runs (rc 0)" || fail "$tool spec config: rc=$rc $err"
+  # The config is used as generated: args ["sh"] with terminal true, so `run` at a terminal (a pty
+  # of the test's own) attaches it and sh reads its commands from it.
+  out="$(cd "$b" && /usr/bin/python3 "$HERE/pty_caller.py" 24 80 \
+         "id -u\ncat /proc/self/status\necho done-$tool\nexit\n" "$RT" --root "$ROOT" run "$id")"
+  rc="$(sed -n 's/^EXIT //p' <<<"$out")"
+  err="$out"
+  [ "$rc" = 0 ] && ok "$tool spec config runs (rc 0)" || fail "$tool spec config: rc=$rc $err"
   grep -qx "done-$tool" <<<"$out" && grep -qx 0 <<<"$out" && ok "$tool config: commands ran as root" || fail "$tool config output: $out"
   # The bounding set the config names (AUDIT_WRITE, KILL, NET_BIND_SERVICE = 0x20000420) is what the process holds.
   grep -q "^CapBnd:.*0000000020000420" <<<"$out" && ok "$tool config: bounding set as configured" || fail "$tool CapBnd: $(grep Cap <<<"$out")"

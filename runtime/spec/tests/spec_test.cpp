@@ -19,7 +19,7 @@ using nlohmann::json;
 namespace {
 
 // A config.json touching every field the Spec models (the runtime-spec's own full example, extended),
-// plus fields we do not model (consoleSize, network, intelRdt ...) that must be ignored.
+// plus fields we do not model (network, intelRdt ...) that must be ignored.
 const char* const kFullConfig = R"json({
   "ociVersion": "1.1.0",
   "process": {
@@ -300,6 +300,7 @@ const char* const kRuncSpec = R"json({
 Process expected_process() {
     Process p;
     p.terminal = true;
+    p.console_size = ConsoleSize{25, 80};
     p.user.uid = 1000;
     p.user.gid = 1001;
     p.user.umask = 18;
@@ -558,6 +559,12 @@ TEST(ParseSpecErrors, TypeErrorsNameThePath) {
               "parse config.json linux.resources.memory.limit: expected integer, got 1.5");
     EXPECT_EQ(error_with("/process/terminal", "yes"),
               R"(parse config.json process.terminal: expected boolean, got "yes")");
+    EXPECT_EQ(error_with("/process/consoleSize", json{{"height", 25}}),
+              "parse config.json process.consoleSize.width: required field is missing");
+    EXPECT_EQ(error_with("/process/consoleSize", json{{"height", -1}, {"width", 80}}),
+              "parse config.json process.consoleSize.height: expected integer in 0..65535, got -1");
+    EXPECT_EQ(error_with("/process/consoleSize", json{{"height", 25}, {"width", 65536}}),
+              "parse config.json process.consoleSize.width: expected integer in 0..65535, got 65536");
     EXPECT_EQ(error_with("/process/env", "PATH=/bin"),
               R"(parse config.json process.env: expected array, got "PATH=/bin")");
     EXPECT_EQ(error_with("/mounts/2/options/1", 5), "parse config.json mounts[2].options[1]: expected string, got 5");
