@@ -56,6 +56,12 @@ Result<StartHelper> StartHelper::start(const std::string& fixture_dir, const std
 }
 
 Status StartHelper::request(const std::string& line) {
+    auto answer = ask(line);
+    if (!answer) return fail(answer.error());
+    return {};
+}
+
+Result<std::string> StartHelper::ask(const std::string& line) {
     std::string text = line + "\n";
     if (::write(to_.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
         return fail(sys_error("write to", "ctbench-start-helper"));
@@ -68,7 +74,8 @@ Status StartHelper::request(const std::string& line) {
         if (c == '\n') break;
         answer += c;
     }
-    if (answer == "ok") return {};
+    if (answer == "ok") return std::string();
+    if (answer.starts_with("ok ")) return answer.substr(3);
     return fail(plain_error("ctbench-start-helper", line, answer.starts_with("error ") ? answer.substr(6) : answer));
 }
 

@@ -24,6 +24,8 @@ public:
 
     // "floor N" or "lib N": one container, synchronously; the helper's error comes back named.
     Status request(const std::string& line);
+    // The same, returning what followed "ok " (empty when nothing did).
+    Result<std::string> ask(const std::string& line);
     pid_t pid() const { return pid_; }
 
 private:

@@ -72,7 +72,24 @@ Body ask(StartHelper& helper, const char* verb) {
     return [&helper, verb, n] { return helper.request(fmt::format("{} {}", verb, (*n)++)); };
 }
 
-std::vector<Series> plan_series(const Fixture& f, StartHelper& helper, std::vector<std::string>& missing) {
+// The library's sample, which also keeps Container::create's own milliseconds (the helper times
+// it) in `create_ms`, one entry per sample.
+Body ask_library(StartHelper& helper, std::shared_ptr<std::vector<double>> create_ms) {
+    auto n = std::make_shared<int>(0);
+    return [&helper, n, create_ms]() -> Status {
+        auto payload = helper.ask(fmt::format("lib {}", (*n)++));
+        if (!payload) return fail(payload.error());
+        char* end = nullptr;
+        double ms = std::strtod(payload->c_str(), &end);
+        if (end == payload->c_str() || !(ms > 0))
+            return fail(plain_error("ctbench-start-helper", "lib", "no create time in its answer \"" + *payload + "\""));
+        create_ms->push_back(ms);
+        return {};
+    };
+}
+
+std::vector<Series> plan_series(const Fixture& f, StartHelper& helper, std::vector<std::string>& missing,
+                                std::shared_ptr<std::vector<double>> lib_create_ms) {
     std::vector<Series> out;
     std::string true_path = f.image + "/bin/true";
     out.push_back({"kernel-floor", [true_path] { return kernel_floor_once(true_path); },
@@ -84,7 +101,7 @@ std::vector<Series> plan_series(const Fixture& f, StartHelper& helper, std::vect
                              "read-only paths, hostname, lo, rlimit, capabilities, exec /bin/true, wait, rmdir"},
                     {"process", "ctbench-start-helper (small process, asked over a pipe)"}},
                    {helper.pid()}, {}});
-    out.push_back({"ctbench-lib", ask(helper, "lib"),
+    out.push_back({"ctbench-lib", ask_library(helper, std::move(lib_create_ms)),
                    {{"what", "container::run, overlay of the image per container"},
                     {"process", "ctbench-start-helper (small process, asked over a pipe), as the minimal container"}},
                    {helper.pid()}, {}});
@@ -146,13 +163,17 @@ Result<std::vector<report::BenchResult>> measure_all(const Fixture& f, int repet
     std::vector<report::BenchResult> results;
     auto helper = StartHelper::start(f.dir, f.image);
     if (!helper) return fail(helper.error());
-    auto series = plan_series(f, *helper, missing);
+    auto lib_create_ms = std::make_shared<std::vector<double>>();
+    auto series = plan_series(f, *helper, missing, lib_create_ms);
     // The figures: untraced, round-robin over the series, so that the ratios between them (what
     // `compare --normalize` gates on) do not carry the host's drift between one series and the next.
     std::vector<Body> bodies;
     for (const auto& s : series) bodies.push_back(s.body);
     auto figures = measure_round_robin(bodies, repetitions);
     if (!figures) return fail(Error{"measure start.lifecycle (round-robin)", "", 0, figures.error().message()});
+    // The library's samples of the figure pass, warm-up round first: its last `repetitions`.
+    std::vector<double> create_figures(lib_create_ms->end() - std::min<std::ptrdiff_t>(repetitions, lib_create_ms->size()),
+                                       lib_create_ms->end());
     for (std::size_t i = 0; i < series.size(); ++i) {
         auto& s = series[i];
         // The phase breakdown: a pass of its own, traced and untraced samples alternating.
@@ -173,6 +194,16 @@ Result<std::vector<report::BenchResult>> measure_all(const Fixture& f, int repet
         auto rss = rss_result(s.name, s.cli, s.context);
         if (!rss) return fail(rss.error());
         results.push_back(std::move(*rss));
+    }
+    if (!create_figures.empty()) {
+        auto r = make_result("start.lifecycle/ctbench-lib-create", create_figures,
+                             {{"what", "Container::create alone (cgroups, clone3, the init's whole setup up to its ready "
+                                       "message), timed inside ctbench-start-helper around the call; from the "
+                                       "ctbench-lib samples of the figure pass"},
+                              {"state_fs", state_fs},
+                              {"traced_with", "start.lifecycle/ctbench-lib"}});
+        r.sampled_in_rounds = true;
+        results.push_back(std::move(r));
     }
     auto find = [&](const std::string& n) -> report::BenchResult* {
         for (auto& r : results)

@@ -6,11 +6,13 @@
 //
 // Usage: ctbench-start-helper FIXTURE_DIR IMAGE_ROOTFS
 // Requests on stdin, one per line:  floor N  (the minimal container)  |  lib N  (container::run)
-// Replies on stdout, one per line:  ok  |  error <message>
+// Replies on stdout, one per line:  ok  |  ok <create ms> (lib)  |  error <message>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <fmt/format.h>
 #include <iostream>
 #include <string>
 
@@ -22,20 +24,37 @@ namespace {
 
 using namespace ctb;
 
-Status library_once(const std::string& fixture, const std::string& image, const std::string& n) {
+// container::run's steps, with Container::create timed on its own: the reply carries its
+// milliseconds, the create path's own series (what a change to create moves, undiluted).
+Result<double> library_once(const std::string& fixture, const std::string& image, const std::string& n) {
     container::CreateOptions o;
     o.id = "bench-lib-" + n;
     o.bundle = fixture;
     o.spec = bench::true_spec(fixture + "/lib-rootfs", "/ctbench/bench-start-lib");
     o.state_root = fixture + "/state";
     o.image_layers = {image};
-    auto status = container::run(o);
+    auto t0 = std::chrono::steady_clock::now();
+    auto c = container::Container::create(o);
+    double create_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (!c) return fail(c.error());
+    auto started = c->start();
+    Result<int> status = started ? c->wait() : Result<int>(std::unexpected(started.error()));
+    auto deleted = container::delete_container(o.state_root, o.id, true);
     if (!status) return fail(status.error());
+    if (!deleted) return fail(deleted.error());
     if (*status != 0) return fail(plain_error("ctbench library run", o.id, "exit " + std::to_string(*status)));
-    return {};
+    return create_ms;
 }
 
 int g_reply_fd = STDOUT_FILENO;
+
+void reply(const Result<double>& r) {
+    std::string line = r ? fmt::format("ok {:.6f}", *r) : "error " + r.error().message();
+    for (char& c : line)
+        if (c == '\n') c = ' ';
+    line += '\n';
+    [[maybe_unused]] auto n = ::write(g_reply_fd, line.data(), line.size());
+}
 
 void reply(const Status& s) {
     std::string line = s ? "ok" : "error " + s.error().message();
@@ -75,7 +94,7 @@ int main(int argc, char** argv) {
         else if (verb == "lib")
             reply(library_once(fixture, image, n));
         else
-            reply(fail(plain_error("ctbench-start-helper", "request", "unknown request \"" + line + "\"")));
+            reply(Status(fail(plain_error("ctbench-start-helper", "request", "unknown request \"" + line + "\""))));
     }
     return 0;
 }
