@@ -172,6 +172,12 @@ std::string rootful_reason(const Case& c) {
     if (id_starts(c, {"security.readonly_paths.enforced", "security.rootfs.readonly"}))
         return "the files belong to host root, unmapped in a rootless container: writes fail with EACCES "
                "before the read-only mount is reached, so EROFS cannot be told apart";
+    if (id_starts(c, {"security.escape.dmesg"}))
+        return "its control grants CAP_SYSLOG, which only counts in the host's user namespace: a rootless "
+               "container's control cannot read the log either, so the denial cannot be told apart";
+    if (id_starts(c, {"security.rlimits.core"}))
+        return "its host-side oracle reads and raises the init's RLIMIT_CORE with prlimit(2), which the kernel "
+               "refuses for a process in a user namespace the case does not own";
     if (id_starts(c, {"security.user.runs_as_spec_user"}))
         return "its files carry host gids, which a rootless container sees unmapped";
     if (id_starts(c, {"security.exe_overwrite_blocked"}))
