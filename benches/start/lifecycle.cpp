@@ -66,37 +66,42 @@ struct Series {
     std::vector<std::string> cli;  // CLIs: a command line whose peak RSS is measured too
 };
 
-// A helper sample (one request per sample, numbered so no two containers share a name) ("lib" or "floor") that also keeps its setup's own milliseconds (the helper
-// times it: Container::create, or the minimal container up to its exec) in `create_ms`.
-Body ask_timed(StartHelper& helper, const char* verb, std::shared_ptr<std::vector<double>> create_ms) {
+// One request per sample to the helper, numbered so no two containers share a name.
+Body ask(StartHelper& helper, const char* verb) {
     auto n = std::make_shared<int>(0);
-    return [&helper, verb, n, create_ms]() -> Status {
-        auto payload = helper.ask(fmt::format("{} {}", verb, (*n)++));
+    return [&helper, verb, n] { return helper.request(fmt::format("{} {}", verb, (*n)++)); };
+}
+
+// The library's sample, which also keeps Container::create's own milliseconds (the helper times
+// it) in `create_ms`, one entry per sample.
+Body ask_library(StartHelper& helper, std::shared_ptr<std::vector<double>> create_ms) {
+    auto n = std::make_shared<int>(0);
+    return [&helper, n, create_ms]() -> Status {
+        auto payload = helper.ask(fmt::format("lib {}", (*n)++));
         if (!payload) return fail(payload.error());
         char* end = nullptr;
         double ms = std::strtod(payload->c_str(), &end);
         if (end == payload->c_str() || !(ms > 0))
-            return fail(plain_error("ctbench-start-helper", verb, "no setup time in its answer \"" + *payload + "\""));
+            return fail(plain_error("ctbench-start-helper", "lib", "no create time in its answer \"" + *payload + "\""));
         create_ms->push_back(ms);
         return {};
     };
 }
 
 std::vector<Series> plan_series(const Fixture& f, StartHelper& helper, std::vector<std::string>& missing,
-                                std::shared_ptr<std::vector<double>> floor_setup_ms,
                                 std::shared_ptr<std::vector<double>> lib_create_ms) {
     std::vector<Series> out;
     std::string true_path = f.image + "/bin/true";
     out.push_back({"kernel-floor", [true_path] { return kernel_floor_once(true_path); },
                    {{"what", "clone3(pid,net,ipc,uts,mnt,cgroup) + execve(busybox true) + waitpid, from the bench process"}},
                    {}, {}});
-    out.push_back({"minimal-container", ask_timed(helper, "floor", std::move(floor_setup_ms)),
+    out.push_back({"minimal-container", ask(helper, "floor"),
                    {{"what", "the container's kernel work only (benches/start/minimal_container.hpp): cgroup dirs, "
                              "device rules and attach, clone3, overlay, the spec's mounts, pivot_root, masked and "
                              "read-only paths, hostname, lo, rlimit, capabilities, exec /bin/true, wait, rmdir"},
                     {"process", "ctbench-start-helper (small process, asked over a pipe)"}},
                    {helper.pid()}, {}});
-    out.push_back({"ctbench-lib", ask_timed(helper, "lib", std::move(lib_create_ms)),
+    out.push_back({"ctbench-lib", ask_library(helper, std::move(lib_create_ms)),
                    {{"what", "container::run, overlay of the image per container"},
                     {"process", "ctbench-start-helper (small process, asked over a pipe), as the minimal container"}},
                    {helper.pid()}, {}});
@@ -158,20 +163,17 @@ Result<std::vector<report::BenchResult>> measure_all(const Fixture& f, int repet
     std::vector<report::BenchResult> results;
     auto helper = StartHelper::start(f.dir, f.image);
     if (!helper) return fail(helper.error());
-    auto floor_setup_ms = std::make_shared<std::vector<double>>();
     auto lib_create_ms = std::make_shared<std::vector<double>>();
-    auto series = plan_series(f, *helper, missing, floor_setup_ms, lib_create_ms);
+    auto series = plan_series(f, *helper, missing, lib_create_ms);
     // The figures: untraced, round-robin over the series, so that the ratios between them (what
     // `compare --normalize` gates on) do not carry the host's drift between one series and the next.
     std::vector<Body> bodies;
     for (const auto& s : series) bodies.push_back(s.body);
     auto figures = measure_round_robin(bodies, repetitions);
     if (!figures) return fail(Error{"measure start.lifecycle (round-robin)", "", 0, figures.error().message()});
-    // The setups of the figure pass, warm-up round first: the last `repetitions` of each.
-    auto figure_pass = [&](const std::vector<double>& all) {
-        return std::vector<double>(all.end() - std::min<std::ptrdiff_t>(repetitions, std::ssize(all)), all.end());
-    };
-    std::vector<double> create_figures = figure_pass(*lib_create_ms), floor_setup_figures = figure_pass(*floor_setup_ms);
+    // The library's samples of the figure pass, warm-up round first: its last `repetitions`.
+    std::vector<double> create_figures(lib_create_ms->end() - std::min<std::ptrdiff_t>(repetitions, lib_create_ms->size()),
+                                       lib_create_ms->end());
     for (std::size_t i = 0; i < series.size(); ++i) {
         auto& s = series[i];
         // The phase breakdown: a pass of its own, traced and untraced samples alternating.
@@ -193,16 +195,6 @@ Result<std::vector<report::BenchResult>> measure_all(const Fixture& f, int repet
         if (!rss) return fail(rss.error());
         results.push_back(std::move(*rss));
     }
-    if (!floor_setup_figures.empty()) {
-        auto r = make_result("start.lifecycle/minimal-container-setup", floor_setup_figures,
-                             {{"what", "the minimal container up to its execve (cgroups, clone3, the child's whole "
-                                       "setup), from the call's start to a CLOCK_MONOTONIC stamp the child writes "
-                                       "into a shared page just before execve; from the minimal-container samples"},
-                              {"state_fs", state_fs},
-                              {"traced_with", "start.lifecycle/minimal-container"}});
-        r.sampled_in_rounds = true;
-        results.push_back(std::move(r));
-    }
     if (!create_figures.empty()) {
         auto r = make_result("start.lifecycle/ctbench-lib-create", create_figures,
                              {{"what", "Container::create alone (cgroups, clone3, the init's whole setup up to its ready "
@@ -219,8 +211,6 @@ Result<std::vector<report::BenchResult>> measure_all(const Fixture& f, int repet
         return nullptr;
     };
     if (auto* lib = find("ctbench-lib"); lib && find("minimal-container")) set_ratio(*lib, *find("minimal-container"));
-    if (auto* c = find("ctbench-lib-create"); c && find("minimal-container-setup"))
-        set_ratio(*c, *find("minimal-container-setup"));
     if (auto* floor = find("minimal-container"); floor && find("kernel-floor")) set_ratio(*floor, *find("kernel-floor"));
     for (std::string prefix : {"", "maxrss-"})
         for (const char* n : {"ctbench-runtime", "runc"})

@@ -14,12 +14,10 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -69,7 +67,6 @@ struct ChildPlan {
     int error_fd;  // write end, close-on-exec
     std::string rootfs, overlay_options;
     std::vector<std::string> cgroup_dirs;  // v1: the container's directory in each hierarchy
-    std::int64_t* ready_ns = nullptr;      // SetupClock::ready_ns, or none
 };
 
 [[noreturn]] void child_fail(const ChildPlan& c, int step) {
@@ -212,11 +209,6 @@ void set_identity(const ChildPlan& c) {
     char arg0[] = "true";
     char* argv[] = {arg0, nullptr};
     char* envp[] = {nullptr};
-    if (c.ready_ns) {
-        timespec now{};
-        ::clock_gettime(CLOCK_MONOTONIC, &now);
-        *c.ready_ns = std::int64_t(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
-    }
     ::execve("/bin/true", argv, envp);
     child_fail(c, 29);
 }
@@ -322,18 +314,14 @@ Result<MinimalPlan> minimal_plan(const std::string& image, std::uint64_t clone_f
     return p;
 }
 
-Status run_minimal_container(const MinimalPlan& plan, const std::string& dir, const std::string& cgroup,
-                             SetupClock* clock) {
-    auto started = std::chrono::steady_clock::now();  // CLOCK_MONOTONIC, as the child's stamp
+Status run_minimal_container(const MinimalPlan& plan, const std::string& dir, const std::string& cgroup) {
     Cleanup cleanup;
     if (::mkdir(dir.c_str(), 0700) != 0) return fail(sys_error("mkdir", dir));
     cleanup.dir = dir;
     for (auto [sub, mode] : {std::pair{"/upper", 0755u}, std::pair{"/work", 0700u}})
         if (::mkdir((dir + sub).c_str(), mode) != 0) return fail(sys_error("mkdir", dir + sub));
     ChildPlan c{&plan, -1, dir + "/rootfs",
-                fmt::format("lowerdir={},upperdir={}/upper,workdir={}/work", plan.image, dir, dir), {},
-                clock ? clock->ready_ns : nullptr};
-    if (c.ready_ns) *c.ready_ns = 0;
+                fmt::format("lowerdir={},upperdir={}/upper,workdir={}/work", plan.image, dir, dir), {}};
     std::optional<int> cgroup_fd;
     UniqueFd v2_dir;
     if (plan.cgroup_v2) {
@@ -365,10 +353,6 @@ Status run_minimal_container(const MinimalPlan& plan, const std::string& dir, co
     while (::waitpid(*pid, &wstatus, 0) < 0)
         if (errno != EINTR) return fail(sys_error("waitpid", std::to_string(*pid)));
     cleanup.child = 0;
-    if (clock && c.ready_ns && *c.ready_ns > 0) {
-        auto start_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(started.time_since_epoch()).count();
-        clock->setup_ms = double(*c.ready_ns - start_ns) / 1e6;
-    }
     return outcome(wstatus, errors_r.get());
 }
 

@@ -47,18 +47,8 @@ struct MinimalPlan {
 // From the host's cgroup layout and the bench's spec (once, before any sample).
 Result<MinimalPlan> minimal_plan(const std::string& image, std::uint64_t clone_flags);
 
-// Where the child writes CLOCK_MONOTONIC (ns) just before its execve: a MAP_SHARED page, so the
-// parent reads it after waitpid at the cost of one vDSO call in the child, no system call.
-struct SetupClock {
-    std::int64_t* ready_ns = nullptr;  // in a MAP_SHARED|MAP_ANONYMOUS mapping made before clone3
-    double setup_ms = 0;               // out: from the call's start to the child's ready_ns
-};
-
 // One container: `dir` (absent before) is its directory, `cgroup` its path below each
 // hierarchy's root (e.g. ctbench/bench-floor-3). Everything is removed again on every path.
-// With `clock`, also the setup's share (everything up to the exec: the counterpart of the
-// library's Container::create).
-Status run_minimal_container(const MinimalPlan& plan, const std::string& dir, const std::string& cgroup,
-                             SetupClock* clock = nullptr);
+Status run_minimal_container(const MinimalPlan& plan, const std::string& dir, const std::string& cgroup);
 
 }  // namespace ctb::bench

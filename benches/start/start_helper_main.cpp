@@ -6,10 +6,8 @@
 //
 // Usage: ctbench-start-helper FIXTURE_DIR IMAGE_ROOTFS
 // Requests on stdin, one per line:  floor N  (the minimal container)  |  lib N  (container::run)
-// Replies on stdout, one per line:  ok <ms>  |  error <message>, where <ms> is the setup up to the
-// exec: Container::create for lib, clone-to-execve of the child for floor
+// Replies on stdout, one per line:  ok  |  ok <create ms> (lib)  |  error <message>
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -83,13 +81,6 @@ int main(int argc, char** argv) {
         return 1;
     }
     ::close(null);
-    // The minimal container's child stamps its exec time here (shared across clone3).
-    void* page = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (page == MAP_FAILED) {
-        std::perror("ctbench-start-helper: mmap");
-        return 1;
-    }
-    auto* ready_page = static_cast<std::int64_t*>(page);
     auto plan = bench::minimal_plan(image, bench::kNamespaceFlags);
     if (!plan) {
         std::fprintf(stderr, "ctbench-start-helper: %s\n", plan.error().message().c_str());
@@ -98,11 +89,8 @@ int main(int argc, char** argv) {
     for (std::string line; std::getline(std::cin, line);) {
         auto space = line.find(' ');
         std::string verb = line.substr(0, space), n = space == std::string::npos ? "" : line.substr(space + 1);
-        if (verb == "floor") {
-            bench::SetupClock clock{ready_page, 0};
-            auto s = bench::run_minimal_container(*plan, fixture + "/floor-" + n, "ctbench/bench-floor-" + n, &clock);
-            reply(s ? Result<double>(clock.setup_ms) : Result<double>(std::unexpected(s.error())));
-        }
+        if (verb == "floor")
+            reply(bench::run_minimal_container(*plan, fixture + "/floor-" + n, "ctbench/bench-floor-" + n));
         else if (verb == "lib")
             reply(library_once(fixture, image, n));
         else
