@@ -28,7 +28,10 @@ else:
 if r["run"]["cgroup_mode"] != "v2": bad.append("guest cgroup mode " + r["run"]["cgroup_mode"])
 must_pass = ["cgroup.memory.oom_kill", "cgroup.memory.high_throttles", "cgroup.cpu.quota", "cgroup.cpu.weight_ratio",
              "cgroup.cpuset.pins", "cgroup.pids.limit", "cgroup.freezer.stops_and_resumes", "cgroup.devices.denied",
-             "cgroup.blkio.throttle", "cgroup.hugetlb.limit"]
+             "cgroup.blkio.throttle", "cgroup.hugetlb.limit",
+             # the v2 BPF device program, and cgroupsPath placed where the spec says on a v2 host
+             "cgroup.devices.spec_nodes", "cgroup.devices.unlisted_refused", "cgroup.path.absolute",
+             "cgroup.path.relative"]
 seen = {c["id"]: c for c in r["conformance"]}
 for cid in must_pass:
     c = seen.get(cid)
