@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 
+#include "common/fd.hpp"
 #include "common/subprocess.hpp"
 
 namespace ctb::bench {
@@ -33,10 +35,14 @@ Status run_quietly(const std::vector<std::string>& argv) {
     std::vector<char*> cargv;
     for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
     cargv.push_back(nullptr);
+    // stderr goes to an anonymous file, read only when the command failed: the error says why
+    // (a failure that does not repeat, one in thousands of a churn loop, is explained too).
+    UniqueFd errors(::memfd_create("ctbench-run-stderr", MFD_CLOEXEC));
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    if (errors) posix_spawn_file_actions_adddup2(&actions, errors.get(), 2);
     pid_t pid = 0;
     int rc = ::posix_spawn(&pid, cargv[0], &actions, nullptr, cargv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
@@ -45,11 +51,17 @@ Status run_quietly(const std::vector<std::string>& argv) {
     while (::waitpid(pid, &status, 0) < 0)
         if (errno != EINTR) return fail(sys_error("waitpid", argv[0]));
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
-    // Run once more with output captured, so the error says why.
-    auto again = run_process(argv);
-    std::string tail = again ? again->output.substr(again->output.size() > 400 ? again->output.size() - 400 : 0) : "";
+    std::string said;
+    if (errors) {
+        char buf[400];
+        off_t size = ::lseek(errors.get(), 0, SEEK_END);
+        off_t from = size > off_t(sizeof buf) ? size - off_t(sizeof buf) : 0;
+        ssize_t n = ::pread(errors.get(), buf, sizeof buf, from);
+        if (n > 0) said.assign(buf, static_cast<std::size_t>(n));
+    }
+    if (said.empty()) said = "(nothing on stderr)";
     return fail(plain_error("run", argv[0] + " " + (argv.size() > 1 ? argv[1] : ""),
-                            fmt::format("exit status {}: {}", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), tail)));
+                            fmt::format("exit status {}: {}", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), said)));
 }
 
 }  // namespace ctb::bench
