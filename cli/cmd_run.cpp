@@ -216,7 +216,7 @@ int run(const RunArgs& a) {
     progress.finish();
     r.benchmarks = std::move(benches.results);
     r.benchmarks_not_run = std::move(benches.not_run);
-    if (baselines->vm && !a.list) {
+    if (baselines->vm) {
         lock = UniqueFd{};  // the guest run takes the run lock itself
         if (auto g = run_guest(a.vm, guest); g) merge_guest_series(r, *g);
         else r.benchmarks_not_run.push_back({std::string("vm") + kVmSuffix, g.error().message(), true});

@@ -48,10 +48,15 @@ bool paired(const BenchResult& b, const BenchResult& yardstick) {
            std::all_of(yardstick.samples.begin(), yardstick.samples.end(), [](double y) { return y > 0; });
 }
 
+struct Normalized {
+    BenchResult series;
+    bool per_round = false;  // divided pair by pair, not by the baseline's median
+};
+
 // The series divided by its baseline of the same report, or nothing when the baseline is missing
 // there. Series sampled in rounds are divided pair by pair (a burst of host load that slows one
 // round cancels in that round's ratio); others by the baseline's median.
-std::optional<BenchResult> normalized(const BenchResult& b, const BenchIndex& same_report) {
+std::optional<Normalized> normalized(const BenchResult& b, const BenchIndex& same_report) {
     if (!b.baseline) return std::nullopt;
     auto it = same_report.find(*b.baseline);
     if (it == same_report.end() || it->second->samples.empty()) return std::nullopt;
@@ -59,12 +64,12 @@ std::optional<BenchResult> normalized(const BenchResult& b, const BenchIndex& sa
     BenchResult n = b;
     if (paired(b, yardstick)) {
         for (std::size_t i = 0; i < n.samples.size(); ++i) n.samples[i] /= yardstick.samples[i];
-        return n;
+        return Normalized{std::move(n), true};
     }
     double median = stats::median(yardstick.samples);
     if (median <= 0) return std::nullopt;
     for (double& x : n.samples) x /= median;
-    return n;
+    return Normalized{std::move(n), false};
 }
 
 bool is_yardstick(const std::string& name, const Report& r) {
@@ -77,9 +82,9 @@ BenchChange compare_pair(const BenchResult& b, const BenchResult& a, const Bench
     if (o.normalize) {
         auto nb = normalized(b, b_all), na = normalized(a, a_all);
         if (nb && na && b.baseline == a.baseline) {
-            BenchChange c = compare_bench(*nb, *na, o);
+            BenchChange c = compare_bench(nb->series, na->series, o);
             c.normalized_by = *a.baseline;
-            c.normalized_per_round = paired(b, *b_all.at(*b.baseline)) && paired(a, *a_all.at(*a.baseline));
+            c.normalized_per_round = nb->per_round && na->per_round;
             c.before = stats::median(b.samples);  // show the raw medians; change and test are on the ratios
             c.after = stats::median(a.samples);
             return c;

@@ -48,21 +48,17 @@ Result<double> library_once(const std::string& fixture, const std::string& image
 
 int g_reply_fd = STDOUT_FILENO;
 
-void reply(const Result<double>& r) {
-    std::string line = r ? fmt::format("ok {:.6f}", *r) : "error " + r.error().message();
+// One reply line: a newline inside a message would read as the end of the reply.
+void send_line(std::string line) {
     for (char& c : line)
         if (c == '\n') c = ' ';
     line += '\n';
     [[maybe_unused]] auto n = ::write(g_reply_fd, line.data(), line.size());
 }
 
-void reply(const Status& s) {
-    std::string line = s ? "ok" : "error " + s.error().message();
-    for (char& c : line)
-        if (c == '\n') c = ' ';
-    line += '\n';
-    [[maybe_unused]] auto n = ::write(g_reply_fd, line.data(), line.size());
-}
+void reply(const Result<double>& r) { send_line(r ? fmt::format("ok {:.6f}", *r) : "error " + r.error().message()); }
+
+void reply(const Status& s) { send_line(s ? "ok" : "error " + s.error().message()); }
 
 }  // namespace
 

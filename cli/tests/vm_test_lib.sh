@@ -10,6 +10,13 @@ vm_test_setup() {
   trap 'rm -rf "$tmp"' EXIT
 }
 
+# vm_test_require_report: $tmp/report.json exists (else the run's output in $tmp/out.txt is shown)
+# and matches the report schema.
+vm_test_require_report() {
+  [ -s "$tmp/report.json" ] || { cat "$tmp/out.txt"; echo "FAIL no report"; exit 1; }
+  python3 "$VALIDATE" "$SCHEMA" "$tmp/report.json" || { echo "FAIL report does not match the schema"; exit 1; }
+}
+
 # vm_test_nothing_left: no qemu of a ctbench guest run and no run state dir.
 vm_test_nothing_left() {
   local p

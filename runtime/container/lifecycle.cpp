@@ -33,8 +33,6 @@ Result<std::unique_ptr<cgroup::Manager>> open_cgroups(const State& s) {
     return open_cgroups(*layout, s);
 }
 
-// Paused = frozen by the freezer (v1 freezer.state) or by cgroup.freeze (v2).
-bool is_frozen(const cgroup::Manager& cg) { return cg.frozen(); }
 
 bool process_gone(const State& s) { return live_status("", s, false) == ContainerStatus::stopped; }
 
@@ -145,7 +143,7 @@ Container::~Container() {
 State Container::state() const {
     State s = state_;
     bool frozen = false;
-    if (auto cg = layout_ ? open_cgroups(*layout_, s) : open_cgroups(s); cg) frozen = is_frozen(**cg);
+    if (auto cg = layout_ ? open_cgroups(*layout_, s) : open_cgroups(s); cg) frozen = (*cg)->frozen();  // paused
     s.status = s.status == ContainerStatus::creating ? ContainerStatus::creating : live_status(root_, s, frozen);
     return s;
 }
@@ -266,7 +264,7 @@ Status delete_container(const std::string& root, const std::string& id, bool for
     State s = *loaded;
     auto cg = open_cgroups(*layout, s);
     if (s.status != ContainerStatus::creating)
-        s.status = live_status(root, s, cg && is_frozen(**cg));
+        s.status = live_status(root, s, cg && (*cg)->frozen());
     // The poststop hooks come from the config the container was created with, read before the
     // state directory goes.
     std::vector<spec::Hook> poststop;
