@@ -163,7 +163,8 @@ ino_t current_mount_ns() {
 // True when a mount or unmount happened since the last call (poll also resets the flag).
 bool mount_table_changed(int watch_fd) {
     pollfd p{watch_fd, POLLPRI, 0};
-    return ::poll(&p, 1, 0) != 1 || (p.revents & (POLLPRI | POLLERR)) != 0;
+    int n = ::poll(&p, 1, 0);
+    return n < 0 || (n == 1 && (p.revents & (POLLPRI | POLLERR)) != 0);
 }
 
 }  // namespace

@@ -446,6 +446,7 @@ Result<Container> Container::create(const CreateOptions& options) {
     c.state_ = st;
     c.sync_ = std::move(sync->parent);
     c.layout_ = std::move(*layout);
+    c.cgroups_ = std::move(rollback.cgroups);
     c.is_parent_ = true;
     return c;
 }
