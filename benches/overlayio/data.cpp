@@ -2,7 +2,9 @@
 // in a container of the runtime under test (the file in the overlay's upper layer on the state
 // directory), bare in a directory of the same backing filesystem, and on tmpfs, all in the same
 // run; once with O_DIRECT (where the filesystem allows it) and once buffered with the page cache
-// dropped before reads. fio measures the same bare path with the same job (fidelity).
+// dropped before reads. fio measures the same bare path with the same job (fidelity), right beside
+// the engine's bare pass in every round, so the fidelity ratio is a median of per-round ratios
+// (benches/harness/fidelity.hpp).
 #include <fmt/format.h>
 
 #include "benches/harness/fidelity.hpp"
