@@ -157,6 +157,7 @@ double prepare_cache(const Plan& p, AlignedBuffer& buf) {
 struct Pass {
     double seconds = 0;
     std::vector<double> lat_us;  // per transfer (random patterns only)
+    std::uint64_t distinct_blocks = 0;  // random patterns: blocks visited (== ops while ops <= blocks)
 };
 
 // The blocks a random pass visits, drawn without replacement (a partial Fisher-Yates shuffle;
@@ -200,6 +201,11 @@ Pass timed_pass(const Plan& p, int fd, AlignedBuffer& buf, std::uint64_t seed) {
     // Writes are durable before the clock stops, in both modes (fio's end_fsync=1).
     if (p.write && ::fsync(fd) != 0) throw SysError("fsync " + p.path, errno);
     out.seconds = now() - t0;
+    if (p.pattern == Pattern::rand) {  // after the clock: what the JSON says about the draw
+        auto sorted = order;
+        std::sort(sorted.begin(), sorted.end());
+        out.distinct_blocks = static_cast<std::uint64_t>(std::unique(sorted.begin(), sorted.end()) - sorted.begin());
+    }
     return out;
 }
 
@@ -225,7 +231,7 @@ json run_plan(const Plan& p) {
     // reads, more of it for sequential ones.
     ::posix_fadvise(o.fd.get(), 0, 0, p.pattern == Pattern::rand ? POSIX_FADV_RANDOM : POSIX_FADV_SEQUENTIAL);
     json samples = json::array(), lat_mean = json::array(), lat_p50 = json::array(), lat_p99 = json::array();
-    json cached = json::array(), seconds = json::array();
+    json cached = json::array(), seconds = json::array(), distinct = json::array();
     for (int r = 0; r < p.reps; ++r) {
         cached.push_back(prepare_cache(p, layout));
         Pass pass;
@@ -241,6 +247,7 @@ json run_plan(const Plan& p) {
         }
         samples.push_back(mib_per_s(p.ops * p.block, pass.seconds));
         seconds.push_back(pass.seconds);
+        if (p.pattern == Pattern::rand) distinct.push_back(pass.distinct_blocks);
         if (!pass.lat_us.empty()) {
             lat_mean.push_back(mean(pass.lat_us));
             lat_p50.push_back(percentile(pass.lat_us, 0.5));
@@ -252,6 +259,7 @@ json run_plan(const Plan& p) {
              {"mode", o.direct ? "direct" : "buffered"}, {"direct_refused", o.refused},
              {"cached_fraction_before", cached}, {"seconds", seconds}, {"bytes_per_sample", p.ops * p.block}};
     doc["cache"] = !p.write && p.cache == "warm" ? "warm" : "drop";
+    if (p.pattern == Pattern::rand) doc["distinct_blocks"] = distinct;
     if (!lat_mean.empty()) {
         doc["lat_mean_us"] = lat_mean;
         doc["lat_p50_us"] = lat_p50;
