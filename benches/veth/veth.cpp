@@ -11,6 +11,7 @@
 // fidelity tool runs next to the engine's loopback sample, alternately before and after it.
 #include <fmt/format.h>
 
+#include "benches/harness/fidelity.hpp"
 #include "benches/harness/measure.hpp"
 #include "benches/registry.hpp"
 #include "benches/start/fixture.hpp"
@@ -192,12 +193,24 @@ nlohmann::json trace_of(const Figures& f, const NetTracing& tracing) {
     return j;
 }
 
-report::Fidelity fidelity_of(const Run& run, const report::BenchResult& loop, const std::vector<double>& tool_values) {
+// The engine's loopback samples over the tool's, round by round (the tool ran right beside the
+// engine's loopback sample in every round): the median of the per-round ratios and its interval.
+// The figure goes on the loopback series, the rounds into its context; a pairing that fails
+// (never expected: both sides are recorded in the same rounds) leaves the reason instead.
+void set_fidelity(const Run& run, report::BenchResult& loop, const std::vector<double>& tool_values) {
     std::string metric = run.mode == "tcp_rr" ? "tcp_rr median round trip us, 64-byte messages (sockperf --full-rtt)"
                          : run.mode == "udp_stream" ? "udp_stream receiver Mbit/s, 1400-byte datagrams, unlimited rate"
                                                     : "tcp_stream receiver Mbit/s, same byte count";
-    double tool_median = stats::median(tool_values);
-    return {run.tool.name(), run.tool.version(), metric, tool_median > 0 ? loop.median / tool_median : 0.0};
+    auto paired = paired_ratio(loop.samples, tool_values);
+    if (!paired) {
+        loop.context["fidelity_not_measured"] = run.tool.name() + ": " + paired.error().message();
+        return;
+    }
+    FidelityTarget target{run.mode == "tcp_rr"};
+    loop.fidelity = report::Fidelity{run.tool.name(), run.tool.version(), metric + ", median of per-round ratios",
+                                     paired->ratio};
+    loop.context["fidelity_rounds"] = fidelity_rounds_context(*paired, target);
+    loop.context["fidelity_target_met"] = target.met(paired->ratio);
 }
 
 std::vector<report::BenchResult> results_of(Run& run) {
@@ -238,7 +251,7 @@ std::vector<report::BenchResult> results_of(Run& run) {
         ctx["what"] = fmt::format("{} {} on the loopback path, same load as ctbench's engine", run.tool.name(), run.tool.version());
         auto t = series(base + "loopback-" + run.tool.name(), unit, run.tool_figures.value, ctx);
         t.trace = trace_of(run.tool_figures, run.tracing);
-        out[0].fidelity = fidelity_of(run, out[0], run.tool_figures.value);
+        set_fidelity(run, out[0], run.tool_figures.value);
         out.push_back(std::move(t));
     } else {
         // No ratio rather than a zero: the reason stands where the ratio would be.
