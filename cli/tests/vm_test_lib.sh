@@ -26,3 +26,25 @@ vm_test_nothing_left() {
   ls -d /run/ctbench/vm-run-* 2>/dev/null && { echo "FAIL state dir left"; exit 1; }
   return 0
 }
+
+# vm_test_wait_unlocked: wait (bounded: 10 min) until no other ctbench run or cleanup holds the run
+# lock. On a shared machine another run may hold it, and a run refused by the lock proves nothing.
+vm_test_wait_unlocked() {
+  local i
+  for i in $(seq 1 120); do
+    flock -n /run/ctbench.lock true 2>/dev/null && return 0
+    sleep 5
+  done
+  echo "FAIL /run/ctbench.lock held by another run for 10 minutes"; exit 1
+}
+
+# vm_test_no_guest_net: no bridge or tap of a guest run (ctbgbr*, ctbgtap*) and no qemu on one.
+vm_test_no_guest_net() {
+  local l p
+  l="$(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^ctbg(br|tap)')"
+  [ -z "$l" ] || { echo "FAIL guest network links left: $l"; exit 1; }
+  for p in /proc/[0-9]*; do
+    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- 'ifname=ctbgtap' && { echo "FAIL qemu on a guest tap left: ${p#/proc/}"; exit 1; }
+  done
+  return 0
+}
