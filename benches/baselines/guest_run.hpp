@@ -35,7 +35,8 @@ struct GuestRunSpec {
     // guest a virtio-net NIC on it, and the guest's /init, before its ctbench command, brings its
     // side up and serves the agent's netbench-server; this runs on the host meanwhile (the guest
     // waits until it returns). Not called when the guest's side did not come up (GuestRun::network
-    // says why).
+    // says why). It runs inside the launcher's console loop and must not throw (qemu would not be
+    // reaped); the console is not read meanwhile, which is fine for a guest that only waits.
     std::function<void(const GuestNetEndpoint&)> with_network{};
 };
 

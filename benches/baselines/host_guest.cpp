@@ -56,7 +56,13 @@ Status measure_mode(const Spec& spec, const vm::GuestNetEndpoint& guest, const s
     for (int rep = 0; rep <= reps; ++rep) {
         auto doc = client(spec.agent, guest, mode, veth::load_args(mode, profile, 0));
         if (!doc) return fail(doc.error());
-        if (rep > 0) veth::record(mode, *doc, samples);
+        // This runs inside the guest launcher's console loop: nothing may throw past it (qemu
+        // would not be reaped), so a document without the mode's figures is an error here.
+        try {
+            if (rep > 0) veth::record(mode, *doc, samples);
+        } catch (const nlohmann::json::exception& e) {
+            return fail(plain_error("read netbench-client " + mode + " output", doc->dump().substr(0, 300), e.what()));
+        }
     }
     nlohmann::json ctx = context_of(spec, guest, mode, profile);
     if (!samples.loss.empty()) ctx["loss_ratio_median"] = stats::median(samples.loss), ctx["loss_ratio_samples"] = samples.loss;
