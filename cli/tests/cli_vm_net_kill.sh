@@ -5,6 +5,8 @@
 #    is left;
 # 2. the ctbench run itself is killed (SIGKILL): qemu dies with it (PDEATHSIG), the tap and bridge
 #    stay, and the next cleanup (`ctbench doctor --cleanup`, which every run does first) removes them.
+# 3. a guest that says its NIC is ready but serves nothing and hangs: the host's client fails, the
+#    command deadline ends the guest, exit 1, and again nothing is left.
 set -u
 source "$(dirname "$0")/vm_test_lib.sh"
 vm_test_setup vm-net-kill
@@ -90,4 +92,23 @@ grep -q "ctbgtap$run" "$tmp/cleanup.txt" && grep -q "ctbgbr$run" "$tmp/cleanup.t
 echo "ok   run killed mid-stream: qemu $qemu gone with it; cleanup removed ctbgtap$run and ctbgbr$run"
 vm_test_nothing_left
 vm_test_no_guest_net
-echo "ok"
+
+# 3. a guest that lies about its NIC, then hangs.
+vm_test_make_initrd "$tmp/liar.img" 'echo "CTBENCH-GUEST-BOOTED kernel=test"; echo "CTBENCH-GUEST-NET ready addr=198.19.252.2 (not really)"; while :; do /bin/busybox sleep 1; done'
+vm_test_wait_unlocked
+"$CTBENCH" run --suite bench --filter '^veth\.tcp_rr$' --repetitions 1 --baseline vm --initrd "$tmp/liar.img" \
+  --vm-timeout 15 --format json --output "$tmp/liar.json" >"$tmp/liar.txt" 2>&1
+rc=$?
+[ "$rc" = 1 ] || { cat "$tmp/liar.txt"; fail "hanging guest: exit $rc, want 1"; }
+python3 - "$tmp/liar.json" <<'PY' || exit 1
+import json, sys
+r = json.load(open(sys.argv[1]))
+broken = [n for n in r["benchmarks_not_run"] if n["name"] == "vm@vm" and n["error"]]
+if not broken or "did not finish within 15 s" not in broken[0]["reason"]:
+    print("FAIL the hanging guest is not reported as past its deadline:", r["benchmarks_not_run"]); sys.exit(1)
+print("ok   guest hangs after a false NIC line:", broken[0]["reason"].splitlines()[0][:150])
+PY
+no_clients
+vm_test_nothing_left
+vm_test_no_guest_net
+echo "ok (${SECONDS} s, waits for the run lock included)"

@@ -48,3 +48,14 @@ vm_test_no_guest_net() {
   done
   return 0
 }
+
+# vm_test_make_initrd OUT BODY: an initramfs of busybox alone whose /init runs BODY (a guest that
+# misbehaves on purpose), packed with busybox cpio.
+vm_test_make_initrd() {
+  local root="$tmp/root"
+  rm -rf "$root"; mkdir -p "$root/bin" "$root/dev" "$root/proc"
+  cp /bin/busybox "$root/bin/busybox"
+  mknod "$root/dev/console" c 5 1
+  printf '#!/bin/busybox sh\n%s\n' "$2" >"$root/init"; chmod 755 "$root/init"
+  (cd "$root" && find . | /bin/busybox cpio -o -H newc 2>/dev/null) | gzip -1 >"$1"
+}
