@@ -37,8 +37,9 @@ Result<nlohmann::json> receive_message(int fd, std::chrono::milliseconds timeout
     do {
         n = ::recv(fd, buf, sizeof buf, 0);
     } while (n < 0 && errno == EINTR);
+    // ECONNRESET: the peer died with a message of ours still unread; as silent as a plain EOF.
+    if (n == 0 || (n < 0 && errno == ECONNRESET)) return nlohmann::json::object();
     if (n < 0) return fail(sys_error("receive on", "sync channel"));
-    if (n == 0) return nlohmann::json::object();
     auto j = nlohmann::json::parse(std::string(buf, static_cast<std::size_t>(n)), nullptr, false);
     if (j.is_discarded()) return fail(plain_error("parse", "sync message", "malformed JSON"));
     return j;
