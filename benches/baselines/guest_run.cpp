@@ -217,7 +217,6 @@ void add_network(const GuestRunSpec& spec, GuestRun& run, const GuestNet& net, c
     b.at_pause = [&spec, &run, endpoint, dir](const std::string& line) mutable {
         auto said = parse_guest_net_line(line);
         run.network = said.detail;
-        run.network_ready = said.ready;
         if (!said.ready) return;  // the guest goes on with its command without waiting
         endpoint.guest_line = said.detail;
         spec.with_network(endpoint);

@@ -57,7 +57,6 @@ struct GuestRun {
     // With with_network: the guest's network line ("ready addr=... if=eth0" or "failed: why"), or
     // why there was none.
     std::string network;
-    bool network_ready = false;
     std::string report_json;  // what came over the report port
     std::string console_tail;
 };
