@@ -17,6 +17,7 @@
 #include "benches/start/fixture.hpp"
 #include "benches/veth/fidelity.hpp"
 #include "benches/veth/paths.hpp"
+#include "benches/veth/workload.hpp"
 #include "bpf/net_tracer.hpp"
 #include "reports/requirements.hpp"
 #include "reports/stats.hpp"
@@ -24,18 +25,7 @@
 namespace ctb::bench::veth {
 namespace {
 
-constexpr int kDefaultRepetitions = 9;
-constexpr std::uint32_t kDatagram = 1400;  // UDP payload, below every path's MTU (no fragments)
-constexpr std::uint32_t kMessage = 64;     // tcp_rr request and response size
-
-struct Profile {
-    double seconds;      // per engine sample
-    int tool_seconds;    // sockperf takes whole seconds (and spends 0.4 s of them warming up)
-};
-Profile profile(bool thorough) { return thorough ? Profile{3.0, 4} : Profile{0.3, 1}; }
-
-struct Figures {  // one path's samples
-    std::vector<double> value, p99, p999, loss;
+struct Figures : EngineSamples {  // one path's samples and what the tracer counted
     std::optional<bpf::NetSnapshot> trace;
     int traced_runs = 0;
 };
@@ -104,27 +94,6 @@ struct NetTracing {
     }
 };
 
-// What one sample of `mode` runs on `path`: the engine's client arguments.
-std::vector<std::string> load_args(const std::string& mode, const Profile& p, std::uint64_t bytes) {
-    std::vector<std::string> args;
-    if (bytes) args = {"--bytes", std::to_string(bytes)};
-    else args = {"--seconds", fmt::format("{}", p.seconds)};
-    if (mode == "udp_stream") args.insert(args.end(), {"--size", std::to_string(kDatagram)});
-    if (mode == "tcp_rr") args.insert(args.end(), {"--size", std::to_string(kMessage)});
-    return args;
-}
-
-void record(const std::string& mode, const nlohmann::json& doc, Figures& f) {
-    if (mode == "tcp_rr") {
-        f.value.push_back(doc.at("median_us").get<double>());
-        f.p99.push_back(doc.at("p99_us").get<double>());
-        f.p999.push_back(doc.at("p999_us").get<double>());
-    } else {
-        f.value.push_back(doc.at("mbit_per_s").get<double>());
-        if (doc.contains("loss_ratio")) f.loss.push_back(doc["loss_ratio"].get<double>());
-    }
-}
-
 struct Run {
     std::string mode;
     Profile profile;
@@ -176,8 +145,6 @@ struct Run {
         return {};
     }
 };
-
-std::string unit_of(const std::string& mode) { return mode == "tcp_rr" ? "us" : "Mbit/s"; }
 
 report::BenchResult series(const std::string& name, const std::string& unit, const std::vector<double>& samples,
                            nlohmann::json context) {
