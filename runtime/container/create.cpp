@@ -388,7 +388,7 @@ Result<Container> Container::create(const CreateOptions& options) {
 
     InitConfig config{&o.spec, *plan, st.rootfs, o.image_layers, dir, cgroup_mounts(*layout, *rollback.cgroups),
                       sync->child.get(), fifo->get(),
-                      !o.spec.hooks.prestart.empty() || !o.spec.hooks.create_runtime.empty(), console.get(), {}};
+                      !o.spec.hooks.prestart.empty() || !o.spec.hooks.create_runtime.empty(), console.get(), {}, true, o.id};
     if (!o.image_layers.empty())
         // upper/ becomes the container's "/": 0755, or no non-root process could use its root.
         for (auto [sub, mode] : {std::pair{"/upper", 0755u}, std::pair{"/work", 0700u}})
@@ -409,6 +409,9 @@ Result<Container> Container::create(const CreateOptions& options) {
     auto v1_dirs = rollback.cgroups->v1_paths().size();
     bool v2_half = rollback.cgroups->paths().size() > v1_dirs;
     bool attached = (self_attach || v1_dirs == 0) && (cgroup_fd.has_value() || !v2_half);
+    const auto& hooks = o.spec.hooks;
+    config.await_go = plan->new_user || !attached || o.spec.process.oom_score_adj.has_value() || config.runtime_hooks ||
+                      !hooks.create_container.empty() || !hooks.start_container.empty();
     auto pid = clone_init(config, cgroup_fd, sync->child.get());
     if (original_pid_ns && ::setns(original_pid_ns.get(), CLONE_NEWPID) != 0)
         return fail(sys_error("setns back to", "the runtime's pid namespace"));
@@ -424,12 +427,14 @@ Result<Container> Container::create(const CreateOptions& options) {
     rollback.state_json = state_json;
     if (!o.spec.hooks.create_container.empty() || !o.spec.hooks.start_container.empty())
         rollback.poststop = &o.spec.hooks.poststop;  // a failing hook in the init: step 12, then 13
-    nlohmann::json go = {{"go", true}, {"state", nlohmann::json::parse(state_json)}};
-    if (auto s = send_message(sync->parent.get(), go); !s) {
-        if (s.error().err != EPIPE && s.error().err != ECONNRESET) return fail(s.error());
-        Error e = explain_silent_exit(rollback.child, *rollback.cgroups, o.spec);  // it died before "go"
-        rollback.child = 0;  // reaped
-        return fail(std::move(e));
+    if (config.await_go) {
+        nlohmann::json go = {{"go", true}, {"state", nlohmann::json::parse(state_json)}};
+        if (auto s = send_message(sync->parent.get(), go); !s) {
+            if (s.error().err != EPIPE && s.error().err != ECONNRESET) return fail(s.error());
+            Error e = explain_silent_exit(rollback.child, *rollback.cgroups, o.spec);  // it died before "go"
+            rollback.child = 0;  // reaped
+            return fail(std::move(e));
+        }
     }
     if (auto s = await_ready(sync->parent.get(), o.setup_timeout, rollback, o.spec, state_json); !s) return fail(s.error());
 
