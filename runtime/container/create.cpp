@@ -279,6 +279,32 @@ Error explain_silent_exit(pid_t pid, const cgroup::Manager& cgroups, const spec:
     return plain_error("container init", std::to_string(pid), what + ")");
 }
 
+// Whether the init is in all its cgroups without add_process: its v1 ones joined by itself,
+// its v2 one by birth (CLONE_INTO_CGROUP).
+bool attached_without_runtime(const cgroup::Manager& cgroups, bool self_attach, bool cloned_into) {
+    auto v1_dirs = cgroups.v1_paths().size();
+    bool v2_half = cgroups.paths().size() > v1_dirs;
+    return (self_attach || v1_dirs == 0) && (cloned_into || !v2_half);
+}
+
+// Whether the runtime has work to do on the child between clone and its setup (prepare_child),
+// or hooks that the init runs need the state with the pid: then the init waits for "go".
+bool runtime_works_on_child(const spec::Spec& spec, const ns::Plan& plan, bool attached, bool runtime_hooks) {
+    return plan.new_user || !attached || spec.process.oom_score_adj.has_value() || runtime_hooks ||
+           !spec.hooks.create_container.empty() || !spec.hooks.start_container.empty();
+}
+
+// The init's "go", with the state its hooks see. A child that died before reading it (the OOM
+// killer of a tiny memory limit, say) is explained, not reported as a broken pipe.
+Status send_go(int sync_fd, const std::string& state_json, Rollback& rollback, const spec::Spec& spec) {
+    nlohmann::json go = {{"go", true}, {"state", nlohmann::json::parse(state_json)}};
+    auto sent = send_message(sync_fd, go);
+    if (sent || (sent.error().err != EPIPE && sent.error().err != ECONNRESET)) return sent;
+    Error e = explain_silent_exit(rollback.child, *rollback.cgroups, spec);
+    rollback.child = 0;  // reaped
+    return fail(std::move(e));
+}
+
 // The init stopped before its root change for the runtime's own hooks: run them, let it go on.
 Status run_runtime_hooks(int sync_fd, const spec::Spec& spec, const std::string& state) {
     if (auto s = run_hooks(spec.hooks.prestart, "prestart", state); !s) return s;
@@ -406,12 +432,8 @@ Result<Container> Container::create(const CreateOptions& options) {
         original_pid_ns = std::move(*orig);
     }
     std::optional<int> cgroup_fd = rollback.cgroups->clone_into_fd();
-    auto v1_dirs = rollback.cgroups->v1_paths().size();
-    bool v2_half = rollback.cgroups->paths().size() > v1_dirs;
-    bool attached = (self_attach || v1_dirs == 0) && (cgroup_fd.has_value() || !v2_half);
-    const auto& hooks = o.spec.hooks;
-    config.await_go = plan->new_user || !attached || o.spec.process.oom_score_adj.has_value() || config.runtime_hooks ||
-                      !hooks.create_container.empty() || !hooks.start_container.empty();
+    bool attached = attached_without_runtime(*rollback.cgroups, self_attach, cgroup_fd.has_value());
+    config.await_go = runtime_works_on_child(o.spec, *plan, attached, config.runtime_hooks);
     auto pid = clone_init(config, cgroup_fd, sync->child.get());
     if (original_pid_ns && ::setns(original_pid_ns.get(), CLONE_NEWPID) != 0)
         return fail(sys_error("setns back to", "the runtime's pid namespace"));
@@ -427,15 +449,8 @@ Result<Container> Container::create(const CreateOptions& options) {
     rollback.state_json = state_json;
     if (!o.spec.hooks.create_container.empty() || !o.spec.hooks.start_container.empty())
         rollback.poststop = &o.spec.hooks.poststop;  // a failing hook in the init: step 12, then 13
-    if (config.await_go) {
-        nlohmann::json go = {{"go", true}, {"state", nlohmann::json::parse(state_json)}};
-        if (auto s = send_message(sync->parent.get(), go); !s) {
-            if (s.error().err != EPIPE && s.error().err != ECONNRESET) return fail(s.error());
-            Error e = explain_silent_exit(rollback.child, *rollback.cgroups, o.spec);  // it died before "go"
-            rollback.child = 0;  // reaped
-            return fail(std::move(e));
-        }
-    }
+    if (config.await_go)
+        if (auto s = send_go(sync->parent.get(), state_json, rollback, o.spec); !s) return fail(s.error());
     if (auto s = await_ready(sync->parent.get(), o.setup_timeout, rollback, o.spec, state_json); !s) return fail(s.error());
 
     st.status = ContainerStatus::created;
