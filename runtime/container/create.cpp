@@ -24,6 +24,7 @@
 #include "runtime/container/rootless.hpp"
 #include "runtime/container/sync.hpp"
 #include "runtime/ownership.hpp"
+#include "runtime/rootfs/idmap.hpp"
 #include "runtime/security/rlimits.hpp"
 #include "runtime/spec/parse.hpp"
 
@@ -388,7 +389,7 @@ Result<Container> Container::create(const CreateOptions& options) {
 
     InitConfig config{&o.spec, *plan, st.rootfs, o.image_layers, dir, cgroup_mounts(*layout, *rollback.cgroups),
                       sync->child.get(), fifo->get(),
-                      !o.spec.hooks.prestart.empty() || !o.spec.hooks.create_runtime.empty(), console.get(), {}};
+                      !o.spec.hooks.prestart.empty() || !o.spec.hooks.create_runtime.empty(), console.get(), {}, {}};
     if (!o.image_layers.empty())
         // upper/ becomes the container's "/": 0755, or no non-root process could use its root.
         for (auto [sub, mode] : {std::pair{"/upper", 0755u}, std::pair{"/work", 0700u}})
@@ -404,8 +405,14 @@ Result<Container> Container::create(const CreateOptions& options) {
         if (!orig) return fail(orig.error());
         original_pid_ns = std::move(*orig);
     }
+    // Idmapped mounts need the host's privileges over the source filesystem: made here, moved
+    // into place by the init (rootfs/idmap.hpp). Our copies close right after the clone.
+    auto idmapped = rootfs::prepare_idmapped_mounts(o.spec, plan->new_user);
+    if (!idmapped) return fail(idmapped.error());
+    for (const auto& tree : *idmapped) config.idmapped_trees.push_back(tree.get());
     std::optional<int> cgroup_fd = rollback.cgroups->clone_into_fd();
     auto pid = clone_init(config, cgroup_fd, sync->child.get());
+    idmapped->clear();
     if (original_pid_ns && ::setns(original_pid_ns.get(), CLONE_NEWPID) != 0)
         return fail(sys_error("setns back to", "the runtime's pid namespace"));
     if (!pid) return fail(pid.error());

@@ -102,6 +102,7 @@ Status setup_mounts(const InitConfig& c, const nlohmann::json& state) {
     ctx.new_cgroup_ns = c.plan.new_cgroup;
     ctx.propagation_set = true;  // just above
     ctx.cgroups = c.cgroups;
+    ctx.idmapped_trees = c.idmapped_trees;
     ctx.before_root_change = [&] { return hooks_before_root_change(c, state); };
     // /proc/sys becomes read-only with the readonly paths: the sysctls go in before that.
     ctx.after_root_change = [&] { return write_sysctls(spec); };

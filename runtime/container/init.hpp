@@ -29,6 +29,9 @@ struct InitConfig {
     // global cgroup_threadgroup_rwsem, whose write side waits for an RCU grace period (a
     // pid written to cgroup.procs by the runtime does: about 1 ms per container here).
     std::vector<std::string> self_attach_dirs;
+    // Per entry of spec.mounts: a detached idmapped tree the runtime prepared (rootfs/idmap.hpp),
+    // -1 where none. Inherited through clone3; the init moves each onto its mount point.
+    std::vector<int> idmapped_trees;
 };
 
 [[noreturn]] void container_init(const InitConfig& config);

@@ -64,11 +64,23 @@ struct Root {
     bool operator==(const Root&) const = default;
 };
 
+struct IdMapping {
+    std::uint32_t container_id = 0;  // containerID
+    std::uint32_t host_id = 0;       // hostID
+    std::uint32_t size = 0;
+
+    bool operator==(const IdMapping&) const = default;
+};
+
 struct Mount {
     std::string destination;
     std::string type;    // "proc", "tmpfs", "bind", "" (bind when options say so) ...
     std::string source;
     std::vector<std::string> options;  // "ro", "nosuid", "bind", "rbind", "rprivate", "size=65536k" ...
+    // An idmapped mount's own mapping (config.md#posix-platform-mounts, OCI 1.2): an on-disk id
+    // in containerID..+size shows as hostID + (id - containerID). Both or neither.
+    // (Default initializers: the many {dest, type, source, options} initializers stay valid.)
+    std::vector<IdMapping> uid_mappings = {}, gid_mappings = {};  // uidMappings, gidMappings
 
     bool operator==(const Mount&) const = default;
 };
@@ -78,14 +90,6 @@ struct Namespace {
     std::string path;  // join this one instead of creating ("" = create)
 
     bool operator==(const Namespace&) const = default;
-};
-
-struct IdMapping {
-    std::uint32_t container_id = 0;  // containerID
-    std::uint32_t host_id = 0;       // hostID
-    std::uint32_t size = 0;
-
-    bool operator==(const IdMapping&) const = default;
 };
 
 struct TimeOffset {

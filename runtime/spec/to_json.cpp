@@ -135,6 +135,8 @@ json encode(const Mount& m) {
     put(j, "type", m.type);
     put(j, "source", m.source);
     put(j, "options", m.options);
+    put(j, "uidMappings", m.uid_mappings);
+    put(j, "gidMappings", m.gid_mappings);
     return j;
 }
 
