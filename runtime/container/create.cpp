@@ -306,15 +306,19 @@ Status await_ready(int sync_fd, std::chrono::milliseconds timeout, Rollback& rol
     return {};
 }
 
+}  // namespace
+
 Status write_pid_file(const std::string& path, pid_t pid) {
     if (path.empty()) return {};
     std::string tmp = path + ".tmp";
     if (auto s = write_file(tmp, std::to_string(pid)); !s) return s;
-    if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(sys_error("rename", path));
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        auto e = sys_error("rename", path);
+        ::unlink(tmp.c_str());
+        return fail(std::move(e));
+    }
     return {};
 }
-
-}  // namespace
 
 Result<Container> Container::create(const CreateOptions& options) {
     auto started = std::chrono::steady_clock::now();
