@@ -22,6 +22,7 @@
 #include "runtime/container/inject_delay.hpp"
 #include "runtime/container/console.hpp"
 #include "runtime/container/rootless.hpp"
+#include "runtime/container/seccomp_agent.hpp"
 #include "runtime/container/sync.hpp"
 #include "runtime/ownership.hpp"
 #include "runtime/rootfs/idmap.hpp"
@@ -287,16 +288,31 @@ Status run_runtime_hooks(int sync_fd, const spec::Spec& spec, const std::string&
     return send_message(sync_fd, {{"go", true}});
 }
 
+// What the init asks of us before "ready": the runtime's hooks ({"hooks"}), and with
+// SCMP_ACT_NOTIFY the seccomp listener to pass on to the agent ({"seccompFd"} + the fd).
+Result<nlohmann::json> serve_init(int sync_fd, std::chrono::milliseconds timeout, Rollback& rollback,
+                                  const spec::Spec& spec, const std::string& state) {
+    for (;;) {
+        UniqueFd listener;
+        auto msg = receive_message(sync_fd, timeout, &listener);
+        if (!msg) return msg;
+        if (msg->contains("hooks")) {
+            rollback.poststop = &spec.hooks.poststop;
+            if (auto s = run_runtime_hooks(sync_fd, spec, state); !s) return fail(s.error());
+        } else if (msg->contains("seccompFd") && spec.linux.seccomp) {
+            if (!listener) return fail(plain_error("receive seccomp listener", "linux.seccomp", "the init sent none"));
+            if (auto s = send_to_seccomp_agent(*spec.linux.seccomp, rollback.child, state, listener.get()); !s)
+                return fail(s.error());
+        } else {
+            return msg;
+        }
+    }
+}
+
 Status await_ready(int sync_fd, std::chrono::milliseconds timeout, Rollback& rollback, const spec::Spec& spec,
                    const std::string& state) {
-    auto msg = receive_message(sync_fd, timeout);
+    auto msg = serve_init(sync_fd, timeout, rollback, spec, state);
     if (!msg) return fail(msg.error());
-    if (msg->contains("hooks")) {
-        rollback.poststop = &spec.hooks.poststop;
-        if (auto s = run_runtime_hooks(sync_fd, spec, state); !s) return s;
-        msg = receive_message(sync_fd, timeout);
-        if (!msg) return fail(msg.error());
-    }
     if (msg->contains("error")) return fail(error_from_json((*msg)["error"]));
     if (!msg->contains("ready")) {
         Error e = explain_silent_exit(rollback.child, *rollback.cgroups, spec);

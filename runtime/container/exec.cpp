@@ -16,6 +16,7 @@
 #include "runtime/container/container.hpp"
 #include "runtime/container/process.hpp"
 #include "runtime/container/rootless.hpp"
+#include "runtime/container/seccomp_agent.hpp"
 #include "runtime/container/sync.hpp"
 #include "runtime/namespaces.hpp"
 #include "runtime/spec/parse.hpp"
@@ -67,7 +68,10 @@ int namespaces_to_join(pid_t pid) {
         // After the chroot: /dev/ptmx is the container's, so is the pty.
         if (p.terminal && console_fd >= 0)
             if (auto t = attach_new_pty(console_fd, p.console_size); !t) report_and_exit(report_fd, t.error());
-        report_and_exit(report_fd, exec_container_process(spec, p));
+        // SCMP_ACT_NOTIFY: the listener goes to the runtime (then the agent) before anything else.
+        auto notify = hand_seccomp_listener_to_runtime(spec, report_fd);
+        if (!notify) report_and_exit(report_fd, notify.error());
+        report_and_exit(report_fd, exec_container_process(spec, p, "", *notify));
     }
     if (console_fd >= 0) ::close(console_fd);
     if (auto sent = send_message(report_fd, {{"pid", child}}); !sent || detach) ::_exit(sent ? 0 : 127);
@@ -86,15 +90,29 @@ Result<int> reap(pid_t pid) {
     return wstatus;
 }
 
-// The joiner's first word: the process's host pid, or why it could not be made (the joiner then
-// exits: reaped here).
-Result<pid_t> started_process(int sync_fd, pid_t joiner_pid) {
-    auto msg = receive_message(sync_fd, kStartTimeout);
-    if (msg && msg->contains("pid")) return msg->value("pid", pid_t{-1});
-    (void)reap(joiner_pid);
-    if (!msg) return fail(msg.error());
-    if (msg->contains("error")) return fail(error_from_json((*msg)["error"]));
-    return fail(plain_error("exec", "joiner " + std::to_string(joiner_pid), "exited without a word"));
+// The joiner's word: the process's host pid, and with SCMP_ACT_NOTIFY the process's seccomp
+// listener (the two come from two processes, in either order); or why the process could not be
+// made (the joiner then exits: reaped here; the process, if any, is gone too).
+Result<pid_t> started_process(int sync_fd, pid_t joiner_pid, bool want_listener, UniqueFd& listener) {
+    pid_t pid = -1;
+    while (pid < 0 || (want_listener && !listener)) {
+        UniqueFd passed;
+        auto msg = receive_message(sync_fd, kStartTimeout, &passed);
+        if (msg && msg->contains("pid")) {
+            pid = msg->value("pid", pid_t{-1});
+            continue;
+        }
+        if (msg && msg->contains("seccompFd") && passed) {
+            listener = std::move(passed);
+            continue;
+        }
+        if (pid > 0) ::kill(pid, SIGKILL);  // the process we made, by pid
+        (void)reap(joiner_pid);
+        if (!msg) return fail(msg.error());
+        if (msg->contains("error")) return fail(error_from_json((*msg)["error"]));
+        return fail(plain_error("exec", "joiner " + std::to_string(joiner_pid), "exited without a word"));
+    }
+    return pid;
 }
 
 }  // namespace
@@ -115,12 +133,17 @@ Result<int> exec(const std::string& root, const std::string& id, const spec::Pro
     if (pid < 0) return fail(sys_error("fork", "exec"));
     if (pid == 0) joiner(s, *spec, process, sync->child.get(), console_fd, options.detach);
     sync->child.reset();
-    auto started = started_process(sync->parent.get(), pid);
+    UniqueFd listener;
+    bool notify = spec->linux.seccomp && spec->linux.seccomp->notifies();
+    auto started = started_process(sync->parent.get(), pid, notify, listener);
     if (!started) return fail(started.error());
-    if (auto w = write_pid_file(options.pid_file, *started); !w) {
+    auto handed = notify ? send_to_seccomp_agent(*spec->linux.seccomp, *started, oci_state_json(s), listener.get()) : Status{};
+    listener.reset();
+    auto written = handed ? write_pid_file(options.pid_file, *started) : Status{};
+    if (!handed || !written) {
         ::kill(*started, SIGKILL);  // the process we just made, by pid: nothing stays behind
         (void)reap(pid);
-        return fail(w.error());
+        return fail(!handed ? handed.error() : written.error());
     }
     auto wstatus = reap(pid);
     if (!wstatus) return fail(wstatus.error());

@@ -214,6 +214,17 @@ struct Seccomp {
     std::vector<std::string> architectures;
     std::vector<std::string> flags;
     std::vector<SeccompSyscall> syscalls;
+    // SCMP_ACT_NOTIFY (config-linux.md#seccomp): the unix socket of the seccomp agent that gets
+    // the listener fd with the container process state, and an opaque string passed along.
+    std::string listener_path, listener_metadata;  // listenerPath, listenerMetadata
+
+    // Whether any rule (or the default) asks for SCMP_ACT_NOTIFY.
+    bool notifies() const {
+        if (default_action == "SCMP_ACT_NOTIFY") return true;
+        for (const auto& s : syscalls)
+            if (s.action == "SCMP_ACT_NOTIFY") return true;
+        return false;
+    }
 
     bool operator==(const Seccomp&) const = default;
 };

@@ -252,6 +252,8 @@ json encode(const Seccomp& s) {
     put(j, "architectures", s.architectures);
     put(j, "flags", s.flags);
     put(j, "syscalls", s.syscalls);
+    put(j, "listenerPath", s.listener_path);
+    put(j, "listenerMetadata", s.listener_metadata);
     return j;
 }
 

@@ -365,6 +365,7 @@ Seccomp expected_seccomp() {
     s.default_errno_ret = 38;
     s.architectures = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"};
     s.flags = {"SECCOMP_FILTER_FLAG_LOG"};
+    s.listener_path = "/run/seccomp-agent.sock";
     s.syscalls = {{{"getcwd", "chmod"}, "SCMP_ACT_ERRNO", 1, {}},
                   {{"personality"},
                    "SCMP_ACT_ALLOW",
@@ -525,6 +526,27 @@ TEST(ParseSpec, MountIdMappingsRoundTripAndComeInPairs) {
     ASSERT_FALSE(empty_range);
     EXPECT_NE(empty_range.error().message().find("mounts[0].gidMappings[0].size"), std::string::npos)
         << empty_range.error().message();
+}
+
+// config-linux.md#seccomp: SCMP_ACT_NOTIFY needs an agent to answer: listenerPath, absolute.
+TEST(ParseSpec, SeccompNotifyNeedsAListenerPath) {
+    json config = to_json(default_spec());
+    config["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                                  {"syscalls", json::array({{{"names", {"mkdir"}}, {"action", "SCMP_ACT_NOTIFY"}}})}};
+    auto missing = parse_spec(config);
+    ASSERT_FALSE(missing);
+    EXPECT_TRUE(missing.error().message().starts_with("parse config.json linux.seccomp.listenerPath: required"))
+        << missing.error().message();
+    config["linux"]["seccomp"]["listenerPath"] = "agent.sock";
+    auto relative = parse_spec(config);
+    ASSERT_FALSE(relative);
+    EXPECT_NE(relative.error().message().find("linux.seccomp.listenerPath"), std::string::npos);
+    config["linux"]["seccomp"]["listenerPath"] = "/run/agent.sock";
+    config["linux"]["seccomp"]["listenerMetadata"] = "meta";
+    auto ok = parse_spec(config);
+    ASSERT_TRUE(ok) << ok.error().message();
+    EXPECT_EQ(ok->linux.seccomp->listener_metadata, "meta");
+    EXPECT_TRUE(ok->linux.seccomp->notifies());
 }
 
 TEST(ParseSpec, UnknownFieldsAreIgnored) {
