@@ -5,6 +5,7 @@
 #include <map>
 #include <sstream>
 
+#include "benches/baselines/host_guest.hpp"
 #include "benches/harness/measure.hpp"
 
 namespace ctb::cli {
@@ -59,8 +60,12 @@ void merge_guest_series(report::Report& host, const report::Report& guest) {
         keep_guest_ratio(b);
         b.name = name + kVmSuffix;
         b.sampled_in_rounds = false;  // its rounds are the guest's, not the host's
-        if (auto it = host_index.find(name); it != host_index.end()) bench::set_ratio(b, host.benchmarks[it->second]);
-        else b.warnings.push_back("no host series of this workload: no VM/host ratio");
+        // Host <-> guest traffic has no host series of its own name: its baseline is host <->
+        // container traffic, the veth bench's netns-veth path of the same workload.
+        std::string host_name = bench::host_guest::baseline_of(name);
+        if (host_name.empty()) host_name = name;
+        if (auto it = host_index.find(host_name); it != host_index.end()) bench::set_ratio(b, host.benchmarks[it->second]);
+        else b.warnings.push_back(fmt::format("no host series {}: no VM/host ratio", host_name));
         added.push_back(std::move(b));
     }
     if (guest.run.guest) {

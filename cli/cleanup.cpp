@@ -154,6 +154,9 @@ void remove_mounts(std::vector<Removal>& out, const Claims& keep) {
     }
 }
 
+// Every "ctb*" link: the engine's (ctb0, ctbbr*, ctbv*), the benches' (ctbnv*), and a VM guest
+// run's persistent tap ctbgtap<pid> and its bridge ctbgbr<pid> (benches/baselines/guest_net.hpp),
+// which a killed run leaves behind (its qemu dies with it, the tap persists).
 void remove_links(std::vector<Removal>& out, const Claims& keep) {
     auto rtnl = net::Rtnl::open();
     if (!rtnl) {

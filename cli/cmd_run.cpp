@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 
+#include "benches/baselines/host_guest.hpp"
 #include "benches/harness/runner.hpp"
 #include "cli/baselines.hpp"
 #include "cli/cleanup.hpp"
@@ -165,8 +166,12 @@ int run(const RunArgs& a) {
     if (!plan) return usage_error(plan.error());
     if (baselines->any() && (!plan->suite.bench || plan->suite.conformance))
         return usage_error(plain_error("--baseline", a.suite, "needs a bench suite (bench or a bench area), not conformance cases"));
-    if (baselines->vm)
+    if (baselines->vm) {
         if (auto s = check_vm_options(a.vm); !s) return usage_error(s.error());
+        std::vector<std::string> names;
+        for (const auto* b : plan->benches) names.push_back(b->name);
+        guest.net_modes = bench::host_guest::veth_modes(names);
+    }
     UniqueFd lock;
     if (!a.list) {
         auto taken = take_run_lock();

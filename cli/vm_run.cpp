@@ -6,10 +6,13 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "benches/baselines/guest_run.hpp"
+#include "benches/baselines/host_guest.hpp"
 #include "benches/harness/spawn.hpp"
 #include "cli/cleanup.hpp"
 #include "cli/commands.hpp"
@@ -79,8 +82,30 @@ Result<vm::GuestRunSpec> guest_spec(const VmOptions& o, const GuestSelection& s)
     return spec;
 }
 
+// The host <-> guest workloads of a run with net_modes: filled in while the guest waits for the
+// host (GuestRunSpec::with_network), or, if it never did, every mode not run with the guest's reason.
+struct NetWork {
+    bench::host_guest::Spec spec;
+    std::optional<bench::host_guest::Outcome> outcome;
+};
+
+void want_network(vm::GuestRunSpec& spec, const GuestSelection& s, const std::shared_ptr<NetWork>& net) {
+    if (s.net_modes.empty()) return;
+    net->spec = {spec.agent, s.net_modes, s.repetitions, s.thorough};
+    spec.with_network = [net](const vm::GuestNetEndpoint& guest) {
+        net->outcome = bench::host_guest::measure(net->spec, guest);
+    };
+}
+
+bench::host_guest::Outcome network_outcome(const NetWork& net, const vm::GuestRun& g) {
+    if (net.outcome) return *net.outcome;
+    if (net.spec.modes.empty()) return {};
+    return bench::host_guest::not_run(net.spec, "the guest's network did not come up: " + g.network);
+}
+
 // The guest's report, every result marked guest-side, the VM that ran it recorded in run.guest.
-Result<report::Report> guest_report(const vm::GuestRun& g) {
+// The host <-> guest series join the guest's own: they are VM figures, labelled like them.
+Result<report::Report> guest_report(const vm::GuestRun& g, bench::host_guest::Outcome net) {
     nlohmann::json j = nlohmann::json::parse(g.report_json, nullptr, false);
     if (j.is_discarded())
         return fail(plain_error("parse the guest's report", "virtio-serial port " + std::string(vm::report_port_name),
@@ -97,6 +122,8 @@ Result<report::Report> guest_report(const vm::GuestRun& g) {
     if (g.scratch == "virtio-blk") info.scratch += " (" + g.scratch_backing + ")";
     r->run.guest = info;
     r->run.command_line = command_line();
+    for (auto& b : net.results) r->benchmarks.push_back(std::move(b));
+    for (auto& b : net.not_run) r->benchmarks_not_run.push_back(std::move(b));
     nlohmann::json side = {{"side", "guest"}, {"accel", info.accel}, {"kernel", info.guest_kernel}};
     for (auto& c : r->conformance) c.evidence["guest"] = side;
     // Every figure says what ran: a TCG figure carries the note that it is no KVM baseline.
@@ -153,10 +180,12 @@ Result<report::Report> run_guest(const VmOptions& vm, const GuestSelection& sele
     // A host-side `ctbench run` sweeps qemu guests it finds under /run/ctbench: hold its lock.
     auto lock = take_run_lock();
     if (!lock) return fail(lock.error());
+    auto net = std::make_shared<NetWork>();
+    want_network(*spec, selection, net);
     auto run = vm::run_in_guest(*spec);
     if (!run) return fail(run.error());
     if (run->accel == vm::Accel::tcg) fmt::print(stderr, "ctbench: warning: {}\n", run->accel_note);
-    return guest_report(*run);
+    return guest_report(*run, network_outcome(*net, *run));
 }
 
 int run_in_vm(const VmOptions& vm, const GuestSelection& selection) {

@@ -31,6 +31,10 @@ struct GuestSelection {
     int repetitions = 0;     // benches: passed on to the guest's run
     bool thorough = false;
     std::string state_fs = "tmpfs";
+    // `--baseline ...,vm` with veth benches selected: these workloads (tcp_stream, udp_stream,
+    // tcp_rr) also run between the host and the guest over virtio-net on a tap, as the series
+    // veth.<mode>/host-guest-virtio (benches/baselines/host_guest.hpp). Empty: the guest has no NIC.
+    std::vector<std::string> net_modes{};
 };
 
 void add_vm_options(CLI::App& cmd, VmOptions& vm);

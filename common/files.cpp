@@ -44,6 +44,8 @@ std::string trim(std::string s) {
 
 Status make_dirs(const std::string& path, unsigned mode) {
     if (path.empty()) return {};
+    // Usually only the last component is missing: one mkdir instead of one per component.
+    if (::mkdir(path.c_str(), mode) == 0 || errno == EEXIST) return {};
     std::size_t pos = 0;
     while (pos != std::string::npos) {
         pos = path.find('/', pos + 1);

@@ -184,6 +184,46 @@ Error guest_error(const GuestRun& run, const std::string& what) {
                                    run.console_tail));
 }
 
+// The control port's host side: a qemu `pipe` chardev over two FIFOs (qemu opens them O_RDWR, so
+// neither side blocks on open). Only the host writes: "done" when it no longer needs the network.
+Status make_control_fifos(const std::string& dir) {
+    for (const char* end : {"in", "out"}) {
+        std::string path = fmt::format("{}/control.{}", dir, end);
+        if (::mkfifo(path.c_str(), 0600) != 0) return fail(sys_error("mkfifo", path));
+    }
+    return {};
+}
+
+Status release_guest(const std::string& dir) {
+    std::string path = dir + "/control.in";
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fd) return fail(sys_error("open the guest's control port", path));
+    constexpr std::string_view done = "done\n";
+    if (::write(fd.get(), done.data(), done.size()) != static_cast<ssize_t>(done.size()))
+        return fail(sys_error("tell the guest the host is done", path));
+    return {};
+}
+
+void add_network(const GuestRunSpec& spec, GuestRun& run, const GuestNet& net, const std::string& dir, BootSpec& b) {
+    b.extra_args.insert(b.extra_args.end(), {"-chardev", fmt::format("pipe,id=ctbcontrol,path={}/control", dir),
+                                             "-device", fmt::format("virtserialport,chardev=ctbcontrol,name={}", control_port_name)});
+    auto nic = net.qemu_args();
+    b.extra_args.insert(b.extra_args.end(), nic.begin(), nic.end());
+    b.extra_append += " " + GuestNet::kernel_param();
+    b.pause_marker = guest_net_marker;
+    run.network = fmt::format("the guest never said whether its network came up (no {} line on its console)", guest_net_marker);
+    GuestNetEndpoint endpoint{kGuestNetGuest, kGuestNetPort, kGuestNetHost, net.bridge(), net.tap(),
+                              "virtio-net-device (virtio-mmio), qemu tap backend, vhost off", ""};
+    b.at_pause = [&spec, &run, endpoint, dir](const std::string& line) mutable {
+        auto said = parse_guest_net_line(line);
+        run.network = said.detail;
+        if (!said.ready) return;  // the guest goes on with its command without waiting
+        endpoint.guest_line = said.detail;
+        spec.with_network(endpoint);
+        if (auto s = release_guest(dir); !s) run.network += "; " + s.error().message();
+    };
+}
+
 BootSpec boot_spec(const GuestRunSpec& spec, const GuestRun& run, const std::string& dir, const std::string& args) {
     auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
     BootSpec b{.accel = run.accel, .kernel = run.kernel, .initrd = run.initrd, .state_dir = dir,
@@ -223,7 +263,17 @@ Result<GuestRun> run_in_guest(const GuestRunSpec& spec) {
     auto backing = make_scratch_disk(dir.path, spec.scratch_disk_mib);
     if (!backing) return fail(backing.error());
     run.scratch_backing = *backing;
-    BootResult boot = boot_guest(boot_spec(spec, run, dir.path, *args));
+    BootSpec boot_with = boot_spec(spec, run, dir.path, *args);
+    // Declared after `dir`: the tap and the bridge go first (qemu is reaped by then, on every path).
+    std::optional<GuestNet> net;
+    if (spec.with_network) {
+        auto made = GuestNet::create(::getpid());
+        if (!made) return fail(made.error());
+        net.emplace(std::move(*made));
+        if (auto s = make_control_fifos(dir.path); !s) return fail(s.error());
+        add_network(spec, run, *net, dir.path, boot_with);
+    }
+    BootResult boot = boot_guest(boot_with);
     run.console_tail = boot.console_tail;
     run.boot_seconds = boot.boot_seconds;
     run.total_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "benches/baselines/guest_net.hpp"
 #include "benches/baselines/suite_image.hpp"
 #include "benches/baselines/vm.hpp"
 #include "common/error.hpp"
@@ -29,6 +31,13 @@ struct GuestRunSpec {
     // A sparse raw file of this size under the run's state dir, attached as a virtio-blk disk
     // and formatted ext4 by the guest for its /run; 0: none (the guest uses a loop over RAM).
     long long scratch_disk_mib = 8192;
+    // Guest networking (guest_net.hpp): when set, the launcher makes a bridge and a tap, gives the
+    // guest a virtio-net NIC on it, and the guest's /init, before its ctbench command, brings its
+    // side up and serves the agent's netbench-server; this runs on the host meanwhile (the guest
+    // waits until it returns). Not called when the guest's side did not come up (GuestRun::network
+    // says why). It runs inside the launcher's console loop and must not throw (qemu would not be
+    // reaped); the console is not read meanwhile, which is fine for a guest that only waits.
+    std::function<void(const GuestNetEndpoint&)> with_network{};
 };
 
 struct GuestRun {
@@ -45,6 +54,9 @@ struct GuestRun {
     std::string scratch, scratch_backing;
     // The guest's clocksource: "tsc" gives ns timings; "jiffies" or "refined-jiffies" only ticks.
     std::string clocksource;
+    // With with_network: the guest's network line ("ready addr=... if=eth0" or "failed: why"), or
+    // why there was none.
+    std::string network;
     std::string report_json;  // what came over the report port
     std::string console_tail;
 };

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "benches/baselines/guest_image.hpp"
+#include "benches/baselines/guest_net.hpp"
 #include "common/files.hpp"
 #include "common/subprocess.hpp"
 #include "runtime/image/sha256.hpp"
@@ -26,7 +27,8 @@ namespace fs = std::filesystem;
 constexpr const char* kImageFormat = "ctbench-suite-image-1";
 constexpr std::size_t kKeepImages = 4;
 
-// The /init template: @MODULES@, @PORT@, @BOOTED@, @DONE@ are filled in by suite_init_script.
+// The /init template: @MODULES@, @PORT@, @BOOTED@, @DONE@, @NET@, @CONTROL@, @NETPORT@ are filled
+// in by suite_init_script.
 constexpr const char* kInitTemplate = R"INIT(#!/bin/busybox sh
 # ctbench suite guest /init (generated; see benches/baselines/suite_image.cpp).
 # Logs go to the serial console; the JSON report goes to the virtio-serial port @PORT@.
@@ -92,6 +94,47 @@ for p in /sys/class/virtio-ports/*; do
   [ "$($bb cat "$p/name" 2>/dev/null)" = "@PORT@" ] && port="/dev/${p##*/}"
 done
 [ -n "$port" ] || echo "ctbench-guest: no virtio-serial port named @PORT@"
+
+# Guest networking, only when the launcher gave a virtio-net NIC on its tap (ctbench_net=ADDR/PREFIX
+# on the kernel command line): the NIC gets that address and no default route (it reaches the
+# host's bridge and nothing else), the agent's netbench-server answers the host's workloads, and
+# the guest waits on the control port until the host says it is done. Then the NIC goes down again,
+# so the command below sees the same guest as without it.
+if [ -n "$ctbench_net" ]; then
+  ctl=""
+  for p in /sys/class/virtio-ports/*; do
+    [ "$($bb cat "$p/name" 2>/dev/null)" = "@CONTROL@" ] && ctl="/dev/${p##*/}"
+  done
+  nic=""
+  for n in /sys/class/net/*; do
+    [ "$($bb basename "$($bb readlink "$n/device/driver" 2>/dev/null)")" = virtio_net ] && nic="${n##*/}"
+  done
+  if [ -z "$ctl" ]; then
+    echo "@NET@ failed: no virtio-serial port named @CONTROL@"
+  elif [ -z "$nic" ]; then
+    echo "@NET@ failed: no virtio-net interface (virtio_net not loaded, or no NIC)"
+  elif ! { echo 1 > "/proc/sys/net/ipv6/conf/$nic/disable_ipv6"; $bb ip addr add "$ctbench_net" dev "$nic" &&
+           $bb ip link set "$nic" up; }; then
+    echo "@NET@ failed: cannot give $nic the address $ctbench_net"
+  else
+    addr="${ctbench_net%/*}"
+    /usr/local/bin/ctbench-agent netbench-server @NETPORT@ --bind "$addr" >/run/ctbench-netbench.log 2>&1 &
+    srv=$!
+    tries=0
+    until $bb grep -q listening /run/ctbench-netbench.log || [ "$tries" -ge 100 ]; do
+      tries=$((tries + 1)); $bb sleep 0.1
+    done
+    if $bb grep -q listening /run/ctbench-netbench.log; then
+      echo "@NET@ ready addr=$addr port=@NETPORT@ if=$nic mtu=$($bb cat "/sys/class/net/$nic/mtu")"
+      # Bounded: the host's deadline kills the guest long before this ends.
+      $bb timeout 3600 $bb head -n 1 "$ctl" >/dev/null
+    else
+      echo "@NET@ failed: netbench-server did not listen: $($bb head -c 300 /run/ctbench-netbench.log)"
+    fi
+    kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null
+    $bb ip link set "$nic" down; $bb ip addr flush dev "$nic"
+  fi
+fi
 
 echo "$ctbench_args" | $bb base64 -d > /run/ctbench-args
 set --
@@ -281,7 +324,7 @@ Status write_image(const SuiteImageSpec& spec, std::vector<Input>& inputs, const
 
 const std::vector<std::string>& suite_modules() {
     static const std::vector<std::string> modules{
-        "virtio_mmio", "virtio_console", "virtio_blk", "overlay", "veth", "bridge", "nf_tables", "nft_nat", "nft_chain_nat",
+        "virtio_mmio", "virtio_console", "virtio_blk", "virtio_net", "overlay", "veth", "bridge", "nf_tables", "nft_nat", "nft_chain_nat",
         "nft_masq", "nft_ct", "nft_fib_inet", "loop", "tun", "fuse"};
     return modules;
 }
@@ -359,6 +402,9 @@ std::string suite_init_script(const std::vector<std::string>& modules) {
     std::string s = replace_all(kInitTemplate, "@MODULES@", list);
     s = replace_all(s, "@PORT@", report_port_name);
     s = replace_all(s, "@BOOTED@", guest_booted_marker);
+    s = replace_all(s, "@NET@", guest_net_marker);
+    s = replace_all(s, "@CONTROL@", control_port_name);
+    s = replace_all(s, "@NETPORT@", std::to_string(kGuestNetPort));
     return replace_all(s, "@DONE@", guest_done_marker);
 }
 

@@ -20,7 +20,7 @@ inline constexpr const char* report_port_name = "ctbench.report";
 
 // Modules the suite needs that Debian builds as modules: overlayfs, veth, bridge, nftables NAT,
 // loop (io.max), fuse (/dev/fuse, the device the devices case denies), virtio-mmio +
-// virtio_console (the report port), tun. Built-ins are fine too.
+// virtio_console (the report port), virtio_net (the NIC on the launcher's tap), tun. Built-ins are fine too.
 const std::vector<std::string>& suite_modules();
 
 struct SuiteImageSpec {

@@ -335,9 +335,15 @@ BootResult boot_guest(const BootSpec& spec) {
     auto start = Clock::now();
     double boot_seconds = 0;
     bool runs_command = !spec.boot_marker.empty();
+    bool paused = false;
     auto stop = [&](const std::string& out) {
         if (runs_command && boot_seconds == 0 && out.find(spec.boot_marker) != std::string::npos)
             boot_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+        if (spec.at_pause && !paused)
+            if (auto line = ready_line(out, spec.pause_marker)) {
+                paused = true;
+                spec.at_pause(*line);
+            }
         // A command guest is done when qemu exits (the guest powers off after its report).
         if (runs_command) return kvm_dump_complete(out);
         return ready_line(out, spec.ready_marker).has_value() || kvm_dump_complete(out);

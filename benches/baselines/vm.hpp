@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,11 @@ struct BootSpec {
     std::chrono::milliseconds boot_deadline{0};
     std::vector<std::string> extra_args{};  // devices and chardevs, appended to the command
     std::string extra_append{};             // appended to the kernel command line
+    // A guest that waits for the host in the middle of its command (the network workloads): the
+    // first whole console line containing `pause_marker` is handed to `at_pause`, which runs on
+    // this thread while the guest waits; the deadline keeps counting. Empty: no pause.
+    std::string pause_marker{};
+    std::function<void(const std::string& line)> at_pause{};
 };
 
 std::vector<std::string> qemu_command(const BootSpec& spec);

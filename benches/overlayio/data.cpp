@@ -2,9 +2,12 @@
 // in a container of the runtime under test (the file in the overlay's upper layer on the state
 // directory), bare in a directory of the same backing filesystem, and on tmpfs, all in the same
 // run; once with O_DIRECT (where the filesystem allows it) and once buffered with the page cache
-// dropped before reads. fio measures the same bare path with the same job (fidelity).
+// dropped before reads. fio measures the same bare path with the same job (fidelity), right beside
+// the engine's bare pass in every round, so the fidelity ratio is a median of per-round ratios
+// (benches/harness/fidelity.hpp).
 #include <fmt/format.h>
 
+#include "benches/harness/fidelity.hpp"
 #include "benches/harness/measure.hpp"
 #include "benches/overlayio/env.hpp"
 #include "benches/overlayio/fio.hpp"
@@ -16,7 +19,6 @@ namespace ctb::bench::overlayio {
 namespace {
 
 constexpr int kDefaultRepetitions = 9;
-constexpr int kFioRuns = 3;  // fio's figure is the median of this many runs
 
 struct Workload {
     std::string name;  // agent workload: seqread ...
@@ -32,86 +34,143 @@ struct Sizes {
 // Quick: what this 2-core VM does in seconds; thorough: past the page cache of real hardware.
 Sizes sizes(const BenchContext& ctx) { return ctx.thorough ? Sizes{2048, 32768} : Sizes{64, 1024}; }
 
-std::vector<std::string> engine_args(const Workload& w, const std::string& path, const Sizes& s, int reps,
+// One pass per engine process: a round takes one sample of each place, so every sample comes from
+// its own process with its own freshly laid-out file, exactly like each fio run.
+std::vector<std::string> engine_args(const Workload& w, const std::string& path, const Sizes& s,
                                      const std::string& mode) {
-    return {"iobench", w.name, path, "--size", std::to_string(s.file_mib), "--reps", std::to_string(reps),
+    return {"iobench", w.name, path, "--size", std::to_string(s.file_mib), "--reps", "1",
             "--ops", std::to_string(s.rand_ops), "--mode", mode, "--cache", "drop"};
 }
 
+// One place's samples, round by round, and what the engine said about how it ran.
+struct PlaceRuns {
+    std::vector<double> mib, seconds;
+    nlohmann::json first_doc;                   // mode, direct_refused, sizes: the same every round
+    nlohmann::json per_round = nlohmann::json::object();  // lat_*_us, cached_fraction_before: one entry per round
+};
+
+Status add_engine_sample(PlaceRuns& p, const nlohmann::json& doc) {
+    auto mib = positive_samples(doc, "samples");
+    if (!mib) return fail(mib.error());
+    auto secs = positive_samples(doc, "seconds");
+    if (!secs) return fail(secs.error());
+    p.mib.push_back(mib->front());
+    p.seconds.push_back(secs->front());
+    if (p.first_doc.is_null()) p.first_doc = doc;
+    for (const char* k : {"cached_fraction_before", "lat_mean_us", "lat_p50_us", "lat_p99_us"})
+        if (doc.contains(k) && doc[k].is_array() && !doc[k].empty()) p.per_round[k].push_back(doc[k][0]);
+    return {};
+}
+
 // What the engine says about how it ran, copied into the figure's context.
-void copy_engine_context(const nlohmann::json& doc, nlohmann::json& c) {
-    for (const char* k : {"mode", "direct_refused", "cache", "block_bytes", "file_bytes", "ops_per_sample",
-                          "cached_fraction_before", "lat_mean_us", "lat_p50_us", "lat_p99_us"})
-        if (doc.contains(k)) c[k] = doc[k];
-    if (doc.value("mode", "") == "buffered" && !doc.value("direct_refused", std::string()).empty())
+void copy_engine_context(const PlaceRuns& p, nlohmann::json& c) {
+    for (const char* k : {"mode", "direct_refused", "cache", "block_bytes", "file_bytes", "ops_per_sample"})
+        if (p.first_doc.contains(k)) c[k] = p.first_doc[k];
+    c.update(p.per_round);
+    c["pass_seconds"] = p.seconds;
+    if (p.first_doc.value("mode", "") == "buffered" && !p.first_doc.value("direct_refused", std::string()).empty())
         c["note"] = "O_DIRECT refused: buffered I/O instead";
 }
 
-// fio's median figures over kFioRuns on the bare directory, with the job the engine ran.
-Result<FioFigures> fio_median(const Workload& w, const Env& env, const Sizes& s, bool direct) {
-    FioJob job{env.bare_dir() + "/fio.dat", w.fio_rw, w.random ? 4096u : 1u << 20, s.file_mib << 20,
-               w.random ? s.rand_ops : 0, direct};
-    std::vector<double> mib, lat, p50, p99;
-    std::string version;
-    for (int i = 0; i < kFioRuns; ++i) {
-        auto f = run_fio(job);
-        if (!f) return fail(f.error());
-        version = f->version;
-        mib.push_back(f->mib_per_s);
-        lat.push_back(f->clat_mean_us);
-        p50.push_back(f->clat_p50_us);
-        p99.push_back(f->clat_p99_us);
-    }
-    return FioFigures{version, stats::median(mib), 0, stats::median(lat), stats::median(p50), stats::median(p99)};
+// fio's runs, one per round beside the bare engine sample; the first failure ends them (the
+// engine's figures still stand, the bare series says why it has no fidelity).
+struct FioRuns {
+    std::vector<FioFigures> runs;
+    std::string error;
+};
+
+FioJob fio_job(const Workload& w, const Env& env, const Sizes& s, bool direct) {
+    return {env.bare_dir() + "/fio.dat", w.fio_rw, w.random ? 4096u : 1u << 20, s.file_mib << 20,
+            w.random ? s.rand_ops : 0, direct};
 }
 
-void add_fidelity(report::BenchResult& bare, const Workload& w, const Result<FioFigures>& fio, bool direct) {
-    if (!fio) return set_fidelity_skipped(bare, fio.error().message());
+// Engine over fio, round by round. Sequential: throughput, the engine's pass time rounded up to
+// whole milliseconds as fio's runtime is. Random: the median transfer's completion latency (the
+// engine's per-pass median against fio's clat p50): a mean over 1024 transfers moves with one
+// stall of the host, not with the engine.
+void add_fidelity(report::BenchResult& bare, const Workload& w, const PlaceRuns& engine, const FioRuns& fio,
+                  const FioJob& job) {
+    const bool direct = job.direct;
+    if (!fio.error.empty()) return set_fidelity_skipped(bare, fio.error);
     std::string how = fmt::format("{}, {}, qd1", w.fio_rw, direct ? "O_DIRECT" : "buffered");
-    double ours_mib = bare.median;
-    bare.context["fio"] = {{"mib_per_s", fio->mib_per_s}, {"clat_mean_us", fio->clat_mean_us},
-                           {"clat_p50_us", fio->clat_p50_us}, {"clat_p99_us", fio->clat_p99_us},
-                           {"runs", kFioRuns}, {"throughput_ratio", ours_mib / fio->mib_per_s}};
-    // Random I/O: the median transfer's latency. A mean over 1024 transfers is one stall away
-    // from another figure (a 12 ms wait in one pass triples the mean of 3 us buffered writes),
-    // which says nothing about the engine; fio's percentiles are its own histogram's.
-    if (w.random && bare.context.contains("lat_p50_us") && fio->clat_p50_us > 0) {
-        auto lat = bare.context["lat_p50_us"].get<std::vector<double>>();
-        auto mean = bare.context["lat_mean_us"].get<std::vector<double>>();
-        bare.context["fio"]["mean_latency_ratio"] = stats::median(mean) / fio->clat_mean_us;
-        set_fidelity(bare, {"fio", fio->version, "median completion latency us (" + how + ")",
-                            stats::median(lat) / fio->clat_p50_us, true});
-        return;
+    std::vector<double> ours, theirs, fio_mib, fio_mean, fio_p50, fio_p99;
+    for (const auto& f : fio.runs) {
+        fio_mib.push_back(f.mib_per_s);
+        fio_mean.push_back(f.clat_mean_us);
+        fio_p50.push_back(f.clat_p50_us);
+        fio_p99.push_back(f.clat_p99_us);
     }
-    set_fidelity(bare, {"fio", fio->version, "MiB/s (" + how + ")", ours_mib / fio->mib_per_s, false});
+    const bool latency = w.random;
+    if (latency) {
+        ours = bare.context.value("lat_p50_us", std::vector<double>{});
+        theirs = fio_p50;
+    } else {
+        const double bytes = engine.first_doc.value("bytes_per_sample", 0.0);
+        for (double sec : engine.seconds) ours.push_back(mib_per_s_at_fio_resolution(bytes, sec));
+        theirs = fio_mib;
+    }
+    bare.context["fio"] = {{"mib_per_s", fio_mib}, {"clat_mean_us", fio_mean}, {"clat_p50_us", fio_p50},
+                           {"clat_p99_us", fio_p99}, {"runs", fio.runs.size()},
+                           {"job", fio_argv("fio", job)}};
+    FidelityTarget target{latency};
+    auto paired = paired_ratio(ours, theirs);
+    if (!paired) return set_fidelity_skipped(bare, paired.error().message());
+    // Both secondary figures, paired the same way, for the reader (never the verdict).
+    if (auto t = paired_ratio(bare.samples, fio_mib)) bare.context["fio"]["throughput_ratio"] = t->ratio;
+    if (latency)
+        if (auto m = paired_ratio(bare.context.value("lat_mean_us", std::vector<double>{}), fio_mean))
+            bare.context["fio"]["mean_latency_ratio"] = m->ratio;
+    std::string metric = latency ? "median completion latency us (" + how + ")"
+                                 : "MiB/s at fio's 1 ms runtime resolution (" + how + ")";
+    set_fidelity(bare, {"fio", fio.runs.front().version, metric, paired->ratio, latency});
+    bare.context["fidelity_rounds"] = fidelity_rounds_context(*paired, target);
 }
 
 Result<std::vector<report::BenchResult>> run_mode(Env& env, IoTracing& tracing, const Workload& w, const Sizes& s,
                                                   int reps, const std::string& mode) {
     const std::string bench = "overlayio." + w.name;
     const std::string suffix = mode == "direct" ? "" : "-" + mode;
-    std::vector<report::BenchResult> out;
     const std::vector<std::pair<std::string, std::string>> places{
         {"container", "/ctbench-iobench.dat"},
         {"bare", env.bare_dir() + "/iobench.dat"},
         {"tmpfs", env.tmpfs_dir() + "/iobench.dat"}};
-    for (const auto& [where, path] : places) {
-        auto run = [&, place = where, file = path](int n) {
-            auto args = engine_args(w, file, s, n, mode);
-            return place == "container" ? env.in_container(args) : env.bare(args);
-        };
-        // The figures come from an untraced run: a 4 KiB buffered write takes a few microseconds,
-        // which the tracer's system-call hook would visibly lengthen (and fio runs untraced).
-        auto doc = run(reps);
-        if (!doc) return fail(doc.error());
-        auto samples = positive_samples(*doc, "samples");
-        if (!samples) return fail(samples.error());
+    auto run = [&](std::size_t i) {
+        auto args = engine_args(w, places[i].second, s, mode);
+        return places[i].first == "container" ? env.in_container(args) : env.bare(args);
+    };
+    const FioJob job = fio_job(w, env, s, mode == "direct");
+    std::vector<PlaceRuns> runs(places.size());
+    FioRuns fio;
+    auto fio_sample = [&] {
+        if (!fio.error.empty()) return;
+        auto f = run_fio(job);
+        if (f) fio.runs.push_back(*f);
+        else fio.error = f.error().message();
+    };
+    // Round by round: container, then bare and fio back to back (fio first in odd rounds), then
+    // tmpfs. A burst of host load that lasts a round hits the pair alike. The figures come from
+    // untraced runs: a 4 KiB buffered write takes a few microseconds, which the tracer's
+    // system-call hook would visibly lengthen (and fio runs untraced).
+    for (int r = 0; r < reps; ++r) {
+        for (std::size_t i = 0; i < places.size(); ++i) {
+            if (places[i].first == "bare" && r % 2 == 1) fio_sample();
+            auto doc = run(i);
+            if (!doc) return fail(doc.error());
+            if (auto st = add_engine_sample(runs[i], *doc); !st) return fail(st.error());
+            if (places[i].first == "bare" && r % 2 == 0) fio_sample();
+        }
+    }
+    std::vector<report::BenchResult> out;
+    for (std::size_t i = 0; i < places.size(); ++i) {
+        const std::string& where = places[i].first;
         auto c = env.context(where);
-        copy_engine_context(*doc, c);
+        copy_engine_context(runs[i], c);
         c["tracer"] = tracing.label();
-        auto r = series(bench + "/" + where + suffix, "MiB/s", *samples, c);
+        c["order"] = "round by round: container, bare and fio back to back (alternating), tmpfs; one pass per process";
+        auto r = series(bench + "/" + where + suffix, "MiB/s", runs[i].mib, c);
+        r.sampled_in_rounds = true;
         if (tracing.on()) {
-            auto traced = tracing.around(where, [&] { return run(1); });
+            auto traced = tracing.around(where, [&] { return run(i); });
             if (!traced) return fail(traced.error());
             r.trace = traced->trace;
             r.trace["window"] = "one more repetition with the tracer attached, after the measured ones";
@@ -122,7 +181,7 @@ Result<std::vector<report::BenchResult>> run_mode(Env& env, IoTracing& tracing, 
     }
     set_ratio(out[0], out[1]);
     set_ratio(out[2], out[1]);
-    add_fidelity(out[1], w, fio_median(w, env, s, mode == "direct"), mode == "direct");
+    add_fidelity(out[1], w, runs[1], fio, job);
     return out;
 }
 

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cmath>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -40,6 +42,8 @@ Result<FioFigures> parse_fio_json(const std::string& text, const std::string& rw
         const auto& d = jobs.at(0).at(dir);
         f.mib_per_s = d.at("bw_bytes").get<double>() / double(1 << 20);
         f.iops = d.at("iops").get<double>();
+        f.runtime_ms = d.value("runtime", 0.0);
+        f.io_bytes = d.value("io_bytes", 0.0);
         const auto& clat = d.at("clat_ns");
         f.clat_mean_us = clat.at("mean").get<double>() / 1e3;
         if (clat.contains("percentile")) {
@@ -52,6 +56,11 @@ Result<FioFigures> parse_fio_json(const std::string& text, const std::string& rw
     } catch (const nlohmann::json::exception& e) {
         return fail(plain_error("parse fio output", rw, std::string("missing field: ") + e.what()));
     }
+}
+
+double mib_per_s_at_fio_resolution(double bytes, double seconds) {
+    double ms = std::ceil(seconds * 1e3 - 1e-9);  // a pass of exactly 25.000 ms stays 25
+    return ms > 0 ? bytes / double(1 << 20) / (ms / 1e3) : 0.0;
 }
 
 Result<FioFigures> run_fio(const FioJob& job) {

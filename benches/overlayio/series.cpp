@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "benches/harness/fidelity.hpp"
 #include "benches/harness/measure.hpp"
 
 namespace ctb::bench::overlayio {
@@ -25,9 +26,7 @@ report::BenchResult series(const std::string& name, const std::string& unit, std
     return r;
 }
 
-bool meets_target(const FidelityFigure& f) {
-    return f.latency ? std::abs(f.ratio - 1.0) <= 0.05 : f.ratio >= 0.95;
-}
+bool meets_target(const FidelityFigure& f) { return FidelityTarget{f.latency}.met(f.ratio); }
 
 void set_fidelity(report::BenchResult& r, const FidelityFigure& f) {
     r.fidelity = report::Fidelity{f.tool, f.tool_version, f.metric, f.ratio};

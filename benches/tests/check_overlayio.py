@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Sanity of an overlayio report (no timing thresholds): every overlayio bench ran; every series
 has positive samples with a unit and, when it names a baseline, a ratio against a series of the
-report; each bare series of the data benches carries a fio fidelity figure or says why not; every
+report; each bare series of the data benches carries a fio fidelity figure (median of per-round
+ratios, its rounds in context.fidelity_rounds) or says why not; data series are sampled in rounds; every
 traced series has an I/O trace with zero lost events, and the traces show what the benches do
 (bytes in the upper layer for the container, block reads for O_DIRECT reads, copy-ups counted)."""
 import json
 import sys
+
+from fidelity_check import fidelity_round_problems
 
 BENCHES = ["seqread", "seqwrite", "randread", "randwrite", "metadata", "copyup", "lookup"]
 DATA = ["seqread", "seqwrite", "randread", "randwrite"]
@@ -86,6 +89,13 @@ def check(path):
                 problems.append(f"{b['name']}: neither a fidelity figure nor why it is missing")
             if f is not None and (f["ratio"] <= 0 or f["tool"] != "fio" or not f["tool_version"] or not f["metric"]):
                 problems.append(f"{b['name']}: incomplete fidelity {f}")
+            if f is not None:
+                problems += fidelity_round_problems(b)
+                if b["context"].get("fio", {}).get("runs") != len(b["samples"]):
+                    problems.append(f"{b['name']}: fio ran {b['context'].get('fio', {}).get('runs')} times "
+                                    f"for {len(b['samples'])} rounds")
+        if bench in DATA and not b.get("sampled_in_rounds"):
+            problems.append(f"{b['name']}: data series not sampled in rounds")
         if bench in DATA and b["context"].get("where") == "container" and b["baseline"] is None:
             problems.append(f"{b['name']}: container series without its bare baseline")
     for p in problems:

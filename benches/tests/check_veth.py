@@ -7,6 +7,8 @@ thresholds: the figures themselves belong in the report, not in the test."""
 import json
 import sys
 
+from fidelity_check import fidelity_round_problems
+
 UNITS = {"tcp_stream": "Mbit/s", "udp_stream": "Mbit/s", "tcp_rr": "us"}
 PATHS = ["loopback", "netns-veth", "bridge", "published-nat", "published-proxy"]
 
@@ -63,6 +65,7 @@ def check(path, benches_expected):
         if fid:
             if not fid.get("tool") or not fid.get("tool_version") or not fid.get("metric") or fid["ratio"] <= 0:
                 problems.append(f"{base}: incomplete fidelity {fid}")
+            problems += fidelity_round_problems(loop)
             tool_series = f"{base}-{fid['tool']}"
             if tool_series not in series:
                 problems.append(f"{base}: fidelity without the tool's own series {tool_series}")

@@ -11,11 +11,13 @@
 // fidelity tool runs next to the engine's loopback sample, alternately before and after it.
 #include <fmt/format.h>
 
+#include "benches/harness/fidelity.hpp"
 #include "benches/harness/measure.hpp"
 #include "benches/registry.hpp"
 #include "benches/start/fixture.hpp"
 #include "benches/veth/fidelity.hpp"
 #include "benches/veth/paths.hpp"
+#include "benches/veth/workload.hpp"
 #include "bpf/net_tracer.hpp"
 #include "reports/requirements.hpp"
 #include "reports/stats.hpp"
@@ -23,18 +25,7 @@
 namespace ctb::bench::veth {
 namespace {
 
-constexpr int kDefaultRepetitions = 9;
-constexpr std::uint32_t kDatagram = 1400;  // UDP payload, below every path's MTU (no fragments)
-constexpr std::uint32_t kMessage = 64;     // tcp_rr request and response size
-
-struct Profile {
-    double seconds;      // per engine sample
-    int tool_seconds;    // sockperf takes whole seconds (and spends 0.4 s of them warming up)
-};
-Profile profile(bool thorough) { return thorough ? Profile{3.0, 4} : Profile{0.3, 1}; }
-
-struct Figures {  // one path's samples
-    std::vector<double> value, p99, p999, loss;
+struct Figures : EngineSamples {  // one path's samples and what the tracer counted
     std::optional<bpf::NetSnapshot> trace;
     int traced_runs = 0;
 };
@@ -103,27 +94,6 @@ struct NetTracing {
     }
 };
 
-// What one sample of `mode` runs on `path`: the engine's client arguments.
-std::vector<std::string> load_args(const std::string& mode, const Profile& p, std::uint64_t bytes) {
-    std::vector<std::string> args;
-    if (bytes) args = {"--bytes", std::to_string(bytes)};
-    else args = {"--seconds", fmt::format("{}", p.seconds)};
-    if (mode == "udp_stream") args.insert(args.end(), {"--size", std::to_string(kDatagram)});
-    if (mode == "tcp_rr") args.insert(args.end(), {"--size", std::to_string(kMessage)});
-    return args;
-}
-
-void record(const std::string& mode, const nlohmann::json& doc, Figures& f) {
-    if (mode == "tcp_rr") {
-        f.value.push_back(doc.at("median_us").get<double>());
-        f.p99.push_back(doc.at("p99_us").get<double>());
-        f.p999.push_back(doc.at("p999_us").get<double>());
-    } else {
-        f.value.push_back(doc.at("mbit_per_s").get<double>());
-        if (doc.contains("loss_ratio")) f.loss.push_back(doc["loss_ratio"].get<double>());
-    }
-}
-
 struct Run {
     std::string mode;
     Profile profile;
@@ -176,8 +146,6 @@ struct Run {
     }
 };
 
-std::string unit_of(const std::string& mode) { return mode == "tcp_rr" ? "us" : "Mbit/s"; }
-
 report::BenchResult series(const std::string& name, const std::string& unit, const std::vector<double>& samples,
                            nlohmann::json context) {
     auto r = make_result(name, samples, std::move(context));
@@ -192,12 +160,24 @@ nlohmann::json trace_of(const Figures& f, const NetTracing& tracing) {
     return j;
 }
 
-report::Fidelity fidelity_of(const Run& run, const report::BenchResult& loop, const std::vector<double>& tool_values) {
+// The engine's loopback samples over the tool's, round by round (the tool ran right beside the
+// engine's loopback sample in every round): the median of the per-round ratios and its interval.
+// The figure goes on the loopback series, the rounds into its context; a pairing that fails
+// (never expected: both sides are recorded in the same rounds) leaves the reason instead.
+void set_fidelity(const Run& run, report::BenchResult& loop, const std::vector<double>& tool_values) {
     std::string metric = run.mode == "tcp_rr" ? "tcp_rr median round trip us, 64-byte messages (sockperf --full-rtt)"
                          : run.mode == "udp_stream" ? "udp_stream receiver Mbit/s, 1400-byte datagrams, unlimited rate"
                                                     : "tcp_stream receiver Mbit/s, same byte count";
-    double tool_median = stats::median(tool_values);
-    return {run.tool.name(), run.tool.version(), metric, tool_median > 0 ? loop.median / tool_median : 0.0};
+    auto paired = paired_ratio(loop.samples, tool_values);
+    if (!paired) {
+        loop.context["fidelity_not_measured"] = run.tool.name() + ": " + paired.error().message();
+        return;
+    }
+    FidelityTarget target{run.mode == "tcp_rr"};
+    loop.fidelity = report::Fidelity{run.tool.name(), run.tool.version(), metric + ", median of per-round ratios",
+                                     paired->ratio};
+    loop.context["fidelity_rounds"] = fidelity_rounds_context(*paired, target);
+    loop.context["fidelity_target_met"] = target.met(paired->ratio);
 }
 
 std::vector<report::BenchResult> results_of(Run& run) {
@@ -238,7 +218,7 @@ std::vector<report::BenchResult> results_of(Run& run) {
         ctx["what"] = fmt::format("{} {} on the loopback path, same load as ctbench's engine", run.tool.name(), run.tool.version());
         auto t = series(base + "loopback-" + run.tool.name(), unit, run.tool_figures.value, ctx);
         t.trace = trace_of(run.tool_figures, run.tracing);
-        out[0].fidelity = fidelity_of(run, out[0], run.tool_figures.value);
+        set_fidelity(run, out[0], run.tool_figures.value);
         out.push_back(std::move(t));
     } else {
         // No ratio rather than a zero: the reason stands where the ratio would be.

@@ -42,15 +42,9 @@ echo "garbage" >"$tmp/bad.img"
 expect_error "bad initrd" "not an initramfs" --suite cgroup --vm --initrd "$tmp/bad.img"
 expect_error "unknown suite" "nosuch" --suite nosuch --vm
 
-# Initramfs images whose /init misbehaves: busybox alone, packed with busybox cpio.
-make_initrd() {  # $1: output, $2: init script body
-  local root="$tmp/root"
-  rm -rf "$root"; mkdir -p "$root/bin" "$root/dev" "$root/proc"
-  cp /bin/busybox "$root/bin/busybox"
-  mknod "$root/dev/console" c 5 1
-  printf '#!/bin/busybox sh\n%s\n' "$2" >"$root/init"; chmod 755 "$root/init"
-  (cd "$root" && find . | /bin/busybox cpio -o -H newc 2>/dev/null) | gzip -1 >"$1"
-}
+# Initramfs images whose /init misbehaves (vm_test_lib.sh).
+source "$(dirname "$0")/vm_test_lib.sh"
+make_initrd() { vm_test_make_initrd "$@"; }
 # Reaches userspace, then hangs: the command deadline ends it, with the console's last lines.
 make_initrd "$tmp/hang.img" 'echo "CTBENCH-GUEST-BOOTED kernel=test"; echo "ctbench-test: hanging on purpose"; while :; do /bin/busybox sleep 1; done'
 expect_error "no report (command deadline)" "ctbench-test: hanging on purpose" \

@@ -26,3 +26,36 @@ vm_test_nothing_left() {
   ls -d /run/ctbench/vm-run-* 2>/dev/null && { echo "FAIL state dir left"; exit 1; }
   return 0
 }
+
+# vm_test_wait_unlocked: wait (bounded: 10 min) until no other ctbench run or cleanup holds the run
+# lock. On a shared machine another run may hold it, and a run refused by the lock proves nothing.
+vm_test_wait_unlocked() {
+  local i
+  for i in $(seq 1 120); do
+    flock -n /run/ctbench.lock true 2>/dev/null && return 0
+    sleep 5
+  done
+  echo "FAIL /run/ctbench.lock held by another run for 10 minutes"; exit 1
+}
+
+# vm_test_no_guest_net: no bridge or tap of a guest run (ctbgbr*, ctbgtap*) and no qemu on one.
+vm_test_no_guest_net() {
+  local l p
+  l="$(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^ctbg(br|tap)')"
+  [ -z "$l" ] || { echo "FAIL guest network links left: $l"; exit 1; }
+  for p in /proc/[0-9]*; do
+    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- 'ifname=ctbgtap' && { echo "FAIL qemu on a guest tap left: ${p#/proc/}"; exit 1; }
+  done
+  return 0
+}
+
+# vm_test_make_initrd OUT BODY: an initramfs of busybox alone whose /init runs BODY (a guest that
+# misbehaves on purpose), packed with busybox cpio.
+vm_test_make_initrd() {
+  local root="$tmp/root"
+  rm -rf "$root"; mkdir -p "$root/bin" "$root/dev" "$root/proc"
+  cp /bin/busybox "$root/bin/busybox"
+  mknod "$root/dev/console" c 5 1
+  printf '#!/bin/busybox sh\n%s\n' "$2" >"$root/init"; chmod 755 "$root/init"
+  (cd "$root" && find . | /bin/busybox cpio -o -H newc 2>/dev/null) | gzip -1 >"$1"
+}

@@ -1,13 +1,18 @@
 #include "runtime/cgroups/detect.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <fmt/format.h>
+#include <mutex>
+#include <optional>
 #include <sstream>
 
+#include "common/fd.hpp"
 #include "common/files.hpp"
 
 namespace ctb::cgroup {
@@ -114,8 +119,10 @@ Mode classify(const std::vector<Hierarchy>& hierarchies) {
     return Mode::none;
 }
 
-Result<Layout> detect() {
-    auto mountinfo = read_file("/proc/self/mountinfo");
+namespace {
+
+Result<Layout> read_layout() {
+    auto mountinfo = read_file("/proc/thread-self/mountinfo");
     if (!mountinfo) return fail(mountinfo.error());
     Layout layout;
     layout.hierarchies = parse_mountinfo(*mountinfo);
@@ -131,6 +138,53 @@ Result<Layout> detect() {
     if (const Hierarchy* v2 = layout.v2())
         for (const auto& c : v2->controllers)
             if (!contains(layout.known_controllers, c)) layout.known_controllers.push_back(c);
+    return layout;
+}
+
+// The last layout read, for one mount namespace, while its mount table has not changed.
+struct LayoutCache {
+    std::mutex lock;
+    pid_t owner = 0;  // a forked child shares the watch's open file, and so its change flag
+    ino_t mount_ns = 0;
+    UniqueFd watch;  // /proc/self/mountinfo of that namespace: POLLPRI after any (u)mount in it
+    std::optional<Layout> layout;
+};
+
+LayoutCache& cache() {
+    static LayoutCache c;
+    return c;
+}
+
+ino_t current_mount_ns() {
+    struct stat st {};
+    return ::stat("/proc/thread-self/ns/mnt", &st) == 0 ? st.st_ino : 0;
+}
+
+// True when a mount or unmount happened since the last call (poll also resets the flag).
+bool mount_table_changed(int watch_fd) {
+    pollfd p{watch_fd, POLLPRI, 0};
+    int n = ::poll(&p, 1, 0);
+    return n < 0 || (n == 1 && (p.revents & (POLLPRI | POLLERR)) != 0);
+}
+
+}  // namespace
+
+Result<Layout> detect() {
+    LayoutCache& c = cache();
+    std::lock_guard hold(c.lock);
+    ino_t ns = current_mount_ns();
+    pid_t self = ::getpid();
+    if (c.layout && ns != 0 && ns == c.mount_ns && self == c.owner && !mount_table_changed(c.watch.get()))
+        return *c.layout;
+    c.layout.reset();
+    // Opened before the read: a change in between is flagged, and the next call reads again.
+    c.watch.reset(::open("/proc/thread-self/mountinfo", O_RDONLY | O_CLOEXEC));
+    auto layout = read_layout();
+    if (layout && c.watch && ns != 0) {
+        c.owner = self;
+        c.mount_ns = ns;
+        c.layout = *layout;
+    }
     return layout;
 }
 

@@ -38,6 +38,9 @@ std::vector<std::string> parse_proc_cgroups(const std::string& proc_cgroups);
 Mode classify(const std::vector<Hierarchy>& hierarchies);
 
 // Reads the live host. v2 hierarchies get their controllers from <mount>/cgroup.controllers.
+// The answer is kept while the caller's mount namespace and its mount table stay the same (the
+// kernel flags every change on a watched /proc/self/mountinfo): a create and its delete then
+// read the host once, not twice. Controllers move between hierarchies only by mounting.
 Result<Layout> detect();
 
 // The directory under each hierarchy that holds everything ctbench creates.

@@ -17,7 +17,7 @@ Result<std::unique_ptr<HybridManager>> HybridManager::create(const Layout& layou
                                                              bool existing_leaf_ok) {
     auto v1 = V1Manager::create(layout, relative, existing_leaf_ok);
     if (!v1) return fail(v1.error());
-    auto v2 = V2Manager::create(*layout.v2(), relative, false, existing_leaf_ok);
+    auto v2 = V2Manager::create(*layout.v2(), relative, true, existing_leaf_ok);
     if (!v2) {
         (*v1)->rollback();
         return fail(v2.error());

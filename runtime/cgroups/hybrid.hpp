@@ -14,8 +14,9 @@ public:
 
     Status apply(const spec::Resources& resources) override;
     Status add_process(pid_t pid) override;
-    // CLONE_INTO_CGROUP would place a child in the v2 half only; add_process covers both.
-    std::optional<int> clone_into_fd() const override { return std::nullopt; }
+    // The v2 half only: the v1 half is joined through v1_paths (or add_process).
+    std::optional<int> clone_into_fd() const override { return v2_ ? v2_->clone_into_fd() : std::nullopt; }
+    std::vector<std::string> v1_paths() const override { return v1_ ? v1_->paths() : std::vector<std::string>{}; }
     Status freeze() override;
     Status thaw() override;
     bool frozen() const override;

@@ -60,9 +60,14 @@ public:
     // Moves pid into the cgroup in every hierarchy.
     virtual Status add_process(pid_t pid) = 0;
     // O_PATH|O_DIRECTORY fd of the v2 directory for clone3(CLONE_INTO_CGROUP), owned by the
-    // Manager. Only on a pure v2 host: elsewhere a clone would still need add_process for the
-    // v1 hierarchies, so nullopt keeps callers on one path.
+    // Manager: pure v2, and the v2 half of a hybrid host (whose v1 hierarchies a clone does not
+    // reach: see v1_paths).
     virtual std::optional<int> clone_into_fd() const = 0;
+    // The v1 directories (v1 and the v1 half of hybrid; none elsewhere): a process joins those
+    // itself by writing "0" to their `tasks`, which moves one thread without taking the
+    // kernel's global threadgroup rwsem; a pid written to cgroup.procs from outside takes it,
+    // and its writer waits for an RCU grace period (milliseconds) at every container start.
+    virtual std::vector<std::string> v1_paths() const { return {}; }
     // Returns once the kernel reports the cgroup frozen / thawed (bounded wait).
     virtual Status freeze() = 0;
     virtual Status thaw() = 0;

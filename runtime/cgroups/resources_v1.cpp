@@ -1,9 +1,12 @@
 // linux.resources on cgroup v1: one file per knob, in the controller's own hierarchy.
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
 
+#include "common/fd.hpp"
 #include "runtime/cgroups/cgfs.hpp"
 #include "runtime/cgroups/convert.hpp"
 #include "runtime/cgroups/resources.hpp"
@@ -147,13 +150,25 @@ Status hugetlb(const std::string& dir, const std::vector<spec::HugepageLimit>& l
 
 // As runc does: start from "deny everything", then replay the rules in order. Only the leaf is
 // written, so the deny-all can never widen or narrow anything outside this container.
+// The kernel takes each write() as one rule, so one descriptor per file serves them all (a
+// container gets a dozen default rules, and a kernfs open costs more than the write).
 Status devices(const std::string& dir, const std::vector<spec::DeviceRule>& rules) {
-    if (auto ok = put("devices", dir, "devices.deny", "a"); !ok) return ok;
+    UniqueFd deny, allow;
+    auto write_rule = [&](bool is_allow, const std::string& field, const std::string& line) -> Status {
+        UniqueFd& fd = is_allow ? allow : deny;
+        std::string path = dir + (is_allow ? "/devices.allow" : "/devices.deny");
+        if (!fd) fd.reset(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+        if (fd && ::write(fd.get(), line.data(), line.size()) == static_cast<ssize_t>(line.size())) return {};
+        Error e = sys_error("apply " + kField + field, path);
+        e.detail = fmt::format("writing \"{}\"", line);
+        return fail(std::move(e));
+    };
+    if (auto ok = write_rule(false, "devices", "a"); !ok) return ok;
     for (std::size_t i = 0; i < rules.size(); ++i) {
         std::string field = fmt::format("devices[{}]", i);
         auto line = v1_device_line(rules[i]);
         if (!line) return fail(plain_error("apply " + kField + field, dir, line.error()));
-        if (auto ok = put(field, dir, rules[i].allow ? "devices.allow" : "devices.deny", *line); !ok) return ok;
+        if (auto ok = write_rule(rules[i].allow, field, *line); !ok) return ok;
     }
     return {};
 }

@@ -19,16 +19,31 @@ namespace {
 bool used(const Hierarchy& h) { return h.version == 1 && !h.controllers.empty(); }
 
 // A new v1 cpuset starts with empty cpus/mems and refuses tasks until both are set; copy them
-// from the parent, level by level (the ctbench parent itself may still be empty).
-Status init_cpuset(const std::string& dir) {
+// from the parent, level by level (the ctbench parent itself may still be empty). `above` holds
+// the values of the level above once known, so each level's files are read once; a directory we
+// just made gets them without a read (empty, or the same values with cgroup.clone_children).
+struct CpusetValues {
+    std::string cpus, mems;
+    std::string& operator[](const std::string& file) { return file == "cpuset.cpus" ? cpus : mems; }
+};
+
+Status init_cpuset(const std::string& dir, bool fresh, CpusetValues& above) {
     std::string parent = dir.substr(0, dir.rfind('/'));
     for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
-        auto mine = fs::read(dir + "/" + file);
-        if (!mine) return fail(mine.error());
-        if (!mine->empty()) continue;
-        auto inherited = fs::read(parent + "/" + file);
-        if (!inherited) return fail(inherited.error());
-        if (auto ok = fs::write(dir + "/" + file, *inherited, "initialise cpuset from parent"); !ok) return ok;
+        if (!fresh) {
+            auto mine = fs::read(dir + "/" + file);
+            if (!mine) return fail(mine.error());
+            if (!mine->empty()) {
+                above[file] = *mine;
+                continue;
+            }
+        }
+        if (above[file].empty()) {
+            auto inherited = fs::read(parent + "/" + file);
+            if (!inherited) return fail(inherited.error());
+            above[file] = *inherited;
+        }
+        if (auto ok = fs::write(dir + "/" + file, above[file], "initialise cpuset from parent"); !ok) return ok;
     }
     return {};
 }
@@ -42,8 +57,10 @@ Result<std::unique_ptr<V1Manager>> V1Manager::create(const Layout& layout, const
     for (const auto& h : layout.hierarchies) {
         if (!used(h)) continue;
         bool cpuset = std::find(h.controllers.begin(), h.controllers.end(), "cpuset") != h.controllers.end();
+        CpusetValues above;
         auto made = fs::make_leaf(h.mount, relative, created, [&](const std::string& dir, bool) -> Status {
-            return cpuset ? init_cpuset(dir) : Status{};
+            bool fresh = !created.empty() && created.back() == dir;
+            return cpuset ? init_cpuset(dir, fresh, above) : Status{};
         }, existing_leaf_ok);
         if (!made) {
             fs::remove_created(created);

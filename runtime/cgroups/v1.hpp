@@ -28,6 +28,7 @@ public:
     Status destroy(std::chrono::milliseconds deadline) override;
     Result<MemoryEvents> memory_events() const override;
     std::vector<std::string> paths() const override;
+    std::vector<std::string> v1_paths() const override { return paths(); }
 
     // For the hybrid backend: where a controller lives, undoing create(), and letting SIGKILL
     // through (v1-frozen tasks do not die until thawed).

@@ -17,6 +17,10 @@
 #include "runtime/container/state.hpp"
 #include "runtime/spec/spec.hpp"
 
+namespace ctb::cgroup {
+class Manager;
+}
+
 namespace ctb::container {
 
 struct CreateOptions {
@@ -73,6 +77,8 @@ private:
     UniqueFd sync_;      // creating process only: the init's end closes on exec
     // Creating process only: the cgroup layout create detected, so start/state need not again.
     std::optional<cgroup::Layout> layout_;
+    // Creating process only: the cgroup create made, so a status query need not look it up.
+    std::shared_ptr<cgroup::Manager> cgroups_;
     bool is_parent_ = false;
     bool reaped_ = false;
 };

@@ -409,16 +409,17 @@ Result<Container> Container::create(const CreateOptions& options) {
 
     InitConfig config{&o.spec, *plan, st.rootfs, o.image_layers, dir, cgroup_mounts(*layout, *rollback.cgroups),
                       sync->child.get(), fifo->get(),
-                      !o.spec.hooks.prestart.empty() || !o.spec.hooks.create_runtime.empty(), console.get(), {}, {}};
+                      !o.spec.hooks.prestart.empty() || !o.spec.hooks.create_runtime.empty(), console.get(), {}, {}, true, o.id};
     if (!o.image_layers.empty())
         // upper/ becomes the container's "/": 0755, or no non-root process could use its root.
         for (auto [sub, mode] : {std::pair{"/upper", 0755u}, std::pair{"/work", 0700u}})
             if (auto s = make_dirs(dir + sub, mode); !s) return fail(s.error());
 
-    // cgroup v1: the init joins its cgroups itself (init.hpp says why). Not in a user namespace,
-    // whose root may not write the host's cgroup files.
-    bool self_attach = layout->mode == cgroup::Mode::v1 && !plan->new_user;
-    if (self_attach) config.self_attach_dirs = rollback.cgroups->paths();
+    // The init joins its v1 cgroups itself (Manager::v1_paths says why) and is born in its v2
+    // one (CLONE_INTO_CGROUP); on a hybrid host both. Not in a user namespace, whose root may not
+    // write the host's cgroup files: add_process then does all from here.
+    bool self_attach = !plan->new_user;
+    if (self_attach) config.self_attach_dirs = rollback.cgroups->v1_paths();
     UniqueFd original_pid_ns;
     if (!plan->pid_path.empty()) {
         auto orig = enter_pid_namespace_for_children(plan->pid_path);
@@ -431,6 +432,12 @@ Result<Container> Container::create(const CreateOptions& options) {
     if (!idmapped) return fail(idmapped.error());
     for (const auto& tree : *idmapped) config.idmapped_trees.push_back(tree.get());
     std::optional<int> cgroup_fd = rollback.cgroups->clone_into_fd();
+    auto v1_dirs = rollback.cgroups->v1_paths().size();
+    bool v2_half = rollback.cgroups->paths().size() > v1_dirs;
+    bool attached = (self_attach || v1_dirs == 0) && (cgroup_fd.has_value() || !v2_half);
+    const auto& hooks = o.spec.hooks;
+    config.await_go = plan->new_user || !attached || o.spec.process.oom_score_adj.has_value() || config.runtime_hooks ||
+                      !hooks.create_container.empty() || !hooks.start_container.empty();
     auto pid = clone_init(config, cgroup_fd, sync->child.get());
     idmapped->clear();
     if (original_pid_ns && ::setns(original_pid_ns.get(), CLONE_NEWPID) != 0)
@@ -439,7 +446,7 @@ Result<Container> Container::create(const CreateOptions& options) {
     rollback.child = *pid;
     sync->child.reset();
 
-    if (auto s = prepare_child(*pid, o, *plan, *rollback.cgroups, cgroup_fd.has_value() || self_attach); !s)
+    if (auto s = prepare_child(*pid, o, *plan, *rollback.cgroups, attached); !s)
         return fail(s.error());
     State creating = st;
     creating.pid = *pid;
@@ -447,8 +454,15 @@ Result<Container> Container::create(const CreateOptions& options) {
     rollback.state_json = state_json;
     if (!o.spec.hooks.create_container.empty() || !o.spec.hooks.start_container.empty())
         rollback.poststop = &o.spec.hooks.poststop;  // a failing hook in the init: step 12, then 13
-    nlohmann::json go = {{"go", true}, {"state", nlohmann::json::parse(state_json)}};
-    if (auto s = send_message(sync->parent.get(), go); !s) return fail(s.error());
+    if (config.await_go) {
+        nlohmann::json go = {{"go", true}, {"state", nlohmann::json::parse(state_json)}};
+        if (auto s = send_message(sync->parent.get(), go); !s) {
+            if (s.error().err != EPIPE && s.error().err != ECONNRESET) return fail(s.error());
+            Error e = explain_silent_exit(rollback.child, *rollback.cgroups, o.spec);  // it died before "go"
+            rollback.child = 0;  // reaped
+            return fail(std::move(e));
+        }
+    }
     if (auto s = await_ready(sync->parent.get(), o.setup_timeout, rollback, o.spec, state_json); !s) return fail(s.error());
 
     st.status = ContainerStatus::created;
@@ -464,6 +478,7 @@ Result<Container> Container::create(const CreateOptions& options) {
     c.state_ = st;
     c.sync_ = std::move(sync->parent);
     c.layout_ = std::move(*layout);
+    c.cgroups_ = std::move(rollback.cgroups);
     c.is_parent_ = true;
     return c;
 }

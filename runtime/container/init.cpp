@@ -217,7 +217,7 @@ void container_init(const InitConfig& c) {
     // Single-threaded, so moving this thread moves the process; before the cgroup namespace.
     for (const auto& dir : c.self_attach_dirs)
         if (auto s = write_file(dir + "/tasks", "0"); !s) die(c, Error{"join cgroup", dir + "/tasks", s.error().err, ""});
-    nlohmann::json state = wait_for_parent(c);
+    nlohmann::json state = c.await_go ? wait_for_parent(c) : nlohmann::json{{"id", c.id}};
     if (c.plan.new_user) check(c, become_root_in_user_ns());
     check(c, join_session_keyring(state.value("id", std::string("container"))));
     if (c.plan.new_time) check(c, ns::enter_new_time_namespace(spec.linux.time_offsets));

@@ -34,7 +34,7 @@ Result<std::unique_ptr<cgroup::Manager>> open_cgroups(const State& s) {
 }
 
 
-bool process_gone(const State& s) { return live_status("", s, false) == ContainerStatus::stopped; }
+bool process_gone(const State& s) { return init_gone(s); }
 
 // What the init wrote on the fifo after its '0', up to EOF (its end closes on exec): nothing
 // when the exec worked, the error JSON when a step after start failed.
@@ -83,9 +83,10 @@ Result<std::optional<Error>> release_init(const std::string& dir, const State& s
             got = true;
             break;
         }
-        if (process_gone(s)) break;
+        // Whether the init died instead is asked only when no byte is waiting: a fast init may
+        // have written it, exec'd and exited (POLLIN|POLLHUP) before this read.
         pollfd pfd{fd.get(), POLLIN, 0};
-        ::poll(&pfd, 1, 100);
+        if ((::poll(&pfd, 1, 100) == 0 || !(pfd.revents & POLLIN)) && process_gone(s)) break;
     }
     ::unlink(path.c_str());
     if (!got || byte != '0')
@@ -120,6 +121,7 @@ Container::Container(Container&& other) noexcept
       state_(std::move(other.state_)),
       sync_(std::move(other.sync_)),
       layout_(std::move(other.layout_)),
+      cgroups_(std::move(other.cgroups_)),
       is_parent_(std::exchange(other.is_parent_, false)),
       reaped_(other.reaped_) {}
 
@@ -129,6 +131,7 @@ Container& Container::operator=(Container&& other) noexcept {
     state_ = std::move(other.state_);
     sync_ = std::move(other.sync_);
     layout_ = std::move(other.layout_);
+    cgroups_ = std::move(other.cgroups_);
     is_parent_ = std::exchange(other.is_parent_, false);
     reaped_ = other.reaped_;
     return *this;
@@ -142,8 +145,11 @@ Container::~Container() {
 
 State Container::state() const {
     State s = state_;
-    bool frozen = false;
-    if (auto cg = layout_ ? open_cgroups(*layout_, s) : open_cgroups(s); cg) frozen = (*cg)->frozen();  // paused
+    auto frozen = [&] {  // paused
+        if (cgroups_) return cgroups_->frozen();
+        auto cg = layout_ ? open_cgroups(*layout_, s) : open_cgroups(s);
+        return cg && (*cg)->frozen();
+    };
     s.status = s.status == ContainerStatus::creating ? ContainerStatus::creating : live_status(root_, s, frozen);
     return s;
 }
@@ -247,6 +253,29 @@ Status empty_and_remove_cgroups(const cgroup::Layout& layout, const State& s, cg
 
 }  // namespace
 
+namespace {
+
+// The state directory as a container that wrote nothing leaves it, removed entry by entry (the
+// recursive walk opens, stats and lists every directory first). Anything else - files in upper/
+// that the container wrote, a mount still on rootfs/, entries of another version - makes the
+// last rmdir fail, and the walk removes what is left.
+Status remove_state_dir(const std::string& dir) {
+    UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!d && errno == ENOENT) return {};
+    if (d) {
+        for (const char* file : {"state.json", "config.json", "exec.fifo"}) ::unlinkat(d.get(), file, 0);
+        for (const char* sub : {"rootfs", "work/work", "work", "upper"}) ::unlinkat(d.get(), sub, AT_REMOVEDIR);
+        d.reset();
+        if (::rmdir(dir.c_str()) == 0) return {};
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    if (ec) return fail(sys_error("remove", dir, ec.value()));
+    return {};
+}
+
+}  // namespace
+
 Status delete_container(const std::string& root, const std::string& id, bool force) {
     if (auto v = validate_id(id); !v) return v;
     std::string dir = state_dir(root, id);
@@ -264,7 +293,7 @@ Status delete_container(const std::string& root, const std::string& id, bool for
     State s = *loaded;
     auto cg = open_cgroups(*layout, s);
     if (s.status != ContainerStatus::creating)
-        s.status = live_status(root, s, cg && (*cg)->frozen());
+        s.status = live_status(root, s, [&] { return cg && (*cg)->frozen(); });
     // The poststop hooks come from the config the container was created with, read before the
     // state directory goes.
     std::vector<spec::Hook> poststop;
@@ -282,9 +311,7 @@ Status delete_container(const std::string& root, const std::string& id, bool for
         ::kill(s.pid, SIGKILL);
         if (auto w = wait_until_gone(s, std::chrono::seconds(10)); !w) return w;
     }
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-    if (ec) return fail(sys_error("remove", dir, ec.value()));
+    if (auto r = remove_state_dir(dir); !r) return r;
     ::rmdir(root.c_str());  // the last container takes the (then empty) state root with it
     if (!poststop.empty()) {
         s.status = ContainerStatus::stopped;

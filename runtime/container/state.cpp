@@ -155,12 +155,16 @@ unsigned long long process_start_time(pid_t pid) {
     return st ? st->start_time : 0;
 }
 
-ContainerStatus live_status(const std::string& root, const State& s, bool frozen) {
+bool init_gone(const State& s) {
     auto init = read_proc_stat(s.pid);
-    if (!init || init->start_time != s.pid_start_time) return ContainerStatus::stopped;
     // A zombie init has exited: it is stopped even though /proc still lists it.
-    if (init->state == 'Z') return ContainerStatus::stopped;
-    if (frozen) return ContainerStatus::paused;
+    return !init || init->start_time != s.pid_start_time || init->state == 'Z';
+}
+
+// `frozen` is asked only about a live init: the freezer files are read for nothing otherwise.
+ContainerStatus live_status(const std::string& root, const State& s, const std::function<bool()>& frozen) {
+    if (init_gone(s)) return ContainerStatus::stopped;
+    if (frozen()) return ContainerStatus::paused;
     struct stat st {};
     if (::stat((state_dir(root, s.id) + "/exec.fifo").c_str(), &st) == 0) return ContainerStatus::created;
     return ContainerStatus::running;

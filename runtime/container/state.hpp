@@ -7,6 +7,7 @@
 
 #include <map>
 #include <optional>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,8 @@ std::string oci_state_json(const State& s);
 unsigned long long process_start_time(pid_t pid);  // 0 when the process does not exist
 // Live status: the init must still be the same process (start time), then created (exec fifo
 // still there) / paused (frozen) / running; otherwise stopped.
-ContainerStatus live_status(const std::string& root, const State& s, bool frozen);
+ContainerStatus live_status(const std::string& root, const State& s, const std::function<bool()>& frozen);
+// The init has exited (or its pid now names another process).
+bool init_gone(const State& s);
 
 }  // namespace ctb::container

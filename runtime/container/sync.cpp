@@ -68,6 +68,8 @@ Result<nlohmann::json> receive_message(int fd, std::chrono::milliseconds timeout
     do {
         n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
     } while (n < 0 && errno == EINTR);
+    // ECONNRESET: the peer died with a message of ours still unread; as silent as a plain EOF.
+    if (n == 0 || (n < 0 && errno == ECONNRESET)) return nlohmann::json::object();
     if (n < 0) return fail(sys_error("receive on", "sync channel"));
     // A descriptor nobody asked for is closed at once rather than leaked.
     for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
@@ -77,7 +79,6 @@ Result<nlohmann::json> receive_message(int fd, std::chrono::milliseconds timeout
             if (passed) passed->reset(got);
             else ::close(got);
         }
-    if (n == 0) return nlohmann::json::object();
     auto j = nlohmann::json::parse(std::string(buf, static_cast<std::size_t>(n)), nullptr, false);
     if (j.is_discarded()) return fail(plain_error("parse", "sync message", "malformed JSON"));
     return j;

@@ -54,24 +54,34 @@ Status finish(const Target& t, int mount_fd, const MountOptions& opts) {
     return set_tree_attributes(path, opts.recursive_set, opts.recursive_clear, t.shown);
 }
 
-// proc and sysfs must sit at their real path: a symlink there is how CVE-2019-19921-style
-// attacks swap in a fake /proc that later masking would then miss.
-Status refuse_redirected(const Target& t, const std::string& type) {
-    if (type != "proc" && type != "sysfs") return {};
-    auto strict = open_in_root(t.root_fd, t.dest, O_PATH, t.shown, RESOLVE_NO_SYMLINKS);
-    if (!strict && strict.error().err == ELOOP)
-        return fail(plain_error(mount_step(type), t.shown, "the destination passes through a symlink"));
-    return {};
+// Whether finish() has anything to do (it needs a descriptor of the new mount for that).
+bool needs_finish(const MountOptions& opts) {
+    return !opts.propagation.empty() || opts.recursive_set != 0 || opts.recursive_clear != 0;
 }
 
+// The mount point of a fresh mount. proc and sysfs must sit at their real path: a symlink there
+// is how CVE-2019-19921-style attacks swap in a fake /proc that later masking would then miss;
+// their strict lookup is also the mount point when it succeeds.
+Result<UniqueFd> fresh_mount_point(const Target& t, const std::string& type) {
+    if (type == "proc" || type == "sysfs") {
+        auto strict = open_in_root(t.root_fd, t.dest, O_PATH, t.shown, RESOLVE_NO_SYMLINKS);
+        if (strict) return strict;
+        if (strict.error().err == ELOOP)
+            return fail(plain_error(mount_step(type), t.shown, "the destination passes through a symlink"));
+    }
+    return make_mount_point(t.root_fd, t.dest, true, t.shown);
+}
+
+// A new mount of `type` at the target. With want_top, a descriptor of it (else an empty one:
+// most mounts need nothing after, and each lookup in the root is a path walk).
 Result<UniqueFd> mount_fresh(const Target& t, const std::string& type, const std::string& source,
-                             unsigned long flags, const std::string& data) {
-    if (auto s = refuse_redirected(t, type); !s) return fail(s.error());
-    auto point = make_mount_point(t.root_fd, t.dest, true, t.shown);
+                             unsigned long flags, const std::string& data, bool want_top = true) {
+    auto point = fresh_mount_point(t, type);
     if (!point) return point;
     if (::mount(source.c_str(), fd_path(point->get()).c_str(), type.c_str(), flags,
                 data.empty() ? nullptr : data.c_str()) != 0)
         return fail(sys_error(mount_step(type), t.shown));
+    if (!want_top) return UniqueFd{};
     return reopen(t);
 }
 
@@ -117,10 +127,12 @@ Status apply_host_sysfs(const Target& t, const MountOptions& opts) {
 
 Status apply_regular(const Target& t, const spec::Mount& m, const MountOptions& opts, const RootfsContext& ctx) {
     std::string source = m.source.empty() ? m.type : m.source;
-    auto top = mount_fresh(t, m.type, source, opts.flags & ~(MS_BIND | MS_REC), opts.data);
+    bool dev = m.type == "tmpfs" && t.dest == "/dev";
+    auto top = mount_fresh(t, m.type, source, opts.flags & ~(MS_BIND | MS_REC), opts.data, dev || needs_finish(opts));
     if (!top) return fail(top.error());
+    if (!*top) return {};
     if (auto s = finish(t, top->get(), opts); !s) return s;
-    if (m.type == "tmpfs" && t.dest == "/dev") return populate_default_dev(top->get(), t.shown, ctx.new_user_ns);
+    if (dev) return populate_default_dev(top->get(), t.shown, ctx.new_user_ns);
     return {};
 }
 
@@ -144,6 +156,23 @@ Status link_comounted(int dir_fd, const std::string& name, const Target& t) {
     return {};
 }
 
+// One hierarchy's directory bound into the tmpfs this mount just made (tmpfs_fd, its root): a
+// fresh tmpfs in the container's private mount namespace holds nothing but what we put there,
+// so plain *at() calls on it need no walk from the container's root.
+Status bind_hierarchy(int tmpfs_fd, const Target& t, const std::string& host_path, unsigned long set,
+                      unsigned long clear) {
+    std::string name = t.dest.substr(t.dest.find_last_of('/') + 1);
+    if (::mkdirat(tmpfs_fd, name.c_str(), 0755) != 0 && errno != EEXIST) return fail(sys_error("mkdir", t.shown));
+    UniqueFd point(::openat(tmpfs_fd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!point) return fail(sys_error("open", t.shown));
+    if (::mount(host_path.c_str(), fd_path(point.get()).c_str(), nullptr, MS_BIND, nullptr) != 0)
+        return fail(sys_error("bind mount " + host_path + " on", t.shown));
+    UniqueFd top(::openat(tmpfs_fd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!top) return fail(sys_error("open", t.shown));
+    if ((set | clear) == 0) return {};
+    return remount_bind(fd_path(top.get()), set, clear, t.shown);
+}
+
 Status apply_cgroup_v1(const Target& t, const MountOptions& opts, const RootfsContext& ctx) {
     unsigned long mask = per_mount_flags_mask();
     // The tmpfs stays writable until the hierarchy dirs and links exist; "ro" comes last.
@@ -152,8 +181,8 @@ Status apply_cgroup_v1(const Target& t, const MountOptions& opts, const RootfsCo
     for (const auto& [name, host_path] : ctx.cgroups.v1) {
         if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
             return fail(plain_error("mount cgroup on", t.shown, "bad hierarchy name \"" + name + "\""));
-        auto sub = rootfs::bind(sub_target(t, name), host_path, false, opts.flags & mask, opts.cleared & mask);
-        if (!sub) return fail(sub.error());
+        if (auto s = bind_hierarchy(top->get(), sub_target(t, name), host_path, opts.flags & mask, opts.cleared & mask); !s)
+            return s;
         if (auto s = link_comounted(top->get(), name, t); !s) return s;
     }
     if (opts.flags & MS_RDONLY)
@@ -166,7 +195,7 @@ Status apply_cgroup(const Target& t, const MountOptions& opts, const RootfsConte
     if (!unified) return apply_cgroup_v1(t, opts, ctx);
     unsigned long mask = per_mount_flags_mask();
     Result<UniqueFd> top = ctx.new_cgroup_ns || ctx.cgroups.v2.empty()
-                               ? mount_fresh(t, "cgroup2", "cgroup2", opts.flags & mask, "")
+                               ? mount_fresh(t, "cgroup2", "cgroup2", opts.flags & mask, "", needs_finish(opts))
                                : rootfs::bind(t, ctx.cgroups.v2, false, opts.flags & mask, opts.cleared & mask);
     // Without a network namespace of its own the container's /sys is the host's, bound
     // recursively, so /sys/fs/cgroup already holds the host's cgroup2 mount; the kernel refuses
@@ -180,6 +209,7 @@ Status apply_cgroup(const Target& t, const MountOptions& opts, const RootfsConte
     if (!top && top.error().err == EPERM && ctx.new_user_ns && ctx.cgroups.v2.empty() && ctx.cgroups.v1.empty())
         return apply_cgroup_v1(t, opts, ctx);
     if (!top) return fail(top.error());
+    if (!*top) return {};
     return finish(t, top->get(), opts);
 }
 

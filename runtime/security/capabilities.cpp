@@ -42,16 +42,16 @@ std::vector<cap_value_t> known_to_kernel(const std::vector<cap_value_t>& caps) {
     return out;
 }
 
-// Step 1. Capabilities already out of the bounding set are skipped: dropping them again would
-// still need CAP_SETPCAP, and a runtime that was started with a reduced set may lack it.
+// Step 1. Capabilities already out of the bounding set are fine: dropping them again needs
+// CAP_SETPCAP, which a runtime started with a reduced set may lack, so an EPERM is checked
+// against the set (asked only then: one system call per capability on the usual path).
 Status drop_bounding_set(const std::vector<cap_value_t>& keep) {
     for (cap_value_t cap = 0; cap < kernel_cap_count(); ++cap) {
         if (contains(keep, cap)) continue;
-        int present = ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
-        if (present < 0) return fail(sys_error("read bounding set", cap_name(cap)));
-        if (present == 0) continue;
-        if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0)
-            return fail(sys_error("drop from bounding set", cap_name(cap)));
+        if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0) continue;
+        int drop_errno = errno;
+        if (drop_errno == EPERM && ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 0) continue;
+        return fail(sys_error("drop from bounding set", cap_name(cap), drop_errno));
     }
     return {};
 }

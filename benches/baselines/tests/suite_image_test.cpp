@@ -156,7 +156,7 @@ TEST(SuiteImage, HoldsBinariesLibrariesModulesAndInitThenHitsTheCache) {
     ASSERT_FALSE(image->libraries.empty());
     for (const auto& lib : image->libraries) EXPECT_TRUE(entries.contains(lib)) << lib;
     const std::string& init = entries["/init"].second;
-    for (const char* m : {"overlay", "veth", "bridge", "nf_tables", "nft_nat", "nft_chain_nat", "virtio_console"}) {
+    for (const char* m : {"overlay", "veth", "bridge", "nf_tables", "nft_nat", "nft_chain_nat", "virtio_console", "virtio_net"}) {
         auto it = std::find_if(image->modules.begin(), image->modules.end(),
                                [&](const std::string& p) { return fs::path(p).filename() == std::string(m) + ".ko"; });
         ASSERT_NE(it, image->modules.end()) << m;

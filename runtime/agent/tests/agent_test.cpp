@@ -292,6 +292,18 @@ TEST(Agent, IobenchDataWorkloads) {
             EXPECT_NE(::access(path.c_str(), F_OK), 0) << w << " left its file";
         }
     }
+    // Random passes visit each block at most once, as fio's random map: 512 transfers on a 2 MiB
+    // file (512 blocks) visit all 512 (drawing with replacement would visit about 324); more
+    // transfers than blocks start a new permutation. Every pass reports its time in seconds.
+    for (auto [ops, distinct] : {std::pair{"16", 16}, std::pair{"512", 512}, std::pair{"700", 512}}) {
+        auto r = run_json({"iobench", "randread", path, "--size", "2", "--reps", "2", "--ops", ops, "--mode", "buffered"});
+        ASSERT_EQ(r.exit_code, 0) << r.doc.dump();
+        ASSERT_EQ(r.doc["distinct_blocks"].size(), 2u) << r.doc.dump();
+        for (const auto& d : r.doc["distinct_blocks"]) EXPECT_EQ(d.get<int>(), distinct) << ops;
+        ASSERT_EQ(r.doc["seconds"].size(), 2u);
+        for (const auto& v : r.doc["seconds"]) EXPECT_GT(v.get<double>(), 0);
+        EXPECT_EQ(r.doc["bytes_per_sample"].get<std::uint64_t>(), std::stoull(ops) * 4096);
+    }
     auto warm = run_json({"iobench", "seqread", path, "--size", "2", "--reps", "1", "--mode", "buffered", "--cache", "warm"});
     EXPECT_EQ(warm.doc["cache"], "warm");
     EXPECT_DOUBLE_EQ(warm.doc["cached_fraction_before"][0].get<double>(), 1.0);

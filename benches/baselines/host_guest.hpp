@@ -1,0 +1,46 @@
+// veth.<mode>/host-guest-virtio: the veth benches' engine (ctbench-agent netbench) between the
+// host and a qemu guest over virtio-net on a tap (guest_net.hpp). The client runs in the host's
+// network namespace, the server (netbench-server) in the guest, reached through the bridge: what
+// host <-> VM traffic costs against host <-> container traffic (the veth bench's netns-veth path,
+// the series' baseline when `ctbench run --baseline ...,vm` merges them, cli/baselines.cpp).
+// Measured while the guest waits for the host (GuestRunSpec::with_network): per mode one warm-up
+// sample, not recorded (ARP, the guest's caches), then `repetitions` samples of the same load the
+// host's veth paths got (workload.hpp).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "benches/baselines/guest_run.hpp"
+#include "reports/model.hpp"
+
+namespace ctb::bench::host_guest {
+
+inline constexpr const char* kPath = "host-guest-virtio";
+// The host's path each host-guest series is compared with: two namespaces over a veth pair.
+inline constexpr const char* kBaselinePath = "netns-veth";
+
+struct Spec {
+    std::string agent;               // the host's static ctbench-agent
+    std::vector<std::string> modes;  // tcp_stream, udp_stream, tcp_rr
+    int repetitions = 0;             // 0: the veth benches' default
+    bool thorough = false;
+};
+
+struct Outcome {
+    std::vector<report::BenchResult> results;
+    std::vector<report::BenchSkip> not_run;  // a mode that failed, with its error
+};
+
+// The veth workloads among bench names: "veth.tcp_rr" -> "tcp_rr" (in the given order).
+std::vector<std::string> veth_modes(const std::vector<std::string>& bench_names);
+
+// Runs every mode against the guest's server; a mode that fails is listed in not_run.
+Outcome measure(const Spec& spec, const vm::GuestNetEndpoint& guest);
+// Every mode not run, with why (the guest's side never came up, or the guest run failed).
+Outcome not_run(const Spec& spec, const std::string& why);
+
+// "veth.tcp_rr/host-guest-virtio/p99" -> "veth.tcp_rr/netns-veth/p99"; "" for other names.
+std::string baseline_of(const std::string& series);
+
+}  // namespace ctb::bench::host_guest
