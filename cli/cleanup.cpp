@@ -22,6 +22,7 @@
 #include "common/deadline.hpp"
 #include "common/files.hpp"
 #include "common/proc.hpp"
+#include "conformance/harness/rootless.hpp"
 #include "runtime/cgroups/detect.hpp"
 #include "runtime/network/engine.hpp"
 #include "runtime/network/networks.hpp"
@@ -304,6 +305,9 @@ std::vector<Removal> remove_leftovers(Scope scope, std::vector<std::string>* kep
     }
     remove_loop_devices(out, keep);
     remove_state(kStateRoot, out, keep);
+    // Users of an interrupted `run --rootless` (their name carries the run's pid, now gone).
+    if (::geteuid() == 0)
+        for (const auto& name : conformance::rootless::remove_stale_users()) out.push_back({"user", name, ""});
     return out;
 }
 

@@ -13,7 +13,7 @@
 namespace ctb::cli {
 
 struct Removal {
-    std::string kind;    // process, thaw, mount, link, nft, cgroup, loop, state
+    std::string kind;    // process, thaw, mount, link, nft, cgroup, loop, state, user
     std::string object;  // what was removed
     std::string error;   // "" when removed, the reason otherwise
 };

@@ -30,10 +30,6 @@ struct RunRequest {
     // Read-only layers above the embedded image (top-most first); the rootfs is always an overlay
     // of them, the image, and a fresh container layer.
     std::vector<std::string> extra_layers;
-    // Fields the spec model does not carry, merged into the config.json object of the mount with
-    // this destination (e.g. "/mnt/x" -> {"uidMappings": [...]} for an idmapped mount). Only an
-    // OCI runtime reads config.json; the built-in library refuses a request that has any.
-    std::vector<std::pair<std::string, nlohmann::json>> mount_fields;
 };
 
 struct RunOutput {

@@ -83,10 +83,6 @@ public:
     }
 
     Result<std::unique_ptr<RunningContainer>> start(const RunRequest& r) override {
-        if (!r.mount_fields.empty())
-            return fail(plain_error("run container", "mounts[" + r.mount_fields.front().first + "]",
-                                    "the built-in library takes the spec model, which has no field " +
-                                        r.mount_fields.front().second.dump()));
         auto o = create_options(r, unique_id());
         if (!o) return fail(o.error());
         // The container inherits stdout/stderr at create: point them at memory files first.

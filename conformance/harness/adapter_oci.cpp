@@ -114,11 +114,7 @@ public:
         } else if (spec.linux.cgroups_path.empty()) {
             spec.linux.cgroups_path = "/ctbench/" + id;
         }
-        auto config = spec::to_json(spec);
-        for (const auto& [destination, fields] : r.mount_fields)
-            for (auto& m : config["mounts"])
-                if (m.value("destination", "") == destination) m.update(fields);
-        if (auto s = write_file(b.dir_ + "/config.json", config.dump(2)); !s) return fail(s.error());
+        if (auto s = write_file(b.dir_ + "/config.json", spec::to_json(spec).dump(2)); !s) return fail(s.error());
         return b;
     }
     Bundle() = default;

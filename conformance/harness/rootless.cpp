@@ -83,11 +83,12 @@ void remove_user(const std::string& name, uid_t uid) {
     drop_range("/etc/subgid", name);
 }
 
-// Users an interrupted run left (SIGKILL gives the destructor no chance): ctbrootless<pid> whose
-// process is gone. A live pid keeps its user (another run's, or the runtime's own test's).
-void remove_stale_users() {
+}  // namespace
+
+std::vector<std::string> remove_stale_users() {
+    std::vector<std::string> removed;
     auto text = read_file("/etc/passwd");
-    if (!text) return;
+    if (!text) return removed;
     std::istringstream in(*text);
     for (std::string line; std::getline(in, line);) {
         if (!line.starts_with("ctbrootless")) continue;
@@ -95,11 +96,13 @@ void remove_stale_users() {
         std::string digits = name.substr(std::string("ctbrootless").size());
         if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) continue;
         if (::access(("/proc/" + digits).c_str(), F_OK) == 0) continue;
-        if (const passwd* pw = ::getpwnam(name.c_str())) remove_user(name, pw->pw_uid);
+        if (const passwd* pw = ::getpwnam(name.c_str())) {
+            remove_user(name, pw->pw_uid);
+            removed.push_back(name);
+        }
     }
+    return removed;
 }
-
-}  // namespace
 
 std::string encode(const Identity& id) { return fmt::format("{}{}:{}:{}:{}", kPrefix, id.uid, id.gid, id.subid, id.runtime); }
 

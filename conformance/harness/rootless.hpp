@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/error.hpp"
 #include "conformance/harness/registry.hpp"
@@ -47,6 +48,13 @@ private:
     std::string name_;
     Identity id_;
 };
+
+// Users an interrupted `--rootless` run left (SIGKILL gives User's destructor no chance):
+// `ctbrootless<pid>` whose run (that pid) is gone, removed with their processes (by pid) and id
+// ranges. A live pid keeps its user (a running run's, or the runtime's own test's). Root only;
+// called before a new user is made and by `ctbench doctor --cleanup` (and every run's sweep).
+// Returns the names removed.
+std::vector<std::string> remove_stale_users();
 
 // Why this case cannot run through an unprivileged runtime ("" when it can): decided from its id
 // and requirements before anything runs.

@@ -58,7 +58,7 @@ nlohmann::json agent_inside(RunningContainer& c, std::vector<std::string> args);
 // replaced; everything else (user, capabilities, seccomp, mounts) applies to every probe.
 Result<std::vector<ProbeResult>> run_probes(Runtime& rt, spec::Spec spec, const std::vector<Probe>& probes,
                                             std::vector<std::string> extra_layers = {});
-// The same for a whole request (its layers, timeout and mount_fields kept; process.args replaced).
+// The same for a whole request (its layers and timeout kept; process.args replaced).
 Result<std::vector<ProbeResult>> run_probes(Runtime& rt, RunRequest request, const std::vector<Probe>& probes);
 // The same, as one `exec` into a running container.
 Result<std::vector<ProbeResult>> exec_probes(RunningContainer& container, const std::vector<Probe>& probes);

@@ -25,6 +25,8 @@ nlohmann::json features_document() {
         {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}}},
         {"seccomp", {{"enabled", true}, {"actions", seccomp.actions}, {"operators", seccomp.operators},
                      {"archs", seccomp.archs}, {"knownFlags", seccomp.flags}, {"supportedFlags", seccomp.flags}}},
+        // Mount uidMappings/gidMappings with "idmap"/"ridmap" (rootfs/idmap.hpp), bind mounts only.
+        {"mountExtensions", {{"idmap", {{"enabled", true}}}}},
         // Accepted in config.json, not enforced: no LSM handling in this runtime.
         {"apparmor", {{"enabled", false}}},
         {"selinux", {{"enabled", false}}},

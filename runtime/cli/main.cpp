@@ -297,7 +297,7 @@ int cmd_list(const Globals& g) {
 
 int cmd_exec(const Globals& g, const std::string& id, const std::string& process_file,
              const std::vector<std::string>& args, const std::string& cwd, const std::vector<std::string>& env,
-             std::optional<bool> tty, const std::string& console_socket) {
+             std::optional<bool> tty, const std::string& console_socket, const container::ExecOptions& options) {
     auto c = Container::load(g.root, id);
     if (!c) return report(fail(c.error()));
     auto base = spec::load_spec(container::state_dir(g.root, id));
@@ -316,6 +316,10 @@ int cmd_exec(const Globals& g, const std::string& id, const std::string& process
     if (tty) p.terminal = *tty;
     if (!console_socket.empty() && !p.terminal)
         return report(fail(plain_error("exec", "--console-socket", "needs a terminal (-t, or process.terminal in -p)")));
+    // As runc: a detached process cannot have this terminal attached, only a console socket's.
+    if (options.detach && p.terminal && console_socket.empty())
+        return report(fail(plain_error("exec", "--console-socket",
+                                       "is required with --detach and a terminal (-t, or process.terminal in -p)")));
     // -t: the caller's terminal, through a pty of the container's devpts (as a foreground run);
     // with --console-socket the master goes to that socket's listener instead (runc's exec).
     std::optional<runtime_cli::TerminalRelay> relay;
@@ -331,7 +335,7 @@ int cmd_exec(const Globals& g, const std::string& id, const std::string& process
         relay.emplace(std::move(*r));
         relay->start();
     }
-    auto status = container::exec(g.root, id, p, theirs.get());
+    auto status = container::exec(g.root, id, p, theirs.get(), options);
     if (relay) relay->finish();
     if (!status) return report(fail(status.error()));
     return *status;
@@ -415,6 +419,9 @@ int main(int argc, char** argv) {
     std::string exec_console_socket;
     exec->add_option("--console-socket", exec_console_socket,
                      "With -t: send the pty master to this unix socket (SCM_RIGHTS) instead of attaching this terminal");
+    container::ExecOptions exec_options;
+    exec->add_flag("-d,--detach", exec_options.detach, "Return as soon as the process runs (it stays in the container)");
+    exec->add_option("--pid-file", exec_options.pid_file, "Write the process's host pid to this file");
     exec->callback([&, exec] {
         std::vector<std::string> rest = exec->remaining();
         if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
@@ -432,7 +439,7 @@ int main(int argc, char** argv) {
             return;
         }
         rc = cmd_exec(g, exec_id, process_file, rest, cwd, env,
-                      tty_flag->count() ? std::optional<bool>(exec_tty) : std::nullopt, exec_console_socket);
+                      tty_flag->count() ? std::optional<bool>(exec_tty) : std::nullopt, exec_console_socket, exec_options);
     });
     auto* list = app.add_subcommand("list", "List containers");
     list->callback([&] { rc = cmd_list(g); });

@@ -95,11 +95,24 @@ Status update_resources(const std::string& state_root, const std::string& id, co
 // create + start + wait + delete, as `runc run` does. Returns the exit status.
 Result<int> run(const CreateOptions& options);
 
+struct ExecOptions {
+    // runc's `exec -d`: return as soon as the process runs (its execve succeeded), leaving it to
+    // the container (it is reparented when the runtime exits); the result is then 0.
+    bool detach = false;
+    // The process's pid on the host, written (tmp + rename) once it is forked, before it runs.
+    std::string pid_file;
+};
+
 // Runs an extra process inside a running container (all its namespaces, its cgroup, the given
-// process settings). Returns its exit status. With process.terminal and a console_fd (a
-// connected unix socket), the process gets a pty of the container's devpts whose master is sent
-// over it (runtime/container/console.hpp); without one it keeps the caller's stdio.
+// process settings). Returns its exit status (0 at once with `detach`). With process.terminal
+// and a console_fd (a connected unix socket), the process gets a pty of the container's devpts
+// whose master is sent over it (runtime/container/console.hpp); without one it keeps the
+// caller's stdio.
 Result<int> exec(const std::string& state_root, const std::string& id, const spec::Process& process,
-                 int console_fd = -1);
+                 int console_fd = -1, const ExecOptions& options = {});
+
+// pid written to `path` through a temporary file and rename (a reader never sees half a pid);
+// nothing when path is empty.
+Status write_pid_file(const std::string& path, pid_t pid);
 
 }  // namespace ctb::container

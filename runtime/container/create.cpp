@@ -22,8 +22,10 @@
 #include "runtime/container/inject_delay.hpp"
 #include "runtime/container/console.hpp"
 #include "runtime/container/rootless.hpp"
+#include "runtime/container/seccomp_agent.hpp"
 #include "runtime/container/sync.hpp"
 #include "runtime/ownership.hpp"
+#include "runtime/rootfs/idmap.hpp"
 #include "runtime/security/rlimits.hpp"
 #include "runtime/spec/parse.hpp"
 
@@ -312,16 +314,31 @@ Status run_runtime_hooks(int sync_fd, const spec::Spec& spec, const std::string&
     return send_message(sync_fd, {{"go", true}});
 }
 
+// What the init asks of us before "ready": the runtime's hooks ({"hooks"}), and with
+// SCMP_ACT_NOTIFY the seccomp listener to pass on to the agent ({"seccompFd"} + the fd).
+Result<nlohmann::json> serve_init(int sync_fd, std::chrono::milliseconds timeout, Rollback& rollback,
+                                  const spec::Spec& spec, const std::string& state) {
+    for (;;) {
+        UniqueFd listener;
+        auto msg = receive_message(sync_fd, timeout, &listener);
+        if (!msg) return msg;
+        if (msg->contains("hooks")) {
+            rollback.poststop = &spec.hooks.poststop;
+            if (auto s = run_runtime_hooks(sync_fd, spec, state); !s) return fail(s.error());
+        } else if (msg->contains("seccompFd") && spec.linux.seccomp) {
+            if (!listener) return fail(plain_error("receive seccomp listener", "linux.seccomp", "the init sent none"));
+            if (auto s = send_to_seccomp_agent(*spec.linux.seccomp, rollback.child, state, listener.get()); !s)
+                return fail(s.error());
+        } else {
+            return msg;
+        }
+    }
+}
+
 Status await_ready(int sync_fd, std::chrono::milliseconds timeout, Rollback& rollback, const spec::Spec& spec,
                    const std::string& state) {
-    auto msg = receive_message(sync_fd, timeout);
+    auto msg = serve_init(sync_fd, timeout, rollback, spec, state);
     if (!msg) return fail(msg.error());
-    if (msg->contains("hooks")) {
-        rollback.poststop = &spec.hooks.poststop;
-        if (auto s = run_runtime_hooks(sync_fd, spec, state); !s) return s;
-        msg = receive_message(sync_fd, timeout);
-        if (!msg) return fail(msg.error());
-    }
     if (msg->contains("error")) return fail(error_from_json((*msg)["error"]));
     if (!msg->contains("ready")) {
         Error e = explain_silent_exit(rollback.child, *rollback.cgroups, spec);
@@ -331,15 +348,19 @@ Status await_ready(int sync_fd, std::chrono::milliseconds timeout, Rollback& rol
     return {};
 }
 
+}  // namespace
+
 Status write_pid_file(const std::string& path, pid_t pid) {
     if (path.empty()) return {};
     std::string tmp = path + ".tmp";
     if (auto s = write_file(tmp, std::to_string(pid)); !s) return s;
-    if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(sys_error("rename", path));
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        auto e = sys_error("rename", path);
+        ::unlink(tmp.c_str());
+        return fail(std::move(e));
+    }
     return {};
 }
-
-}  // namespace
 
 Result<Container> Container::create(const CreateOptions& options) {
     auto started = std::chrono::steady_clock::now();
@@ -414,7 +435,7 @@ Result<Container> Container::create(const CreateOptions& options) {
 
     InitConfig config{&o.spec, *plan, st.rootfs, o.image_layers, dir, cgroup_mounts(*layout, *rollback.cgroups),
                       sync->child.get(), fifo->get(),
-                      !o.spec.hooks.prestart.empty() || !o.spec.hooks.create_runtime.empty(), console.get(), {}, true, o.id};
+                      !o.spec.hooks.prestart.empty() || !o.spec.hooks.create_runtime.empty(), console.get(), {}, {}, true, o.id};
     if (!o.image_layers.empty())
         // upper/ becomes the container's "/": 0755, or no non-root process could use its root.
         for (auto [sub, mode] : {std::pair{"/upper", 0755u}, std::pair{"/work", 0700u}})
@@ -431,10 +452,16 @@ Result<Container> Container::create(const CreateOptions& options) {
         if (!orig) return fail(orig.error());
         original_pid_ns = std::move(*orig);
     }
+    // Idmapped mounts need the host's privileges over the source filesystem: made here, moved
+    // into place by the init (rootfs/idmap.hpp). Our copies close right after the clone.
+    auto idmapped = rootfs::prepare_idmapped_mounts(o.spec, plan->new_user);
+    if (!idmapped) return fail(idmapped.error());
+    for (const auto& tree : *idmapped) config.idmapped_trees.push_back(tree.get());
     std::optional<int> cgroup_fd = rollback.cgroups->clone_into_fd();
     bool attached = attached_without_runtime(*rollback.cgroups, self_attach, cgroup_fd.has_value());
     config.await_go = runtime_works_on_child(o.spec, *plan, attached, config.runtime_hooks);
     auto pid = clone_init(config, cgroup_fd, sync->child.get());
+    idmapped->clear();
     if (original_pid_ns && ::setns(original_pid_ns.get(), CLONE_NEWPID) != 0)
         return fail(sys_error("setns back to", "the runtime's pid namespace"));
     if (!pid) return fail(pid.error());

@@ -102,6 +102,7 @@ Status setup_mounts(const InitConfig& c, const nlohmann::json& state) {
     ctx.new_cgroup_ns = c.plan.new_cgroup;
     ctx.propagation_set = true;  // just above
     ctx.cgroups = c.cgroups;
+    ctx.idmapped_trees = c.idmapped_trees;
     ctx.before_root_change = [&] { return hooks_before_root_change(c, state); };
     // /proc/sys becomes read-only with the readonly paths: the sysctls go in before that.
     ctx.after_root_change = [&] { return write_sysctls(spec); };
@@ -230,12 +231,15 @@ void container_init(const InitConfig& c) {
     if (!executable) die(c, executable.error());
     check(c, check_exec_fifo(c));
     if (c.console_fd >= 0) check(c, attach_new_pty(c.console_fd, c.spec->process.console_size));
+    // Only with SCMP_ACT_NOTIFY: create must hand the listener to the agent before it returns.
+    auto notify = hand_seccomp_listener_to_runtime(spec, c.sync_fd);
+    if (!notify) die(c, notify.error());
     check(c, send_message(c.sync_fd, {{"ready", true}}));
     auto fifo = wait_for_start(c);
     if (!fifo) die(c, fifo.error());
     if (auto s = run_hooks(spec.hooks.start_container, "startContainer", state_with_status(state, "created")); !s)
         die_after_start(c, fifo->get(), s.error());
-    die_after_start(c, fifo->get(), exec_container_process(spec, spec.process, *executable));
+    die_after_start(c, fifo->get(), exec_container_process(spec, spec.process, *executable, *notify));
 }
 
 }  // namespace ctb::container

@@ -29,6 +29,9 @@ struct InitConfig {
     // global cgroup_threadgroup_rwsem, whose write side waits for an RCU grace period (a
     // pid written to cgroup.procs by the runtime does: about 1 ms per container here).
     std::vector<std::string> self_attach_dirs;
+    // Per entry of spec.mounts: a detached idmapped tree the runtime prepared (rootfs/idmap.hpp),
+    // -1 where none. Inherited through clone3; the init moves each onto its mount point.
+    std::vector<int> idmapped_trees;
     // The runtime has work to do on the child between clone and setup (id mappings, cgroups it
     // attaches, oom_score_adj) or hooks need the state with the pid: the init waits for its
     // {"go": true, "state": ...}. Otherwise it goes on at once, knowing only its id: one

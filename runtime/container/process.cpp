@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/container/sync.hpp"
+#include "runtime/security/seccomp.hpp"
 #include "runtime/security/security.hpp"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -70,7 +72,17 @@ Result<std::string> resolve_executable(const spec::Process& p) {
     return fail(std::move(e));
 }
 
-Error exec_container_process(const spec::Spec& spec, const spec::Process& p, const std::string& executable) {
+Result<bool> hand_seccomp_listener_to_runtime(const spec::Spec& spec, int sync_fd) {
+    if (!spec.linux.seccomp || !spec.linux.seccomp->notifies()) return false;
+    auto listener = security::load_seccomp_with_listener(*spec.linux.seccomp);
+    if (!listener) return fail(listener.error());
+    std::string message = nlohmann::json{{"seccompFd", true}}.dump();
+    if (auto s = send_with_fd(sync_fd, message, listener->get(), "sync channel"); !s) return fail(s.error());
+    return true;  // our copy closes here: the runtime (then the agent) holds the listener
+}
+
+Error exec_container_process(const spec::Spec& spec, const spec::Process& p, const std::string& executable,
+                             bool seccomp_loaded) {
     std::string path = executable;
     if (path.empty()) {
         auto found = resolve_executable(p);
@@ -82,7 +94,8 @@ Error exec_container_process(const spec::Spec& spec, const spec::Process& p, con
     // survives exec. Sync and report sockets are close-on-exec too, so their EOF tells the parent
     // exec worked. Done before seccomp, which need not allow close_range.
     if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) return sys_error("close_range", "3..~0");
-    if (auto s = security::apply_process_security(p, spec.linux.seccomp); !s) return s.error();
+    const auto& seccomp = seccomp_loaded ? std::optional<spec::Seccomp>() : spec.linux.seccomp;
+    if (auto s = security::apply_process_security(p, seccomp); !s) return s.error();
     std::vector<char*> argv, envp;
     for (const auto& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);

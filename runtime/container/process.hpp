@@ -17,7 +17,15 @@ namespace ctb::container {
 // ENOENT when nothing is found, EACCES when only non-executable files are.
 Result<std::string> resolve_executable(const spec::Process& process);
 
-// `executable` is resolve_executable's answer ("" = resolve here).
-Error exec_container_process(const spec::Spec& spec, const spec::Process& process, const std::string& executable = "");
+// `executable` is resolve_executable's answer ("" = resolve here). seccomp_loaded: the filter is
+// in place already (hand_seccomp_listener_to_runtime), so process security leaves it out.
+Error exec_container_process(const spec::Spec& spec, const spec::Process& process, const std::string& executable = "",
+                             bool seccomp_loaded = false);
+
+// SCMP_ACT_NOTIFY (seccomp_agent.hpp): loads the container's filter now, with a listener, and
+// sends the listener over `sync_fd` ({"seccompFd": true} with the fd attached) for the runtime to
+// hand to the seccomp agent. The system calls made after this (the rest of setup, the identity
+// change, execve) run under the filter, as in runc. false (nothing done) without NOTIFY rules.
+Result<bool> hand_seccomp_listener_to_runtime(const spec::Spec& spec, int sync_fd);
 
 }  // namespace ctb::container

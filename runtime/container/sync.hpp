@@ -21,7 +21,13 @@ Result<SyncPair> make_sync_pair();
 
 Status send_message(int fd, const nlohmann::json& message);
 // Waits up to `timeout` for one message; EOF (the peer closed or exec'd) is an empty object.
-Result<nlohmann::json> receive_message(int fd, std::chrono::milliseconds timeout);
+// `passed`, when given, receives a descriptor sent along with the message (SCM_RIGHTS).
+Result<nlohmann::json> receive_message(int fd, std::chrono::milliseconds timeout, UniqueFd* passed = nullptr);
+
+// `data` in one sendmsg with `passed` attached (SCM_RIGHTS): the sync channel's messages that
+// carry a descriptor (the seccomp listener), and the seccomp agent's socket. `object` names the
+// peer in errors.
+Status send_with_fd(int sock, const std::string& data, int passed, const std::string& object);
 
 nlohmann::json error_to_json(const Error& e);
 Error error_from_json(const nlohmann::json& j);

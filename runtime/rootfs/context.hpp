@@ -37,6 +37,9 @@ struct RootfsContext {
     // Named volumes already turned into bind mounts (volumes.hpp volume_mount), applied after
     // the spec's own mounts so that they win over an image path at the same destination.
     std::vector<spec::Mount> volumes;
+    // Per entry of spec.mounts: the detached idmapped tree the runtime prepared (idmap.hpp), -1
+    // where the mount is not idmapped. Inherited descriptors; the init moves them into place.
+    std::vector<int> idmapped_trees;
     // Runs after the mounts are in place and before the root changes (pivot_root): the OCI hook
     // points prestart/createRuntime/createContainer sit here.
     std::function<Status()> before_root_change;

@@ -124,7 +124,7 @@ unsigned long per_mount_flags_mask() {
 }
 
 std::vector<std::string> known_mount_options() {
-    std::vector<std::string> out{"defaults"};
+    std::vector<std::string> out{"defaults", "idmap", "ridmap"};
     for (const auto& f : kFlagOptions) out.emplace_back(f.name);
     for (const auto& r : kRecursiveOptions) out.emplace_back(r.name);
     for (const auto& p : kPropagation) out.emplace_back(p.name);
@@ -142,9 +142,14 @@ Result<MountOptions> parse_mount_options(const std::vector<std::string>& options
             out.propagation.push_back(*p);
             continue;
         }
-        if (o == "idmap" || o == "ridmap" || o.starts_with("idmap="))
+        if (o == "idmap" || o == "ridmap") {
+            out.idmap = o == "idmap" ? MountOptions::Idmap::top : MountOptions::Idmap::recursive;
+            continue;
+        }
+        if (o.starts_with("idmap=") || o.starts_with("ridmap="))
             return fail(plain_error("parse mount option", "options[" + std::to_string(i) + "]",
-                                    "\"" + o + "\": idmapped mounts are not supported by this runtime"));
+                                    "\"" + o + "\": give the mapping as the mount's uidMappings and gidMappings "
+                                    "(OCI 1.2), with the option \"idmap\" or \"ridmap\" alone"));
         if (auto note = ignored_note(o)) {
             out.notes.push_back(*note);
             continue;

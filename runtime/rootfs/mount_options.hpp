@@ -20,6 +20,9 @@ struct MountOptions {
     // mount_setattr(AT_RECURSIVE) attributes from "rro", "rnosuid", "rnoatime" ... (OCI 1.1).
     unsigned recursive_set = 0, recursive_clear = 0;
     std::string data;  // filesystem options, comma-joined ("mode=755,size=65536k")
+    // "idmap" / "ridmap" (OCI 1.2): the bind gets an id mapping (idmap.hpp); ridmap applies it to
+    // every submount of an rbind too. Never passed to mount(2).
+    enum class Idmap { none, top, recursive } idmap = Idmap::none;
     // Accepted without effect, each with why ("tmpcopyup: image content is not copied ...").
     std::vector<std::string> notes;
 
@@ -28,8 +31,9 @@ struct MountOptions {
 };
 
 // Later options win over earlier ones ("ro,rw" is read-write), as with mount(8).
-// Fails only for options whose meaning we cannot honour (idmapped mounts): silently dropping
-// those would give the container a different view than the spec asked for.
+// Fails only for options whose meaning we cannot honour (crun's "idmap=uids=...;gids=..."
+// form, whose mapping belongs in the mount's uidMappings/gidMappings): silently dropping those
+// would give the container a different view than the spec asked for.
 Result<MountOptions> parse_mount_options(const std::vector<std::string>& options);
 
 // "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"

@@ -12,6 +12,7 @@
 
 #include "common/fd.hpp"
 #include "runtime/rootfs/dev.hpp"
+#include "runtime/rootfs/idmap.hpp"
 #include "runtime/rootfs/mount_util.hpp"
 
 namespace ctb::rootfs {
@@ -86,15 +87,20 @@ Result<UniqueFd> mount_fresh(const Target& t, const std::string& type, const std
 
 // Bind `source` at the target, then remount for the per-mount flags asked for (set/clear);
 // flags the source mount already has (and the kernel may have locked) are carried over.
+// idmapped_tree: the detached idmapped clone of `source` the runtime prepared (idmap.hpp), moved
+// into place instead of a fresh bind; -1 for a plain bind.
 Result<UniqueFd> bind(const Target& t, const std::string& source, bool recursive, unsigned long set,
-                      unsigned long clear) {
+                      unsigned long clear, int idmapped_tree = -1) {
     struct stat st {};
     if (::stat(source.c_str(), &st) != 0) return fail(sys_error("stat bind source", source));
     auto point = make_mount_point(t.root_fd, t.dest, S_ISDIR(st.st_mode), t.shown);
     if (!point) return point;
-    if (::mount(source.c_str(), fd_path(point->get()).c_str(), nullptr, MS_BIND | (recursive ? MS_REC : 0),
-                nullptr) != 0)
+    if (idmapped_tree >= 0) {
+        if (auto s = attach_idmapped_tree(idmapped_tree, point->get(), t.shown); !s) return fail(s.error());
+    } else if (::mount(source.c_str(), fd_path(point->get()).c_str(), nullptr, MS_BIND | (recursive ? MS_REC : 0),
+                       nullptr) != 0) {
         return fail(sys_error("bind mount " + source + " on", t.shown));
+    }
     auto top = reopen(t);
     if (!top) return top;
     if ((set | clear) != 0)
@@ -102,9 +108,9 @@ Result<UniqueFd> bind(const Target& t, const std::string& source, bool recursive
     return top;
 }
 
-Status apply_bind(const Target& t, const spec::Mount& m, const MountOptions& opts) {
+Status apply_bind(const Target& t, const spec::Mount& m, const MountOptions& opts, int idmapped_tree) {
     unsigned long mask = per_mount_flags_mask();
-    auto top = rootfs::bind(t, m.source, opts.is_recursive_bind(), opts.flags & mask, opts.cleared & mask);
+    auto top = rootfs::bind(t, m.source, opts.is_recursive_bind(), opts.flags & mask, opts.cleared & mask, idmapped_tree);
     if (!top) return fail(top.error());
     return finish(t, top->get(), opts);
 }
@@ -227,7 +233,8 @@ std::string clean_destination(const std::string& destination) {
     return out.empty() ? "/" : out;
 }
 
-Status apply_mount(const spec::Mount& m, int root_fd, const std::string& rootfs, const RootfsContext& ctx) {
+Status apply_mount(const spec::Mount& m, int root_fd, const std::string& rootfs, const RootfsContext& ctx,
+                   int idmapped_tree) {
     auto opts = parse_mount_options(m.options);
     if (!opts) {
         // "parse mount option /data: options[2] "idmap": idmapped mounts are not supported ..."
@@ -239,17 +246,25 @@ Status apply_mount(const spec::Mount& m, int root_fd, const std::string& rootfs,
     Target t{root_fd, dest, shown_path(rootfs, dest)};
     if (dest == "/") return fail(plain_error(mount_step(m.type), t.shown, "mounting over the root is not allowed"));
     record_notes(*opts, t, ctx);
-    if (opts->is_bind() || m.type == "bind") return apply_bind(t, m, *opts);
+    bool idmapped = opts->idmap != MountOptions::Idmap::none || !m.uid_mappings.empty();
+    if (idmapped && idmapped_tree < 0)
+        return fail(plain_error("idmap mount", t.shown,
+                                "no idmapped tree was prepared for it (prepare_idmapped_mounts, before the "
+                                "container's namespaces)"));
+    if (opts->is_bind() || m.type == "bind") return apply_bind(t, m, *opts, idmapped_tree);
     if (m.type == "cgroup") return apply_cgroup(t, *opts, ctx);
     if (m.type == "sysfs" && !ctx.new_network_ns) return apply_host_sysfs(t, *opts);
     return apply_regular(t, m, *opts, ctx);
 }
 
-Status apply_mounts(const std::vector<spec::Mount>& mounts, const std::string& rootfs, const RootfsContext& ctx) {
+Status apply_mounts(const std::vector<spec::Mount>& mounts, const std::string& rootfs, const RootfsContext& ctx,
+                    const std::vector<int>* idmapped_trees) {
     UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) return fail(sys_error("open rootfs", rootfs));
-    for (const auto& m : mounts)
-        if (auto s = apply_mount(m, root.get(), rootfs, ctx); !s) return s;
+    for (std::size_t i = 0; i < mounts.size(); ++i) {
+        int tree = idmapped_trees && i < idmapped_trees->size() ? (*idmapped_trees)[i] : -1;
+        if (auto s = apply_mount(mounts[i], root.get(), rootfs, ctx, tree); !s) return s;
+    }
     return {};
 }
 

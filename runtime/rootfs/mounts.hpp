@@ -10,6 +10,8 @@
 //   cgroup         tmpfs + one bind per v1 hierarchy of the container's own cgroups, or cgroup2
 //                  (rooted at the container's cgroup by a cgroup namespace)
 //   tmpfs at /dev  followed by the default device nodes and links (dev.hpp)
+//   idmap / ridmap a bind whose tree the runtime cloned and idmapped beforehand (idmap.hpp),
+//                  moved into place with move_mount, then remounted like any bind
 #pragma once
 
 #include <string>
@@ -23,12 +25,14 @@
 namespace ctb::rootfs {
 
 // Applies the mounts in order. rootfs: absolute path of the container's root (a mount point).
+// idmapped_trees: per mount, the detached idmapped tree prepared for it (idmap.hpp), -1 for none.
 Status apply_mounts(const std::vector<spec::Mount>& mounts, const std::string& rootfs,
-                    const RootfsContext& ctx);
+                    const RootfsContext& ctx, const std::vector<int>* idmapped_trees = nullptr);
 
-// One mount; root_fd is a descriptor of rootfs (O_PATH is enough).
+// One mount; root_fd is a descriptor of rootfs (O_PATH is enough). A mount with "idmap",
+// "ridmap" or mappings of its own needs its prepared tree (otherwise an error).
 Status apply_mount(const spec::Mount& mount, int root_fd, const std::string& rootfs,
-                   const RootfsContext& ctx);
+                   const RootfsContext& ctx, int idmapped_tree = -1);
 
 // "/a//b/./c/" -> "/a/b/c"; relative destinations are taken relative to "/" (runc accepts
 // them, with a warning, for old configs). ".." is kept: resolution inside the root handles it.

@@ -25,7 +25,7 @@ Status before_pivot(const spec::Spec& spec, const std::string& rootfs, const Roo
     // In a new user namespace the mounts copied from the runtime's namespace are locked, and
     // pivot_root refuses a locked new root (EINVAL): only a bind of its own will do there.
     if (auto s = prepare_rootfs_mount(rootfs, private_root && !ctx.new_user_ns); !s) return s;
-    if (auto s = apply_mounts(spec.mounts, rootfs, ctx); !s) return s;
+    if (auto s = apply_mounts(spec.mounts, rootfs, ctx, &ctx.idmapped_trees); !s) return s;
     if (auto s = apply_mounts(ctx.volumes, rootfs, ctx); !s) return s;
     return create_spec_devices(spec, rootfs, ctx);
 }

@@ -87,9 +87,15 @@ Result<std::uint32_t> parse_action(const std::string& action, std::optional<std:
         if (data > 0xffff) return fail(plain_error("parse seccomp", errno_field, fmt::format("{} exceeds 65535", data)));
         return action == "SCMP_ACT_ERRNO" ? SCMP_ACT_ERRNO(data) : SCMP_ACT_TRACE(data);
     }
-    if (action == "SCMP_ACT_NOTIFY")
-        return fail(plain_error("parse seccomp", action_field,
-                                "SCMP_ACT_NOTIFY is not supported: this runtime has no seccomp agent (listenerPath)"));
+    if (action == "SCMP_ACT_NOTIFY") {
+        // Every system call of the runtime's own remaining setup would wait for the agent (and
+        // runc refuses it too): only named system calls may be handed to the agent.
+        if (action_field.ends_with("defaultAction"))
+            return fail(plain_error("parse seccomp", action_field, "SCMP_ACT_NOTIFY cannot be the default action"));
+        if (errno_ret)
+            return fail(plain_error("parse seccomp", errno_field, "errnoRet applies only to SCMP_ACT_ERRNO and SCMP_ACT_TRACE, not SCMP_ACT_NOTIFY"));
+        return SCMP_ACT_NOTIFY;
+    }
     auto plain = lookup(kPlainActions, action);
     if (!plain) return fail(plain_error("parse seccomp", action_field, fmt::format("unknown action \"{}\"", action)));
     if (errno_ret)
@@ -214,6 +220,17 @@ Status load_seccomp_filter(const SeccompFilter& filter) {
     return fail(std::move(e));
 }
 
+Result<UniqueFd> load_seccomp_with_listener(const spec::Seccomp& profile) {
+    auto filter = build_seccomp_filter(profile);
+    if (!filter) return fail(filter.error());
+    // libseccomp asks the kernel for a listener (SECCOMP_FILTER_FLAG_NEW_LISTENER) by itself when
+    // the filter has an SCMP_ACT_NOTIFY rule.
+    if (auto st = load_seccomp_filter(*filter); !st) return fail(st.error());
+    int fd = ::seccomp_notify_fd(filter->get());
+    if (fd < 0) return fail(sys_error("seccomp_notify_fd", std::string(kPrefix) + ".listenerPath", -fd));
+    return UniqueFd(fd);
+}
+
 Status apply_seccomp(const spec::Seccomp& profile) {
     auto filter = build_seccomp_filter(profile);
     if (!filter) return fail(filter.error());
@@ -242,6 +259,7 @@ SeccompSupport seccomp_support() {
     for (const auto& [name, value] : kPlainActions) out.actions.push_back(name);
     out.actions.push_back("SCMP_ACT_ERRNO");
     out.actions.push_back("SCMP_ACT_TRACE");
+    out.actions.push_back("SCMP_ACT_NOTIFY");
     for (const auto& [name, value] : kOperators) out.operators.push_back(name);
     for (const auto& [name, value] : kArchitectures) out.archs.push_back(name);
     for (const auto& [name, value] : kFlags) out.flags.push_back(name);

@@ -9,7 +9,8 @@
 //                SCMP_ACT_TRAP, SCMP_ACT_ERRNO, SCMP_ACT_TRACE, SCMP_ACT_ALLOW, SCMP_ACT_LOG.
 //                errnoRet (defaultErrnoRet for the default action) is the errno of ERRNO and the
 //                message of TRACE, EPERM when absent; it is an error on any other action.
-//                SCMP_ACT_NOTIFY is rejected: this runtime has no seccomp agent to answer.
+//                SCMP_ACT_NOTIFY hands the call to the seccomp agent at linux.seccomp.listenerPath
+//                (load_seccomp_with_listener; never as the default action).
 //   architectures SCMP_ARCH_X86, X86_64, X32, ARM, AARCH64, MIPS*, PPC*, S390*, PARISC*, RISCV64,
 //                in addition to the native one. Syscalls of any other architecture kill the
 //                thread (libseccomp's bad-arch action), so a 32-bit ABI cannot bypass the filter.
@@ -34,6 +35,7 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "common/fd.hpp"
 #include "runtime/spec/spec.hpp"
 
 namespace ctb::security {
@@ -66,6 +68,10 @@ Result<SeccompFilter> build_seccomp_filter(const spec::Seccomp& profile);
 // Loads into the calling thread (all threads with SECCOMP_FILTER_FLAG_TSYNC). Needs
 // no_new_privs or CAP_SYS_ADMIN in the current user namespace; EACCES otherwise.
 Status load_seccomp_filter(const SeccompFilter& filter);
+
+// For a profile with SCMP_ACT_NOTIFY rules: build, load, and the listener descriptor the kernel
+// made with the filter (SECCOMP_FILTER_FLAG_NEW_LISTENER), for the seccomp agent.
+Result<UniqueFd> load_seccomp_with_listener(const spec::Seccomp& profile);
 
 // build_seccomp_filter + load_seccomp_filter.
 Status apply_seccomp(const spec::Seccomp& profile);

@@ -167,6 +167,12 @@ void decode(const Reader& r, Mount& out) {
     r.get("type", out.type);
     r.get("source", out.source);
     r.get("options", out.options);
+    r.get("uidMappings", out.uid_mappings);
+    r.get("gidMappings", out.gid_mappings);
+    // config.md: "If specified, it MUST be specified along with gidMappings" (and vice versa).
+    if (out.uid_mappings.empty() != out.gid_mappings.empty())
+        r.fail_at(out.uid_mappings.empty() ? "uidMappings" : "gidMappings",
+                  "required (non-empty) when the mount's other id mapping is given");
 }
 
 }  // namespace detail

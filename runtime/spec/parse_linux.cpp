@@ -104,6 +104,12 @@ void decode(const Reader& r, Seccomp& out) {
     r.get_enums("architectures", out.architectures, kSeccompArchitectures, "seccomp architecture");
     r.get_enums("flags", out.flags, kSeccompFlags, "seccomp flag");
     r.get("syscalls", out.syscalls);
+    r.get("listenerPath", out.listener_path);
+    r.get("listenerMetadata", out.listener_metadata);
+    // Without an agent nobody answers a notification: refused before anything exists.
+    if (!r.failed() && out.notifies() && out.listener_path.empty())
+        r.fail_at("listenerPath", "required when an action is SCMP_ACT_NOTIFY (the seccomp agent's unix socket)");
+    r.check_absolute("listenerPath", out.listener_path, /*allow_empty=*/true);
 }
 
 void decode(const Reader& r, SeccompSyscall& out) {

@@ -64,11 +64,23 @@ struct Root {
     bool operator==(const Root&) const = default;
 };
 
+struct IdMapping {
+    std::uint32_t container_id = 0;  // containerID
+    std::uint32_t host_id = 0;       // hostID
+    std::uint32_t size = 0;
+
+    bool operator==(const IdMapping&) const = default;
+};
+
 struct Mount {
     std::string destination;
     std::string type;    // "proc", "tmpfs", "bind", "" (bind when options say so) ...
     std::string source;
     std::vector<std::string> options;  // "ro", "nosuid", "bind", "rbind", "rprivate", "size=65536k" ...
+    // An idmapped mount's own mapping (config.md#posix-platform-mounts, OCI 1.2): an on-disk id
+    // in containerID..+size shows as hostID + (id - containerID). Both or neither.
+    // (Default initializers: the many {dest, type, source, options} initializers stay valid.)
+    std::vector<IdMapping> uid_mappings = {}, gid_mappings = {};  // uidMappings, gidMappings
 
     bool operator==(const Mount&) const = default;
 };
@@ -78,14 +90,6 @@ struct Namespace {
     std::string path;  // join this one instead of creating ("" = create)
 
     bool operator==(const Namespace&) const = default;
-};
-
-struct IdMapping {
-    std::uint32_t container_id = 0;  // containerID
-    std::uint32_t host_id = 0;       // hostID
-    std::uint32_t size = 0;
-
-    bool operator==(const IdMapping&) const = default;
 };
 
 struct TimeOffset {
@@ -210,6 +214,17 @@ struct Seccomp {
     std::vector<std::string> architectures;
     std::vector<std::string> flags;
     std::vector<SeccompSyscall> syscalls;
+    // SCMP_ACT_NOTIFY (config-linux.md#seccomp): the unix socket of the seccomp agent that gets
+    // the listener fd with the container process state, and an opaque string passed along.
+    std::string listener_path, listener_metadata;  // listenerPath, listenerMetadata
+
+    // Whether any rule (or the default) asks for SCMP_ACT_NOTIFY.
+    bool notifies() const {
+        if (default_action == "SCMP_ACT_NOTIFY") return true;
+        for (const auto& s : syscalls)
+            if (s.action == "SCMP_ACT_NOTIFY") return true;
+        return false;
+    }
 
     bool operator==(const Seccomp&) const = default;
 };

@@ -135,6 +135,8 @@ json encode(const Mount& m) {
     put(j, "type", m.type);
     put(j, "source", m.source);
     put(j, "options", m.options);
+    put(j, "uidMappings", m.uid_mappings);
+    put(j, "gidMappings", m.gid_mappings);
     return j;
 }
 
@@ -250,6 +252,8 @@ json encode(const Seccomp& s) {
     put(j, "architectures", s.architectures);
     put(j, "flags", s.flags);
     put(j, "syscalls", s.syscalls);
+    put(j, "listenerPath", s.listener_path);
+    put(j, "listenerMetadata", s.listener_metadata);
     return j;
 }
 

@@ -1,5 +1,7 @@
 // Pure functions of the rootfs area: mount option parsing, destination cleaning, overlay option
 // strings, volume names. No mounts, no root.
+#include <algorithm>
+
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 
@@ -92,11 +94,23 @@ TEST(MountOptions, IgnoredOptionsLeaveANote) {
     EXPECT_NE(o.notes[0].find("tmpcopyup"), std::string::npos);
 }
 
-TEST(MountOptions, IdmapIsRefusedNamingTheOption) {
-    auto o = parse_mount_options({"bind", "idmap"});
+TEST(MountOptions, IdmapAndRidmapAreNotMountFlags) {
+    auto o = parse({"rbind", "idmap"});
+    EXPECT_EQ(o.idmap, MountOptions::Idmap::top);
+    EXPECT_TRUE(o.data.empty());  // never handed to mount(2)
+    EXPECT_EQ(parse({"bind", "ridmap"}).idmap, MountOptions::Idmap::recursive);
+    EXPECT_EQ(parse({"bind"}).idmap, MountOptions::Idmap::none);
+    auto known = known_mount_options();
+    EXPECT_NE(std::find(known.begin(), known.end(), "ridmap"), known.end());
+}
+
+// crun's "idmap=uids=...;gids=..." carries the mapping in the option: refused, naming the fields
+// the spec puts it in, rather than passed to mount(2) as filesystem data.
+TEST(MountOptions, IdmapWithAValueIsRefusedNamingTheOption) {
+    auto o = parse_mount_options({"bind", "idmap=uids=0-1-10;gids=0-1-10"});
     ASSERT_FALSE(o.has_value());
     EXPECT_EQ(o.error().object, "options[1]");
-    EXPECT_NE(o.error().message().find("idmap"), std::string::npos);
+    EXPECT_NE(o.error().message().find("uidMappings and gidMappings"), std::string::npos);
 }
 
 TEST(Destinations, AreCleanedLexically) {

@@ -150,13 +150,19 @@ TEST(SeccompActions, Parse) {
     EXPECT_EQ(*parse_seccomp_action("SCMP_ACT_ERRNO", 42u, "f"), SCMP_ACT_ERRNO(42));
     EXPECT_EQ(*parse_seccomp_action("SCMP_ACT_TRACE", std::nullopt, "f"), SCMP_ACT_TRACE(EPERM));
     EXPECT_EQ(*parse_seccomp_action("SCMP_ACT_TRACE", 7u, "f"), SCMP_ACT_TRACE(7));
+    EXPECT_EQ(*parse_seccomp_action("SCMP_ACT_NOTIFY", std::nullopt, "f"), SCMP_ACT_NOTIFY);
 }
 
 TEST(SeccompActions, ErrorsNameTheField) {
-    auto notify = parse_seccomp_action("SCMP_ACT_NOTIFY", std::nullopt, "linux.seccomp.syscalls[0]");
+    // Every later system call of the runtime would wait for the agent: never the default.
+    spec::Seccomp notify_all{"SCMP_ACT_NOTIFY", std::nullopt, {}, {}, {}, "/run/agent.sock", ""};
+    auto notify = build_seccomp_filter(notify_all);
     ASSERT_FALSE(notify);
-    EXPECT_EQ(notify.error().object, "linux.seccomp.syscalls[0].action");
-    EXPECT_NE(notify.error().detail.find("not supported"), std::string::npos);
+    EXPECT_EQ(notify.error().object, "linux.seccomp.defaultAction");
+    EXPECT_NE(notify.error().detail.find("cannot be the default action"), std::string::npos);
+    auto notify_errno = parse_seccomp_action("SCMP_ACT_NOTIFY", 1u, "linux.seccomp.syscalls[0]");
+    ASSERT_FALSE(notify_errno);
+    EXPECT_EQ(notify_errno.error().object, "linux.seccomp.syscalls[0].errnoRet");
 
     auto stray_errno = parse_seccomp_action("SCMP_ACT_ALLOW", 1u, "linux.seccomp.syscalls[2]");
     ASSERT_FALSE(stray_errno);

@@ -52,8 +52,9 @@ const char* const kFullConfig = R"json({
     {"destination": "/proc", "type": "proc", "source": "proc"},
     {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
      "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
-    {"destination": "/data", "type": "bind", "source": "/volumes/testing", "options": ["rbind", "rw"],
-     "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}
+    {"destination": "/data", "type": "bind", "source": "/volumes/testing", "options": ["rbind", "rw", "ridmap"],
+     "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+     "gidMappings": [{"containerID": 0, "hostID": 2000, "size": 2}]}
   ],
   "hooks": {"prestart": [{"path": "/usr/bin/fix-mounts", "args": ["fix-mounts", "arg1"]}]},
   "linux": {
@@ -364,6 +365,7 @@ Seccomp expected_seccomp() {
     s.default_errno_ret = 38;
     s.architectures = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"};
     s.flags = {"SECCOMP_FILTER_FLAG_LOG"};
+    s.listener_path = "/run/seccomp-agent.sock";
     s.syscalls = {{{"getcwd", "chmod"}, "SCMP_ACT_ERRNO", 1, {}},
                   {{"personality"},
                    "SCMP_ACT_ALLOW",
@@ -403,7 +405,7 @@ Spec expected_full_spec() {
     s.domainname = "example.org";
     s.mounts = {{"/proc", "proc", "proc", {}},
                 {"/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}},
-                {"/data", "bind", "/volumes/testing", {"rbind", "rw"}}};
+                {"/data", "bind", "/volumes/testing", {"rbind", "rw", "ridmap"}, {{0, 1000, 1}}, {{0, 2000, 2}}}};
     s.linux = expected_linux();
     s.annotations = {{"com.example.key1", "value1"}, {"com.example.key2", "value2"}};
     return s;
@@ -498,6 +500,53 @@ TEST(ParseSpec, RuncSpecOutputParses) {
     ASSERT_EQ(spec->linux.resources->devices.size(), 1u);
     EXPECT_FALSE(spec->linux.resources->devices[0].allow);
     EXPECT_EQ(spec->hostname, "runc");
+}
+
+// config.md#posix-platform-mounts: a mount's own id mappings (idmapped mounts), both or neither.
+TEST(ParseSpec, MountIdMappingsRoundTripAndComeInPairs) {
+    json config = to_json(default_spec());
+    json map = json::array({{{"containerID", 0}, {"hostID", 100000}, {"size", 100}}});
+    config["mounts"][0]["options"] = {"bind", "idmap"};
+    config["mounts"][0]["uidMappings"] = map;
+    config["mounts"][0]["gidMappings"] = map;
+    auto spec = parse_spec(config);
+    ASSERT_TRUE(spec) << spec.error().message();
+    EXPECT_EQ(spec->mounts[0].uid_mappings, (std::vector<IdMapping>{{0, 100000, 100}}));
+    EXPECT_EQ(spec->mounts[0].gid_mappings, spec->mounts[0].uid_mappings);
+    auto again = parse_spec(to_json(*spec));
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(*again == *spec);
+    config["mounts"][0].erase("gidMappings");
+    auto half = parse_spec(config);
+    ASSERT_FALSE(half);
+    EXPECT_TRUE(half.error().message().starts_with("parse config.json mounts[0].gidMappings: required"))
+        << half.error().message();
+    config["mounts"][0]["gidMappings"] = json::array({{{"containerID", 0}, {"hostID", 1}, {"size", 0}}});
+    auto empty_range = parse_spec(config);
+    ASSERT_FALSE(empty_range);
+    EXPECT_NE(empty_range.error().message().find("mounts[0].gidMappings[0].size"), std::string::npos)
+        << empty_range.error().message();
+}
+
+// config-linux.md#seccomp: SCMP_ACT_NOTIFY needs an agent to answer: listenerPath, absolute.
+TEST(ParseSpec, SeccompNotifyNeedsAListenerPath) {
+    json config = to_json(default_spec());
+    config["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                                  {"syscalls", json::array({{{"names", {"mkdir"}}, {"action", "SCMP_ACT_NOTIFY"}}})}};
+    auto missing = parse_spec(config);
+    ASSERT_FALSE(missing);
+    EXPECT_TRUE(missing.error().message().starts_with("parse config.json linux.seccomp.listenerPath: required"))
+        << missing.error().message();
+    config["linux"]["seccomp"]["listenerPath"] = "agent.sock";
+    auto relative = parse_spec(config);
+    ASSERT_FALSE(relative);
+    EXPECT_NE(relative.error().message().find("linux.seccomp.listenerPath"), std::string::npos);
+    config["linux"]["seccomp"]["listenerPath"] = "/run/agent.sock";
+    config["linux"]["seccomp"]["listenerMetadata"] = "meta";
+    auto ok = parse_spec(config);
+    ASSERT_TRUE(ok) << ok.error().message();
+    EXPECT_EQ(ok->linux.seccomp->listener_metadata, "meta");
+    EXPECT_TRUE(ok->linux.seccomp->notifies());
 }
 
 TEST(ParseSpec, UnknownFieldsAreIgnored) {
