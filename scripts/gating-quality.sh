@@ -14,11 +14,15 @@
 # runs cancels) with the default family-wise (Holm) alpha over the gated series. `--raw` measures
 # the plain gate instead. `--filter` picks the start benches (default: start.lifecycle, the one
 # the create path affects; '.' for every start bench).
-# Usage (root): scripts/gating-quality.sh [--pairs N] [--pct P] [--filter RE] [--raw] [--ctbench PATH]
-#               [--out DIR] [-- more compare flags]
+# `--repetitions N` sets the samples per series of each run (default: the bench's own, 20 for
+# start.lifecycle): the per-round ratios vary from round to round, so a few percent needs more
+# rounds to be significant after the Holm correction.
+# Usage (root): scripts/gating-quality.sh [--pairs N] [--pct P] [--filter RE] [--repetitions N] [--raw]
+#               [--ctbench PATH] [--out DIR] [-- more compare flags]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 pairs=10 pct=10 ctbench="$here/build/cli/ctbench" out="" compare_flags=() filter='^start\.lifecycle' gate=(--normalize)
+repetitions=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --pairs) pairs="$2"; shift 2 ;;
@@ -26,9 +30,10 @@ while [ $# -gt 0 ]; do
     --ctbench) ctbench="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --filter) filter="$2"; shift 2 ;;
+    --repetitions) repetitions=(--repetitions "$2"); shift 2 ;;
     --raw) gate=(); shift ;;
     --) shift; compare_flags=("$@"); break ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "gating-quality.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -58,7 +63,7 @@ run() {  # run NAME [env...]: one retry when a run produced no benchmark (its se
 run_once() {  # run_once NAME [env...]
   local name="$1"; shift
   rm -f "$out/$name.json"
-  env "$@" flock /tmp/ctbench-dev.lock "$ctbench" run --suite start --filter "$filter" --quiet --format json \
+  env "$@" flock /tmp/ctbench-dev.lock "$ctbench" run --suite start --filter "$filter" "${repetitions[@]}" --quiet --format json \
     --output "$out/$name.json" >"$out/$name.log" 2>&1 || true
 }
 
