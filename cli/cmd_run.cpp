@@ -222,8 +222,8 @@ int run(const RunArgs& a) {
     r.benchmarks = std::move(benches.results);
     r.benchmarks_not_run = std::move(benches.not_run);
     if (baselines->vm) {
-        lock = UniqueFd{};  // the guest run takes the run lock itself
-        if (auto g = run_guest(a.vm, guest); g) merge_guest_series(r, *g);
+        // Still under this run's lock: another run slipping in between would sweep our guest.
+        if (auto g = run_guest(a.vm, guest, true); g) merge_guest_series(r, *g);
         else r.benchmarks_not_run.push_back({std::string("vm") + kVmSuffix, g.error().message(), true});
     }
     r.run.finished_at = report::utc_timestamp();

@@ -172,14 +172,18 @@ Status check_vm_options(const VmOptions& vm) {
     return {};
 }
 
-Result<report::Report> run_guest(const VmOptions& vm, const GuestSelection& selection) {
+Result<report::Report> run_guest(const VmOptions& vm, const GuestSelection& selection, bool caller_holds_lock) {
     if (auto s = check_vm_options(vm); !s) return fail(s.error());
     if (auto s = check_selection(selection); !s) return fail(s.error());
     auto spec = guest_spec(vm, selection);
     if (!spec) return fail(spec.error());
     // A host-side `ctbench run` sweeps qemu guests it finds under /run/ctbench: hold its lock.
-    auto lock = take_run_lock();
-    if (!lock) return fail(lock.error());
+    UniqueFd lock;
+    if (!caller_holds_lock) {
+        auto taken = take_run_lock();
+        if (!taken) return fail(taken.error());
+        lock = std::move(*taken);
+    }
     auto net = std::make_shared<NetWork>();
     want_network(*spec, selection, net);
     auto run = vm::run_in_guest(*spec);

@@ -41,7 +41,9 @@ void add_vm_options(CLI::App& cmd, VmOptions& vm);
 Status check_vm_options(const VmOptions& vm);
 // Boots the guest, runs the selection there, returns its report marked guest-side (run.guest, and
 // every result labelled with the accelerator that ran).
-Result<report::Report> run_guest(const VmOptions& vm, const GuestSelection& selection);
+// caller_holds_lock: the caller (`run --baseline ...,vm`) holds the run lock across its host and
+// guest parts, so that no other run slips in between; otherwise the guest run takes it.
+Result<report::Report> run_guest(const VmOptions& vm, const GuestSelection& selection, bool caller_holds_lock = false);
 int run_in_vm(const VmOptions& vm, const GuestSelection& selection);
 
 }  // namespace ctb::cli

@@ -19,8 +19,27 @@ done
 
 start=$(date +%s)
 "$CTBENCH" run --suite bench --filter '^start\.namespace' --repetitions 3 --baseline bare,container,vm \
-  --format json --output "$tmp/report.json" >"$tmp/out.txt" 2>&1
+  --format json --output "$tmp/report.json" >"$tmp/out.txt" 2>&1 &
+runpid=$!
+# While the guest part runs (a qemu child of the run), the run lock is held: a cleanup then would
+# sweep the guest. (The run now keeps its own lock from the host part on, instead of releasing
+# it while the guest image is prepared; that window is too short for a test to hit reliably.)
+guest_seen=0
+for _ in $(seq 1 1200); do
+  for c in $(cat /proc/$runpid/task/*/children 2>/dev/null); do
+    case "$(cat /proc/$c/comm 2>/dev/null)" in qemu*) guest_seen=1 ;; esac
+  done
+  [ $guest_seen = 1 ] || ! kill -0 $runpid 2>/dev/null && break
+  sleep 0.1
+done
+if [ $guest_seen = 1 ]; then
+  "$CTBENCH" doctor --cleanup >"$tmp/cleanup.txt" 2>&1 && fail "doctor --cleanup ran during the guest part: the run lock was released"
+  grep -q "another ctbench run" "$tmp/cleanup.txt" || fail "cleanup during the guest part: $(cat "$tmp/cleanup.txt")"
+  echo "ok   the run lock is held through the guest part"
+fi
+wait $runpid
 rc=$?
+[ $guest_seen = 1 ] || fail "never saw the guest's qemu (run exit $rc): $(tail -5 "$tmp/out.txt")"
 echo "host + guest bench run: exit $rc in $(( $(date +%s) - start )) s"
 vm_test_require_report
 python3 - "$tmp/report.json" <<'PY' || exit 1
