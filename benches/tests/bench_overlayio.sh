@@ -8,14 +8,15 @@ set -u
 tmp="$(mktemp -d /tmp/ctbench-bench-overlayio.XXXXXX)"
 trap 'rm -rf "$tmp"' EXIT
 fails=0
-"$CTBENCH" run --suite overlayio --repetitions 2 --format json --output "$tmp/overlayio.json" 2>"$tmp/err"
-rc=$?
+source "$(dirname "$0")/bench_lib.sh"
+run_locked "$CTBENCH" run --suite overlayio --repetitions 2 --format json --output "$tmp/overlayio.json"
 [ "$rc" = 0 ] || { echo "FAIL ctbench run --suite overlayio exited $rc"; cat "$tmp/err"; fails=$((fails+1)); }
 python3 "$VALIDATE" "$SCHEMA" "$tmp/overlayio.json" || { echo "FAIL report does not match the schema"; fails=$((fails+1)); }
 python3 "$CHECK_OVERLAYIO" "$tmp/overlayio.json" || fails=$((fails+1))
 # Without fio (PATH without /usr/bin), the bare series say why they have no fidelity figure.
-PATH=/usr/sbin:/sbin "$CTBENCH" run --suite overlayio --filter seqread --repetitions 2 --format json \
-  --output "$tmp/nofio.json" 2>"$tmp/nofio.err" || { echo "FAIL run without fio"; cat "$tmp/nofio.err"; fails=$((fails+1)); }
+run_locked env PATH=/usr/sbin:/sbin "$CTBENCH" run --suite overlayio --filter seqread --repetitions 2 --format json \
+  --output "$tmp/nofio.json"
+[ "$rc" = 0 ] || { echo "FAIL run without fio exited $rc"; cat "$tmp/err"; fails=$((fails+1)); }
 python3 - "$tmp/nofio.json" <<'PY' || fails=$((fails+1))
 import json, sys
 bare = [b for b in json.load(open(sys.argv[1]))["benchmarks"] if b["context"].get("where") == "bare"]

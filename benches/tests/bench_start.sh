@@ -7,8 +7,8 @@ set -u
 tmp="$(mktemp -d /tmp/ctbench-bench.XXXXXX)"
 trap 'rm -rf "$tmp"' EXIT
 fails=0
-"$CTBENCH" run --suite start --repetitions 3 --format json --output "$tmp/start.json" 2>"$tmp/err"
-rc=$?
+source "$(dirname "$0")/bench_lib.sh"
+run_locked "$CTBENCH" run --suite start --repetitions 3 --format json --output "$tmp/start.json"
 [ "$rc" = 0 ] || { echo "FAIL ctbench run --suite start exited $rc"; cat "$tmp/err"; fails=$((fails+1)); }
 python3 "$VALIDATE" "$SCHEMA" "$tmp/start.json" || { echo "FAIL report does not match the schema"; fails=$((fails+1)); }
 "$CHECK" --traced start.lifecycle/ "$tmp/start.json" || fails=$((fails+1))

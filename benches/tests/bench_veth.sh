@@ -9,16 +9,7 @@ set -u
 tmp="$(mktemp -d /tmp/ctbench-veth.XXXXXX)"
 trap 'rm -rf "$tmp"' EXIT
 fails=0
-# Another run may hold /run/ctbench.lock: wait for it, bounded (10 minutes over the whole test).
-lock_deadline=$(( $(date +%s) + 600 ))
-run_locked() {  # run_locked ARGS...: ctbench run ARGS, retried while the lock is held; sets rc
-  while :; do
-    "$@" 2>"$tmp/err"
-    rc=$?
-    [ "$rc" = 2 ] && grep -q "ctbench.lock" "$tmp/err" && [ "$(date +%s)" -lt "$lock_deadline" ] || return 0
-    sleep 5
-  done
-}
+source "$(dirname "$0")/bench_lib.sh"
 run_locked "$CTBENCH" run --suite veth --repetitions 2 --format json --output "$tmp/veth.json"
 [ "$rc" = 0 ] || { echo "FAIL ctbench run --suite veth exited $rc"; cat "$tmp/err"; fails=$((fails+1)); }
 python3 "$VALIDATE" "$SCHEMA" "$tmp/veth.json" || { echo "FAIL report does not match the schema"; fails=$((fails+1)); }
