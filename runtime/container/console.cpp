@@ -11,26 +11,13 @@
 #include <cstring>
 #include <string>
 
+#include "runtime/container/sync.hpp"
+
 namespace ctb::container {
 namespace {
 
-Status send_fd(int sock, int fd) {
-    char tag[] = "console";
-    iovec iov{tag, sizeof tag - 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-    if (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) return fail(sys_error("send pty master over", "the console socket"));
-    return {};
-}
+// The pty master with a tag, as containerd shims and conmon expect (one SCM_RIGHTS message).
+Status send_fd(int sock, int fd) { return send_with_fd(sock, "console", fd, "the console socket (pty master)"); }
 
 }  // namespace
 
