@@ -249,6 +249,23 @@ Status make_v1_dir(const MinimalHierarchy& h, const std::string& dir) {
     return {};
 }
 
+// ctbench's parent in a cpuset hierarchy, as the runtime leaves it (cgroups/v1.cpp): made when
+// absent and given the root's cpus and mems when empty (a parent made by the host probe's mkdir
+// is), or every container's copy of its values would be empty and its tasks write ENOSPC.
+Status prepare_cpuset_parent(const MinimalHierarchy& h) {
+    std::string parent = h.mount + "/" + cgroup::kParentName;
+    if (::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) return fail(sys_error("mkdir", parent));
+    for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
+        auto mine = read_text(parent + "/" + file);
+        if (!mine) return fail(mine.error());
+        if (!mine->empty()) continue;
+        auto root = read_text(h.mount + "/" + file);
+        if (!root) return fail(root.error());
+        if (auto s = write_text(parent + "/" + file, *root); !s) return s;
+    }
+    return {};
+}
+
 struct Cleanup {
     std::vector<std::string> cgroup_dirs;
     std::string dir;
@@ -305,6 +322,8 @@ Result<MinimalPlan> minimal_plan(const std::string& image, std::uint64_t clone_f
         if (p.cgroup_v2 || h.version != 1 || h.controllers.empty()) continue;
         auto has = [&](const char* c) { return std::find(h.controllers.begin(), h.controllers.end(), c) != h.controllers.end(); };
         p.hierarchies.push_back({h.mount, std::filesystem::path(h.mount).filename(), has("cpuset"), has("devices")});
+        if (p.hierarchies.back().cpuset)
+            if (auto s = prepare_cpuset_parent(p.hierarchies.back()); !s) return fail(s.error());
     }
     auto process = spec::default_spec().process;  // the bench's spec keeps the default capabilities
     if (!process.capabilities) return fail(plain_error("minimal plan", "process.capabilities", "none in the default spec"));
