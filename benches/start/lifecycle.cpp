@@ -19,7 +19,6 @@
 #include <filesystem>
 #include <fmt/format.h>
 
-#include "benches/harness/clone.hpp"
 #include "benches/harness/measure.hpp"
 #include "benches/harness/spawn.hpp"
 #include "benches/harness/traced.hpp"
@@ -38,20 +37,6 @@ namespace {
 
 constexpr int kDefaultRepetitions = 20;
 constexpr int kRssSamples = 5;  // the peak RSS hardly varies
-
-// The floor: what the kernel charges for the same namespaces, a process and an exec.
-Status kernel_floor_once(const std::string& true_path) {
-    auto status = clone3_and_wait(kNamespaceFlags, [&] {
-        char arg0[] = "true";
-        char* argv[] = {arg0, nullptr};
-        ::execv(true_path.c_str(), argv);
-        return 127;
-    }, "kernel floor");
-    if (!status) return fail(status.error());
-    if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0)
-        return fail(plain_error("kernel floor", true_path, "child did not exit 0"));
-    return {};
-}
 
 std::vector<std::string> cli_command(const std::string& exe, const std::string& root, const std::string& bundle,
                                      const std::string& id) {
@@ -91,10 +76,10 @@ Body ask_library(StartHelper& helper, std::shared_ptr<std::vector<double>> creat
 std::vector<Series> plan_series(const Fixture& f, StartHelper& helper, std::vector<std::string>& missing,
                                 std::shared_ptr<std::vector<double>> lib_create_ms) {
     std::vector<Series> out;
-    std::string true_path = f.image + "/bin/true";
-    out.push_back({"kernel-floor", [true_path] { return kernel_floor_once(true_path); },
-                   {{"what", "clone3(pid,net,ipc,uts,mnt,cgroup) + execve(busybox true) + waitpid, from the bench process"}},
-                   {}, {}});
+    out.push_back({"kernel-floor", ask(helper, "kernel"),
+                   {{"what", "clone3(pid,net,ipc,uts,mnt,cgroup) + execve(busybox true) + waitpid"},
+                    {"process", "ctbench-start-helper (small process, asked over a pipe), as the minimal container"}},
+                   {helper.pid()}, {}});
     out.push_back({"minimal-container", ask(helper, "floor"),
                    {{"what", "the container's kernel work only (benches/start/minimal_container.hpp): cgroup dirs, "
                              "device rules and attach, clone3, overlay, the spec's mounts, pivot_root, masked and "

@@ -5,9 +5,11 @@
 // process holds only what the work needs and runs one container per request.
 //
 // Usage: ctbench-start-helper FIXTURE_DIR IMAGE_ROOTFS
-// Requests on stdin, one per line:  floor N  (the minimal container)  |  lib N  (container::run)
+// Requests on stdin, one per line:  kernel N  (the kernel floor: clone3 with the container's
+// namespaces + exec + wait)  |  floor N  (the minimal container)  |  lib N  (container::run)
 // Replies on stdout, one per line:  ok  |  ok <create ms> (lib)  |  error <message>
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -16,6 +18,7 @@
 #include <iostream>
 #include <string>
 
+#include "benches/harness/clone.hpp"
 #include "benches/start/fixture.hpp"
 #include "benches/start/minimal_container.hpp"
 #include "runtime/container/container.hpp"
@@ -44,6 +47,22 @@ Result<double> library_once(const std::string& fixture, const std::string& image
     if (!deleted) return fail(deleted.error());
     if (*status != 0) return fail(plain_error("ctbench library run", o.id, "exit " + std::to_string(*status)));
     return create_ms;
+}
+
+// The kernel floor: what the kernel charges for the same namespaces, a process and an exec. Run
+// from here, as the minimal container is: from the large bench process the copy of its address
+// space at clone3 cost more than the whole minimal container, and varied with that process.
+Status kernel_floor_once(const std::string& true_path) {
+    auto status = bench::clone3_and_wait(bench::kNamespaceFlags, [&] {
+        char arg0[] = "true";
+        char* argv[] = {arg0, nullptr};
+        ::execv(true_path.c_str(), argv);
+        return 127;
+    }, "kernel floor");
+    if (!status) return fail(status.error());
+    if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0)
+        return fail(plain_error("kernel floor", true_path, "child did not exit 0"));
+    return {};
 }
 
 int g_reply_fd = STDOUT_FILENO;
@@ -85,7 +104,9 @@ int main(int argc, char** argv) {
     for (std::string line; std::getline(std::cin, line);) {
         auto space = line.find(' ');
         std::string verb = line.substr(0, space), n = space == std::string::npos ? "" : line.substr(space + 1);
-        if (verb == "floor")
+        if (verb == "kernel")
+            reply(kernel_floor_once(image + "/bin/true"));
+        else if (verb == "floor")
             reply(bench::run_minimal_container(*plan, fixture + "/floor-" + n, "ctbench/bench-floor-" + n));
         else if (verb == "lib")
             reply(library_once(fixture, image, n));
