@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 
 #ifndef ST_NOSYMFOLLOW
 #define ST_NOSYMFOLLOW 0x2000  // linux/statfs.h; glibc 2.36's statvfs.h lacks it
@@ -179,8 +180,42 @@ Result<unsigned long> mount_flags_of(const std::string& path, const std::string&
     return flags;
 }
 
+namespace {
+
+// The MS_* per-mount flags of a bind remount as mount_setattr attributes. An atime mode given
+// replaces the mount's (MOUNT_ATTR__ATIME cleared first); none given keeps it, as the remount does.
+mount_attr attributes_of(unsigned long set, unsigned long clear) {
+    struct Pair {
+        unsigned long ms;
+        std::uint64_t attr;
+    };
+    static constexpr Pair kFlags[] = {
+        {MS_RDONLY, MOUNT_ATTR_RDONLY}, {MS_NOSUID, MOUNT_ATTR_NOSUID}, {MS_NODEV, MOUNT_ATTR_NODEV},
+        {MS_NOEXEC, MOUNT_ATTR_NOEXEC}, {MS_NOSYMFOLLOW, MOUNT_ATTR_NOSYMFOLLOW}, {MS_NODIRATIME, MOUNT_ATTR_NODIRATIME},
+    };
+    mount_attr attr{};
+    for (const auto& f : kFlags) {
+        if (set & f.ms) attr.attr_set |= f.attr;
+        if (clear & f.ms) attr.attr_clr |= f.attr;
+    }
+    if (set & (MS_NOATIME | MS_RELATIME | MS_STRICTATIME)) {
+        attr.attr_clr |= MOUNT_ATTR__ATIME;
+        attr.attr_set |= (set & MS_NOATIME) ? MOUNT_ATTR_NOATIME
+                         : (set & MS_STRICTATIME) ? MOUNT_ATTR_STRICTATIME : MOUNT_ATTR_RELATIME;
+    }
+    return attr;
+}
+
+}  // namespace
+
 Status remount_bind(const std::string& path, unsigned long set, unsigned long clear,
                     const std::string& shown) {
+    // mount_setattr changes only the attributes it names: no statfs to carry the others over,
+    // one call instead of two (a dozen times per container). The remount below is for kernels
+    // before 5.12 (ENOSYS).
+    mount_attr attr = attributes_of(set, clear);
+    if (::mount_setattr(AT_FDCWD, path.c_str(), 0, &attr, sizeof attr) == 0) return {};
+    if (errno != ENOSYS) return fail(sys_error((set & MS_RDONLY) ? "remount read-only" : "remount", shown));
     auto current = mount_flags_of(path, shown);
     if (!current) return fail(current.error());
     unsigned long flags = (*current | set) & ~clear;

@@ -47,8 +47,10 @@ Status readonly_one(const std::string& path) {
     UniqueFd top(::open(path.c_str(), O_PATH | O_CLOEXEC));
     if (!top) return fail(sys_error("open", path));
     std::string bound = fd_path(top.get());
-    if (auto s = remount_bind(bound, MS_RDONLY, 0, path); !s) return s;
-    return set_tree_attributes(bound, MOUNT_ATTR_RDONLY, 0, path);
+    // The whole tree read-only at once; the remount is for kernels without mount_setattr.
+    auto tree = set_tree_attributes(bound, MOUNT_ATTR_RDONLY, 0, path);
+    if (tree || tree.error().err != ENOSYS) return tree;
+    return remount_bind(bound, MS_RDONLY, 0, path);
 }
 
 }  // namespace
