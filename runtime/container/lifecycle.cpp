@@ -251,6 +251,16 @@ Status empty_and_remove_cgroups(const cgroup::Layout& layout, const State& s, cg
     return remove_cgroups(layout, s, cg, std::chrono::seconds(10));
 }
 
+// What the fast path could not remove: the container's processes killed first (all of them
+// through its cgroup, or the init alone when it has none), then its cgroups.
+Status stop_and_remove_cgroups(const cgroup::Layout& layout, const State& s,
+                               Result<std::unique_ptr<cgroup::Manager>>& cg, bool live) {
+    if (cg) return empty_and_remove_cgroups(layout, s, **cg, live);
+    if (!live) return {};
+    ::kill(s.pid, SIGKILL);
+    return wait_until_gone(s, std::chrono::seconds(10));
+}
+
 }  // namespace
 
 namespace {
@@ -291,9 +301,15 @@ Status delete_container(const std::string& root, const std::string& id, bool for
     auto layout = rootless::detect_cgroups();  // once for the whole delete
     if (!layout) return fail(layout.error());
     State s = *loaded;
-    auto cg = open_cgroups(*layout, s);
+    // Opened only when needed: a stopped container's directories, recorded at create, go by
+    // rmdir alone (opening checks each hierarchy for the directory first).
+    std::optional<Result<std::unique_ptr<cgroup::Manager>>> opened;
+    auto cgroups = [&]() -> Result<std::unique_ptr<cgroup::Manager>>& {
+        if (!opened) opened = open_cgroups(*layout, s);
+        return *opened;
+    };
     if (s.status != ContainerStatus::creating)
-        s.status = live_status(root, s, [&] { return cg && (*cg)->frozen(); });
+        s.status = live_status(root, s, [&] { return cgroups() && (*cgroups())->frozen(); });
     // The poststop hooks come from the config the container was created with, read before the
     // state directory goes.
     std::vector<spec::Hook> poststop;
@@ -305,12 +321,10 @@ Status delete_container(const std::string& root, const std::string& id, bool for
     if (s.status != ContainerStatus::stopped && !force)
         return fail(plain_error("delete container", id,
                                 "is " + to_string(s.status) + ", not stopped (runtime-spec delete); kill it first or use --force"));
-    if (cg) {
-        if (auto d = empty_and_remove_cgroups(*layout, s, **cg, live); !d) return d;
-    } else if (live) {
-        ::kill(s.pid, SIGKILL);
-        if (auto w = wait_until_gone(s, std::chrono::seconds(10)); !w) return w;
-    }
+    bool removed = !live && s.cgroup_created && !s.cgroup_created->empty() &&
+                   cgroup::remove_created_dirs(*layout, *s.cgroup_created, std::chrono::milliseconds(0));
+    if (!removed)
+        if (auto d = stop_and_remove_cgroups(*layout, s, cgroups(), live); !d) return d;
     if (auto r = remove_state_dir(dir); !r) return r;
     ::rmdir(root.c_str());  // the last container takes the (then empty) state root with it
     if (!poststop.empty()) {
