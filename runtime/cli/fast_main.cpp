@@ -117,6 +117,7 @@ int run(Command& c) {
     if (c.verb == "delete") return report(container::delete_container(c.root, c.args.id, c.force));
     auto o = runtime_cli::create_options(c.root, c.args);
     if (!o) return report(fail(o.error()));
+    o->start_at_once = c.verb == "run";  // nothing acts between its create and start
     UniqueFd theirs;
     auto relay = runtime_cli::prepare_terminal(*o, c.verb == "run" && !c.detach, theirs);
     if (!relay) return report(fail(relay.error()));

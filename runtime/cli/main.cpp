@@ -128,6 +128,7 @@ Result<Container> create_attached(const Globals& g, const CreateArgs& a, bool* n
                                   std::optional<runtime_cli::TerminalRelay>* relay = nullptr) {
     auto o = create_options(g, a);
     if (!o) return fail(o.error());
+    o->start_at_once = relay != nullptr;  // run: nothing acts between its create and start
     UniqueFd theirs;  // closed on return: the init holds its own copy
     auto terminal = runtime_cli::prepare_terminal(*o, relay && !a.detach, theirs);
     if (!terminal) return fail(terminal.error());

@@ -41,6 +41,12 @@ struct CreateOptions {
     // relays the master it receives; runtime/container/console.hpp). With neither, the terminal
     // flag is ignored and the process keeps the caller's stdio (library users).
     int console_fd = -1;
+    // `run`: create and start as one operation, as crun's run does. The init goes on to exec
+    // right after "ready" instead of waiting on exec.fifo for a `start` (there is no fifo), and
+    // start() in this process only collects the outcome (the exec, or the error of a step after
+    // ready) from the sync channel: one hand-off between the two processes less per container.
+    // Nothing can act between create and start then, so only a caller that starts at once sets it.
+    bool start_at_once = false;
 };
 
 class Container {
@@ -81,6 +87,7 @@ private:
     std::shared_ptr<cgroup::Manager> cgroups_;
     bool is_parent_ = false;
     bool reaped_ = false;
+    bool started_at_once_ = false;  // CreateOptions::start_at_once: start() only collects the outcome
 };
 
 // Removes the container: cgroups and state. Without force only a stopped container (the

@@ -199,7 +199,7 @@ Status hand_over_to_mapped_root(const std::string& dir, const spec::Spec& spec) 
     auto gid = host_id_of_root(spec.linux.gid_mappings);
     if (!uid && !gid) return {};
     std::string fifo = dir + "/exec.fifo";
-    if (::chown(fifo.c_str(), uid ? *uid : static_cast<uid_t>(-1), gid ? *gid : static_cast<gid_t>(-1)) != 0)
+    if (::access(fifo.c_str(), F_OK) == 0 && ::chown(fifo.c_str(), uid ? *uid : static_cast<uid_t>(-1), gid ? *gid : static_cast<gid_t>(-1)) != 0)
         return fail(sys_error("chown to the container's root", fifo));
     if (::chmod(dir.c_str(), 0711) != 0) return fail(sys_error("chmod 0711", dir));
     return {};
@@ -417,7 +417,7 @@ Result<Container> Container::create(const CreateOptions& options) {
         st.cgroup_created = rollback.cgroups->created_dirs();
         if (auto s = overwrite_state(o.state_root, st); !s) return fail(s.error());
     }
-    auto fifo = make_exec_fifo(dir);
+    auto fifo = o.start_at_once ? Result<UniqueFd>(UniqueFd{}) : make_exec_fifo(dir);
     if (!fifo) return fail(fifo.error());
     if (plan->new_user)
         if (auto s = hand_over_to_mapped_root(dir, o.spec); !s) return fail(s.error());
@@ -495,6 +495,7 @@ Result<Container> Container::create(const CreateOptions& options) {
     c.layout_ = std::move(*layout);
     c.cgroups_ = std::move(rollback.cgroups);
     c.is_parent_ = true;
+    c.started_at_once_ = o.start_at_once;
     return c;
 }
 

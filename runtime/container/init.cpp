@@ -229,12 +229,18 @@ void container_init(const InitConfig& c) {
     if (!c.plan.new_mount) check(c, write_sysctls(spec));  // with a mount namespace: in setup_mounts
     auto executable = resolve_executable(spec.process);
     if (!executable) die(c, executable.error());
-    check(c, check_exec_fifo(c));
+    bool await_start = c.exec_fifo_fd >= 0;  // none: created to start at once (CreateOptions::start_at_once)
+    if (await_start) check(c, check_exec_fifo(c));
     if (c.console_fd >= 0) check(c, attach_new_pty(c.console_fd, c.spec->process.console_size));
     // Only with SCMP_ACT_NOTIFY: create must hand the listener to the agent before it returns.
     auto notify = hand_seccomp_listener_to_runtime(spec, c.sync_fd);
     if (!notify) die(c, notify.error());
     check(c, send_message(c.sync_fd, {{"ready", true}}));
+    if (!await_start) {
+        // Errors from here on reach the creating process's start() through the sync channel.
+        check(c, run_hooks(spec.hooks.start_container, "startContainer", state_with_status(state, "created")));
+        die(c, exec_container_process(spec, spec.process, *executable, *notify));
+    }
     auto fifo = wait_for_start(c);
     if (!fifo) die(c, fifo.error());
     if (auto s = run_hooks(spec.hooks.start_container, "startContainer", state_with_status(state, "created")); !s)

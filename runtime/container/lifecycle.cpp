@@ -123,7 +123,8 @@ Container::Container(Container&& other) noexcept
       layout_(std::move(other.layout_)),
       cgroups_(std::move(other.cgroups_)),
       is_parent_(std::exchange(other.is_parent_, false)),
-      reaped_(other.reaped_) {}
+      reaped_(other.reaped_),
+      started_at_once_(other.started_at_once_) {}
 
 Container& Container::operator=(Container&& other) noexcept {
     if (this == &other) return *this;
@@ -134,6 +135,7 @@ Container& Container::operator=(Container&& other) noexcept {
     cgroups_ = std::move(other.cgroups_);
     is_parent_ = std::exchange(other.is_parent_, false);
     reaped_ = other.reaped_;
+    started_at_once_ = other.started_at_once_;
     return *this;
 }
 
@@ -155,12 +157,19 @@ State Container::state() const {
 }
 
 Status Container::start() {
-    State s = state();
-    if (s.status != ContainerStatus::created)
+    // Started at once (CreateOptions::start_at_once): the init needs no release; whether it
+    // exec'd comes from the sync channel alone. Only once: a second start finds no channel.
+    if (started_at_once_ && !sync_)
+        return fail(plain_error("start container", state_.id, "already started (created with start_at_once)"));
+    State s = started_at_once_ ? state_ : state();
+    if (!started_at_once_ && s.status != ContainerStatus::created)
         return fail(plain_error("start container", s.id, "is " + to_string(s.status) + ", not created"));
-    auto outcome = release_init(state_dir(root_, s.id), s);
-    if (!outcome) return fail(outcome.error());
-    std::optional<Error> failed = std::move(*outcome);
+    std::optional<Error> failed;
+    if (!started_at_once_) {
+        auto outcome = release_init(state_dir(root_, s.id), s);
+        if (!outcome) return fail(outcome.error());
+        failed = std::move(*outcome);
+    }
     if (sync_) {
         // In the creating process the sync socket carries the same error (or EOF on exec).
         auto msg = receive_message(sync_.get(), std::chrono::seconds(10));
@@ -346,6 +355,11 @@ Status update_resources(const std::string& root, const std::string& id, const sp
 }
 
 Result<int> run(const CreateOptions& options) {
+    if (!options.start_at_once) {  // run starts at once by definition (CreateOptions::start_at_once)
+        CreateOptions at_once = options;
+        at_once.start_at_once = true;
+        return run(at_once);
+    }
     auto c = Container::create(options);
     if (!c) return fail(c.error());
     auto started = c->start();

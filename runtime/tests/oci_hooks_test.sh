@@ -28,7 +28,7 @@ c['process']['args'] = ['/bin/true']
 c['hooks'] = $1"
 }
 host_mnt="$(readlink /proc/self/ns/mnt)"
-uses h-all h-fail h-missing h-timeout h-start-fail h-poststart-fail
+uses h-all h-fail h-missing h-timeout h-start-fail h-poststart-fail h-run-all h-run-start-fail
 
 # 1. Every kind, in order.
 hooks_config "{'prestart': [h('prestart', '$LOG')], 'createRuntime': [h('createRuntime', '$LOG')],
@@ -96,4 +96,19 @@ rt create --bundle "$B" h-poststart-fail >/dev/null 2>&1 || fail "create h-posts
 capture rt start h-poststart-fail
 [ $rc = 0 ] && grep -q "warning: run poststart hook\[0\].*exit status 5" <<<"$out" && ok "failing poststart only warns: $out" || fail "poststart: rc=$rc $out"
 rt delete --force h-poststart-fail || fail "delete h-poststart-fail"
+
+# 7. run creates and starts at once (no exec.fifo, the init execs right after ready): every
+# hook still runs, in order, and a failing startContainer hook still fails it and leaves nothing.
+hooks_config "{'prestart': [h('prestart', '$LOG')], 'createRuntime': [h('createRuntime', '$LOG')],
+  'createContainer': [h('createContainer', '$LOG')],
+  'startContainer': [dict(h('startContainer', '/log'), path='/hook.sh')],
+  'poststart': [h('poststart', '$LOG')], 'poststop': [h('poststop', '$LOG')]}"
+rm -f "$LOG"
+capture rt run --bundle "$B" h-run-all
+order="$(cut -d' ' -f1 "$LOG" 2>/dev/null | tr '\n' ' ')"
+[ $rc = 0 ] && [ "$order" = "prestart createRuntime createContainer startContainer poststart poststop " ] && ok "run: hooks in lifecycle order" || fail "run hooks: rc=$rc order=$order $out"
+hooks_config "{'startContainer': [dict(h('startContainer', '/log', '4'), path='/hook.sh')]}"
+capture rt run --bundle "$B" h-run-start-fail
+[ $rc != 0 ] && grep -q "startContainer hook\[0\].*exit status 4" <<<"$out" && ok "run: failing startContainer fails it: $out" || fail "run startContainer: rc=$rc $out"
+[ ! -e "$ROOT/h-run-start-fail" ] && [ -z "$(cgroups_left '/h-run-start-fail$')" ] && ok "run: failed start left nothing" || fail "run: failed start left state"
 [ "$fails" = 0 ]
