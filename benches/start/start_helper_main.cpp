@@ -27,23 +27,29 @@ namespace {
 
 using namespace ctb;
 
-// container::run's steps, with Container::create timed on its own: the reply carries its
-// milliseconds, the create path's own series (what a change to create moves, undiluted).
-Result<double> library_once(const std::string& fixture, const std::string& image, const std::string& n) {
+// The library's options, made once as the minimal container's plan is: a caller running many
+// containers of one config builds it once and changes the id.
+container::CreateOptions library_options(const std::string& fixture, const std::string& image) {
     container::CreateOptions o;
-    o.id = "bench-lib-" + n;
     o.bundle = fixture;
     o.spec = bench::true_spec(fixture + "/lib-rootfs", "/ctbench/bench-start-lib");
     o.state_root = fixture + "/state";
     o.image_layers = {image};
     o.start_at_once = true;  // as container::run does
+    return o;
+}
+
+// container::run's steps, with Container::create timed on its own: the reply carries its
+// milliseconds, the create path's own series (what a change to create moves, undiluted).
+Result<double> library_once(container::CreateOptions& o, const std::string& n) {
+    o.id = "bench-lib-" + n;
     auto t0 = std::chrono::steady_clock::now();
     auto c = container::Container::create(o);
     double create_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (!c) return fail(c.error());
     auto started = c->start();
     Result<int> status = started ? c->wait() : Result<int>(std::unexpected(started.error()));
-    auto deleted = container::delete_container(o.state_root, o.id, true);
+    auto deleted = c->remove(true);
     if (!status) return fail(status.error());
     if (!deleted) return fail(deleted.error());
     if (*status != 0) return fail(plain_error("ctbench library run", o.id, "exit " + std::to_string(*status)));
@@ -102,6 +108,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "ctbench-start-helper: %s\n", plan.error().message().c_str());
         return 1;
     }
+    auto library = library_options(fixture, image);
     for (std::string line; std::getline(std::cin, line);) {
         auto space = line.find(' ');
         std::string verb = line.substr(0, space), n = space == std::string::npos ? "" : line.substr(space + 1);
@@ -110,7 +117,7 @@ int main(int argc, char** argv) {
         else if (verb == "floor")
             reply(bench::run_minimal_container(*plan, fixture + "/floor-" + n, "ctbench/bench-floor-" + n));
         else if (verb == "lib")
-            reply(library_once(fixture, image, n));
+            reply(library_once(library, n));
         else
             reply(Status(fail(plain_error("ctbench-start-helper", "request", "unknown request \"" + line + "\""))));
     }

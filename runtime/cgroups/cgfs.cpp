@@ -11,7 +11,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <set>
-#include <sstream>
 
 #include "common/fd.hpp"
 #include "common/files.hpp"
@@ -28,15 +27,17 @@ std::vector<std::string> subdirs(const std::string& dir) {
     return out;
 }
 
-std::vector<std::string> components(const std::string& relative) {
+}  // namespace
+
+std::vector<std::string> components(const std::string& path) {
     std::vector<std::string> out;
-    std::istringstream in(relative);
-    for (std::string c; std::getline(in, c, '/');)
-        if (!c.empty()) out.push_back(c);
+    for (std::size_t pos = 0; pos < path.size();) {
+        std::size_t slash = std::min(path.find('/', pos), path.size());
+        if (slash > pos) out.push_back(path.substr(pos, slash - pos));
+        pos = slash + 1;
+    }
     return out;
 }
-
-}  // namespace
 
 bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
@@ -71,11 +72,17 @@ Status make_leaf(const std::string& mount, const std::string& relative, std::vec
                  const std::function<Status(const std::string& dir, bool is_leaf)>& after_mkdir,
                  bool existing_leaf_ok) {
     auto parts = components(relative);
+    // The leaf first: its parents nearly always exist (ctbench/ holds every container), and a
+    // mkdir that finds one costs a path walk like one that makes it. When it works, the parents
+    // are known to exist and only get their after_mkdir; when not, the walk below makes them.
+    bool leaf_made = parts.size() > 1 && ::mkdir((mount + "/" + relative).c_str(), 0755) == 0;
     std::string dir = mount;
     for (std::size_t i = 0; i < parts.size(); ++i) {
         dir += "/" + parts[i];
         bool leaf = i + 1 == parts.size();
-        if (::mkdir(dir.c_str(), 0755) == 0) {
+        if (leaf_made) {
+            if (leaf) created.push_back(dir);
+        } else if (::mkdir(dir.c_str(), 0755) == 0) {
             created.push_back(dir);
         } else if (errno != EEXIST || (leaf && !existing_leaf_ok)) {
             Error e = sys_error("create cgroup", dir);

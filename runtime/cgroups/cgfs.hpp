@@ -33,6 +33,11 @@ Result<std::string> read(const std::string& path);
 // fills in cpus/mems there, v2 enables controllers for the level below.
 // With existing_leaf_ok the leaf may exist too (an OCI cgroupsPath naming a cgroup made by
 // someone else); it is then not in `created`.
+// The components between slashes of a cgroup path (a leading, doubled or trailing '/' gives
+// none), split by hand: it runs several times per create, where a string stream cost more than
+// the checks around it.
+std::vector<std::string> components(const std::string& path);
+
 Status make_leaf(const std::string& mount, const std::string& relative, std::vector<std::string>& created,
                  const std::function<Status(const std::string& dir, bool is_leaf)>& after_mkdir,
                  bool existing_leaf_ok = false);

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 
-#include <sstream>
 
 #include "runtime/cgroups/cgfs.hpp"
 #include "runtime/cgroups/hybrid.hpp"
@@ -37,16 +36,16 @@ Result<std::unique_ptr<Manager>> no_cgroups(const std::string& relative) {
 
 namespace {
 
+bool has_dot_component(const std::vector<std::string>& parts) {
+    return std::any_of(parts.begin(), parts.end(), [](const std::string& c) { return c == "." || c == ".."; });
+}
+
 Result<std::vector<std::string>> plain_components(const std::string& path) {
     if (path.find(':') != std::string::npos)
         return fail(plain_error("check cgroup path", "\"" + path + "\"", "systemd slice:prefix:name paths are not supported"));
-    std::vector<std::string> parts;
-    std::istringstream in(path);
-    for (std::string c; std::getline(in, c, '/');) {
-        if (c.empty()) continue;
-        if (c == "." || c == "..") return fail(plain_error("check cgroup path", "\"" + path + "\"", "\".\" and \"..\" are not allowed"));
-        parts.push_back(c);
-    }
+    auto parts = fs::components(path);
+    if (has_dot_component(parts))
+        return fail(plain_error("check cgroup path", "\"" + path + "\"", "\".\" and \"..\" are not allowed"));
     if (parts.empty()) return fail(plain_error("check cgroup path", "\"" + path + "\"", "names no cgroup"));
     return parts;
 }
@@ -84,13 +83,8 @@ Status remove_created_dirs(const Layout& layout, const std::vector<std::string>&
 Result<std::string> normalise_path(const std::string& path) {
     if (path.find(':') != std::string::npos)
         return fail(bad_path(path, "systemd slice:prefix:name paths are not supported"));
-    std::vector<std::string> parts;
-    std::istringstream in(path);
-    for (std::string c; std::getline(in, c, '/');) {
-        if (c.empty()) continue;  // leading '/' (absolute OCI form), doubled or trailing '/'
-        if (c == "." || c == "..") return fail(bad_path(path, "\".\" and \"..\" are not allowed"));
-        parts.push_back(c);
-    }
+    auto parts = fs::components(path);  // the absolute OCI form's leading '/' gives no component
+    if (has_dot_component(parts)) return fail(bad_path(path, "\".\" and \"..\" are not allowed"));
     if (parts.size() < 2 || parts.front() != kParentName)
         return fail(bad_path(path, fmt::format("must be below {}/", kParentName)));
     std::string out = parts.front();

@@ -66,6 +66,9 @@ public:
     Status pause();
     Status resume();
     Result<std::vector<pid_t>> processes() const;
+    // delete_container from the state this handle holds (no state.json to read and parse): for
+    // the process that created the container, whose handle knows everything the file says.
+    Status remove(bool force);
     State state() const;  // refreshed live status
     pid_t pid() const { return state_.pid; }
     const std::string& id() const { return state_.id; }

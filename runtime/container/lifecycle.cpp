@@ -293,23 +293,13 @@ Status remove_state_dir(const std::string& dir) {
     return {};
 }
 
-}  // namespace
-
-Status delete_container(const std::string& root, const std::string& id, bool force) {
-    if (auto v = validate_id(id); !v) return v;
+// delete of a container whose state is known: read from its state.json, or held by the process
+// that created it.
+Status delete_with_state(const std::string& root, State s, bool force) {
+    const std::string& id = s.id;
     std::string dir = state_dir(root, id);
-    auto loaded = load_state(root, id);
-    if (!loaded) {
-        std::error_code ec;
-        if (force) {
-            std::filesystem::remove_all(dir, ec);  // a state dir without state.json: half-created
-            ::rmdir(root.c_str());
-        }
-        return force ? Status{} : fail(loaded.error());
-    }
     auto layout = rootless::detect_cgroups();  // once for the whole delete
     if (!layout) return fail(layout.error());
-    State s = *loaded;
     // Opened only when needed: a stopped container's directories, recorded at create, go by
     // rmdir alone (opening checks each hierarchy for the directory first).
     std::optional<Result<std::unique_ptr<cgroup::Manager>>> opened;
@@ -343,6 +333,23 @@ Status delete_container(const std::string& root, const std::string& id, bool for
     return {};
 }
 
+}  // namespace
+
+Status delete_container(const std::string& root, const std::string& id, bool force) {
+    if (auto v = validate_id(id); !v) return v;
+    auto loaded = load_state(root, id);
+    if (loaded) return delete_with_state(root, *loaded, force);
+    if (force) {
+        std::error_code ec;
+        std::filesystem::remove_all(state_dir(root, id), ec);  // a state dir without state.json: half-created
+        ::rmdir(root.c_str());
+        return {};
+    }
+    return fail(loaded.error());
+}
+
+Status Container::remove(bool force) { return delete_with_state(root_, state_, force); }
+
 Status update_resources(const std::string& root, const std::string& id, const spec::Resources& resources) {
     auto c = Container::load(root, id);
     if (!c) return fail(c.error());
@@ -364,7 +371,7 @@ Result<int> run(const CreateOptions& options) {
     if (!c) return fail(c.error());
     auto started = c->start();
     Result<int> status = started ? c->wait() : Result<int>(std::unexpected(started.error()));
-    auto deleted = delete_container(options.state_root, options.id, true);
+    auto deleted = c->remove(true);
     if (!status) return status;
     if (!deleted) return fail(deleted.error());
     return status;

@@ -115,12 +115,26 @@ Status set_ambient(const std::vector<cap_value_t>& ambient) {
 
 }  // namespace
 
+// The spec's spelling of every capability libcap knows, made once per process: a container's
+// ~50 names are checked against it instead of a cap_to_name round trip (an allocation each).
+const std::string& spelling_of(cap_value_t cap) {
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> out;
+        for (cap_value_t c = 0; c < 64; ++c) out.push_back(cap_name(c));  // unnamed ones read as numbers
+        return out;
+    }();
+    static const std::string none;
+    return cap >= 0 && static_cast<std::size_t>(cap) < names.size() ? names[static_cast<std::size_t>(cap)] : none;
+}
+
 Result<std::vector<cap_value_t>> parse_capabilities(const std::vector<std::string>& names, const std::string& field) {
     std::vector<cap_value_t> out;
+    out.reserve(names.size());
     for (std::size_t i = 0; i < names.size(); ++i) {
         cap_value_t cap = 0;
-        // cap_from_name also takes numbers and lower case; the round trip keeps spec spelling only.
-        if (::cap_from_name(names[i].c_str(), &cap) != 0 || cap_name(cap) != names[i])
+        // cap_from_name also takes numbers, lower case and a name followed by junk
+        // ("CAP_CHOWN,X", "CAP_SYS_ADMIN2"): only the spec's exact spelling is accepted.
+        if (::cap_from_name(names[i].c_str(), &cap) != 0 || spelling_of(cap) != names[i])
             return fail(plain_error("parse capability", fmt::format("{}[{}]", field, i),
                                     fmt::format("unknown capability \"{}\"", names[i])));
         if (!contains(out, cap)) out.push_back(cap);

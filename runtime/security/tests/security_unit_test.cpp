@@ -76,6 +76,10 @@ TEST(Capabilities, RejectsNumbersAndLowerCase) {
     EXPECT_FALSE(parse_capabilities({"12"}, "f"));
     EXPECT_FALSE(parse_capabilities({"cap_chown"}, "f"));
     EXPECT_FALSE(parse_capabilities({"CHOWN"}, "f"));
+    // libcap's cap_from_name takes these as CAP_CHOWN / CAP_SYS_ADMIN: the spec's spelling only.
+    EXPECT_FALSE(parse_capabilities({"CAP_CHOWN,CAP_KILL"}, "f"));
+    EXPECT_FALSE(parse_capabilities({"CAP_SYS_ADMIN2"}, "f"));
+    EXPECT_FALSE(parse_capabilities({"CAP_CHOWN+e"}, "f"));
 }
 
 TEST(Capabilities, SetErrorsNameTheSet) {
