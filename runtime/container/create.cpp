@@ -26,6 +26,7 @@
 #include "runtime/container/sync.hpp"
 #include "runtime/ownership.hpp"
 #include "runtime/rootfs/idmap.hpp"
+#include "runtime/security/capabilities.hpp"
 #include "runtime/security/rlimits.hpp"
 #include "runtime/spec/parse.hpp"
 
@@ -376,6 +377,10 @@ Result<Container> Container::create(const CreateOptions& options) {
     const CreateOptions& o = rootless ? adapted : options;
     auto plan = ns::plan(o.spec);
     if (!plan) return fail(plan.error());
+    // Checked before anything exists; it also fills the capability name table in this process,
+    // which the init inherits instead of building it again in its copy of our memory.
+    if (o.spec.process.capabilities)
+        if (auto caps = security::parse_capability_sets(*o.spec.process.capabilities); !caps) return fail(caps.error());
     // Image layers are an overlay mounted inside the container's own mount namespace.
     if (!plan->new_mount && !o.image_layers.empty())
         return fail(plain_error("create container", "linux.namespaces",
