@@ -1,7 +1,9 @@
 // start.churn: containers per second that a runtime CLI sustains with 1 and 8 parallel
 // start/delete loops (`<runtime> run` of /bin/true, each loop with its own bundle and cgroup),
-// for ctbench-runtime, crun and runc on the same rootfs. A failed start fails the series: churn
-// only counts containers that worked. Ratios are against crun at the same parallelism.
+// for ctbench-runtime, crun and runc on the same rootfs, and the floor of any CLI: the minimal
+// container as a one-shot static program (ctbench-minimal-container: a process start plus the
+// container's kernel work, no runtime). A failed start fails the series: churn only counts
+// containers that worked. Ratios are against crun at the same parallelism.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +14,7 @@
 #include "benches/harness/spawn.hpp"
 #include "benches/registry.hpp"
 #include "benches/start/fixture.hpp"
+#include "benches/start/helper.hpp"
 #include "common/files.hpp"
 
 namespace ctb::bench {
@@ -21,7 +24,8 @@ constexpr int kDefaultRounds = 5;
 constexpr int kContainersPerLoop = 4;  // per round; 8 x 16 with --thorough
 
 struct Loop {
-    std::string exe, root, bundle, prefix;
+    std::vector<std::string> command;  // the container's id is appended
+    std::string prefix;                // of the ids
     std::string error_file;  // where a loop's failed start is described for the parent
 };
 
@@ -34,11 +38,14 @@ Result<double> round_rate(const std::vector<Loop>& loops, int count, int round) 
         pid_t pid = ::fork();
         if (pid < 0) return fail(sys_error("fork", "churn loop"));
         if (pid == 0) {
-            for (int i = 0; i < count; ++i)
-                if (auto s = run_quietly({l.exe, "--root", l.root, "run", "--bundle", l.bundle, fmt::format("{}r{}c{}", l.prefix, round, i)}); !s) {
+            for (int i = 0; i < count; ++i) {
+                auto argv = l.command;
+                argv.push_back(fmt::format("{}r{}c{}", l.prefix, round, i));
+                if (auto s = run_quietly(argv); !s) {
                     (void)write_file(l.error_file, s.error().message());
                     ::_exit(1);
                 }
+            }
             ::_exit(0);
         }
         pids.push_back(pid);
@@ -55,20 +62,25 @@ Result<double> round_rate(const std::vector<Loop>& loops, int count, int round) 
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (failed > 0)
-        return fail(plain_error("churn", loops.front().exe,
+        return fail(plain_error("churn", loops.front().command.front(),
                                 fmt::format("{} of {} loops had a failed start: {}", failed, loops.size(), first_error)));
     return double(count) * double(loops.size()) / seconds;
 }
 
+// `exe` run on its own bundle per loop; for the floor (`floor_dir` set) exe is
+// ctbench-minimal-container, given the image and a directory for its layers instead.
 Result<report::BenchResult> churn_series(const Fixture& f, const std::string& name, const std::string& exe,
-                                         int parallel, int rounds, int count) {
+                                         int parallel, int rounds, int count, const std::string& floor_dir = "") {
     std::vector<Loop> loops;
     for (int i = 0; i < parallel; ++i) {
         std::string tag = fmt::format("-p{}l{}", parallel, i);
-        auto bundle = write_bundle(f, name, tag);
-        if (!bundle) return fail(bundle.error());
-        loops.push_back({exe, f.dir + "/root-churn-" + name, *bundle, fmt::format("ch{}l{}", parallel, i),
-                         f.dir + fmt::format("/churn-error-{}-{}", name, tag)});
+        std::vector<std::string> command{exe, f.image, floor_dir};
+        if (floor_dir.empty()) {
+            auto bundle = write_bundle(f, name, tag);
+            if (!bundle) return fail(bundle.error());
+            command = {exe, "--root", f.dir + "/root-churn-" + name, "run", "--bundle", *bundle};
+        }
+        loops.push_back({command, fmt::format("ch{}l{}", parallel, i), f.dir + fmt::format("/churn-error-{}-{}", name, tag)});
     }
     std::vector<double> rates;
     if (auto warm = round_rate(loops, 1, -1); !warm) return fail(warm.error());
@@ -79,7 +91,10 @@ Result<report::BenchResult> churn_series(const Fixture& f, const std::string& na
     }
     auto result = make_result(fmt::format("start.churn/{}-x{}", name, parallel), rates,
                               {{"parallel_loops", parallel}, {"containers_per_loop_per_round", count},
-                               {"what", exe + " run of /bin/true, loops in parallel"}, {"cgroups", kCgroupView},
+                               {"what", floor_dir.empty() ? exe + " run of /bin/true, loops in parallel"
+                                                         : "the floor of any CLI: " + exe + " (a static process "
+                                                           "running the minimal container), loops in parallel"},
+                              {"cgroups", kCgroupView},
                                {"tracer", "off"}});
     result.unit = "containers/s";
     return result;
@@ -95,10 +110,21 @@ Result<std::vector<report::BenchResult>> churn(const BenchContext& ctx) {
     if (!f) return fail(f.error());
     std::vector<report::BenchResult> out;
     Status status;
-    for (auto& [name, exe] : cli_runtimes()) {
+    auto runners = cli_runtimes();
+#ifdef CTBENCH_BUILD_MINIMAL_CLI_PATH
+    const char* minimal_build_path = CTBENCH_BUILD_MINIMAL_CLI_PATH;
+#else
+    const char* minimal_build_path = nullptr;
+#endif
+    std::string floor_dir = f->dir + "/minimal-churn";
+    auto minimal = find_bench_tool("ctbench-minimal-container", "CTBENCH_MINIMAL_CLI", minimal_build_path);
+    if (minimal)
+        if (auto made = make_dirs(floor_dir, 0700); !made) minimal = fail(made.error());
+    runners.emplace_back("minimal-container", minimal);
+    for (auto& [name, exe] : runners) {
         if (!exe) continue;  // lifecycle reports the missing runtime
         for (int parallel : {1, 8}) {
-            auto r = churn_series(*f, name, *exe, parallel, rounds, count);
+            auto r = churn_series(*f, name, *exe, parallel, rounds, count, name == "minimal-container" ? floor_dir : "");
             if (!r) {
                 status = fail(r.error());
                 break;
@@ -111,6 +137,7 @@ Result<std::vector<report::BenchResult>> churn(const BenchContext& ctx) {
     if (!status) return fail(status.error());
     for (auto& r : out) {
         r.context["state_fs"] = describe(*fs);
+        if (!minimal) r.context["floor_not_measured"] = "minimal-container: " + minimal.error().message();
         std::string crun = "start.churn/crun" + r.name.substr(r.name.rfind("-x"));
         for (const auto& b : out)
             if (b.name == crun && &b != &r) set_ratio(r, b);

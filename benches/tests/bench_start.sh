@@ -12,6 +12,17 @@ run_locked "$CTBENCH" run --suite start --repetitions 3 --format json --output "
 [ "$rc" = 0 ] || { echo "FAIL ctbench run --suite start exited $rc"; cat "$tmp/err"; fails=$((fails+1)); }
 python3 "$VALIDATE" "$SCHEMA" "$tmp/start.json" || { echo "FAIL report does not match the schema"; fails=$((fails+1)); }
 "$CHECK" --traced start.lifecycle/ "$tmp/start.json" || fails=$((fails+1))
+# The floors: the kernel floor and the minimal container in the start helper, the minimal
+# container as a static one-shot CLI in churn (the most any runtime CLI can sustain here).
+python3 - "$tmp/start.json" <<'PY' || fails=$((fails+1))
+import json, sys
+b = {x["name"]: x for x in json.load(open(sys.argv[1]))["benchmarks"]}
+for n in ("start.churn/minimal-container-x1", "start.churn/minimal-container-x8"):
+    assert n in b, "missing " + n
+    assert b[n]["unit"] == "containers/s" and b[n]["median"] > 0, b[n]
+    assert b[n]["baseline"] == n.replace("minimal-container", "crun"), b[n].get("baseline")
+assert "ctbench-start-helper" in b["start.lifecycle/kernel-floor"]["context"]["process"]
+PY
 left="$("$CTBENCH" doctor --cleanup)"
 [ "$left" = "nothing to clean up" ] || { echo "FAIL left behind: $left"; fails=$((fails+1)); }
 bpftool=$(command -v bpftool || echo /usr/sbin/bpftool)
