@@ -2,6 +2,7 @@
 // 1 regression, 2 when an input is unusable (unreadable, broken, another schema major version,
 // nothing in common) so that a broken input never reads as "no regression".
 #include <fmt/format.h>
+#include <regex>
 
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
@@ -17,6 +18,7 @@ struct CompareArgs {
     std::string format = "text";
     std::string correction = "holm";
     bool normalize = false;
+    std::string gate;
 };
 
 int compare(const CompareArgs& a) {
@@ -26,6 +28,11 @@ int compare(const CompareArgs& a) {
         return usage_error(plain_error("--format", "'" + a.format + "'", "unknown format; valid formats: text, markdown, json"));
     if (a.correction != "holm" && a.correction != "none")
         return usage_error(plain_error("--correction", "'" + a.correction + "'", "unknown correction; valid: holm, none"));
+    try {
+        std::regex check(a.gate);
+    } catch (const std::regex_error& e) {
+        return usage_error(plain_error("--gate", "'" + a.gate + "'", std::string("not a regular expression: ") + e.what()));
+    }
     auto before = report::load_report(a.before);
     if (!before) return usage_error(before.error());
     auto after = report::load_report(a.after);
@@ -35,6 +42,7 @@ int compare(const CompareArgs& a) {
     options.threshold = a.threshold_percent / 100;
     options.correction = a.correction == "none" ? report::Correction::none : report::Correction::holm;
     options.normalize = a.normalize;
+    options.gate = a.gate;
     auto c = report::compare(*before, *after, options);
     if (!c) {
         Error e = c.error();
@@ -65,6 +73,9 @@ void register_compare(CLI::App& app, int& exit_code) {
     cmd->add_flag("--normalize", args->normalize,
                   "Gate each series on its ratio to its baseline series of the same run (host drift cancels); "
                   "the baselines are then not gated");
+    cmd->add_option("--gate", args->gate,
+                    "Gate only the series whose name this regular expression finds (e.g. '/ctbench-' for a "
+                    "runtime change); the others are shown, not gated");
     cmd->callback([args, &exit_code] { exit_code = compare(*args); });
 }
 

@@ -1,6 +1,7 @@
 #include "reports/compare.hpp"
 
 #include <algorithm>
+#include <regex>
 #include <cmath>
 #include <fmt/format.h>
 #include <map>
@@ -100,10 +101,15 @@ BenchChange compare_pair(const BenchResult& b, const BenchResult& a, const Bench
 
 // Holm's step-down: the k-th smallest of m p-values is compared with alpha / (m - k); the
 // adjusted p is the running maximum of (m - k) p, capped at 1. Only tested, gated series count.
+bool gated(const BenchChange& c) {
+    return c.verdict != BenchVerdict::not_tested && c.verdict != BenchVerdict::yardstick &&
+           c.verdict != BenchVerdict::not_gated;
+}
+
 void holm_adjust(std::vector<BenchChange>& changes) {
     std::vector<BenchChange*> tested;
     for (auto& c : changes)
-        if (c.verdict != BenchVerdict::not_tested && c.verdict != BenchVerdict::yardstick) tested.push_back(&c);
+        if (gated(c)) tested.push_back(&c);
     std::sort(tested.begin(), tested.end(), [](auto* x, auto* y) { return x->u.p_value < y->u.p_value; });
     double running = 0;
     for (std::size_t k = 0; k < tested.size(); ++k) {
@@ -113,7 +119,7 @@ void holm_adjust(std::vector<BenchChange>& changes) {
 }
 
 void decide(BenchChange& c, const CompareOptions& o) {
-    if (c.verdict == BenchVerdict::not_tested || c.verdict == BenchVerdict::yardstick) return;
+    if (!gated(c)) return;
     c.significant = c.p_adjusted < o.alpha;
     c.beyond_threshold = std::fabs(c.worse_by) > o.threshold;
     c.verdict = BenchVerdict::unchanged;
@@ -127,6 +133,15 @@ void compare_benches(const Report& before, const Report& after, const CompareOpt
         auto it = a_benches.find(n);
         if (it == a_benches.end()) out.benches_only_before.push_back(n);
         else out.benchmarks.push_back(compare_pair(*b, *it->second, b_benches, a_benches, after, o));
+    }
+    if (!o.gate.empty()) {
+        std::regex gate(o.gate);  // checked by the caller (the CLI names --gate when it is invalid)
+        for (auto& c : out.benchmarks)
+            if (gated(c) && !std::regex_search(c.name, gate)) {
+                c.verdict = BenchVerdict::not_gated;
+                c.significant = c.beyond_threshold = false;
+                c.warnings.push_back("not gated: the name does not match --gate " + o.gate);
+            }
     }
     for (const auto& [n, a] : a_benches)
         if (!b_benches.count(n)) out.benches_only_after.push_back(n);
@@ -166,6 +181,7 @@ std::string to_string(BenchVerdict v) {
         case BenchVerdict::improvement: return "improvement";
         case BenchVerdict::not_tested: return "not tested";
         case BenchVerdict::yardstick: return "yardstick (not gated)";
+        case BenchVerdict::not_gated: return "not gated (--gate)";
         case BenchVerdict::unchanged: break;
     }
     return "unchanged";

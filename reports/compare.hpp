@@ -30,6 +30,11 @@ struct CompareOptions {
     // frequency, a noisy neighbour) cancels. The baselines themselves are then the yardstick:
     // shown, not gated. A change that slows the yardstick too (a kernel change) needs the raw gate.
     bool normalize = false;
+    // Only series whose name this regular expression (ECMAScript) finds are gated; the others are
+    // compared and shown, not gated, and stay out of Holm's family. For a gate on one piece of
+    // software: a runtime change gates the runtime's series, not crun's or runc's, which did not
+    // change. Empty: every series.
+    std::string gate;
     int resamples = 2000;     // bootstrap resamples for the ratio interval
     unsigned long long seed = stats::kBootstrapSeed;
 };
@@ -45,7 +50,7 @@ struct CaseChange {
     bool regression() const { return kind == CaseChangeKind::regression; }
 };
 
-enum class BenchVerdict { regression, improvement, unchanged, not_tested, yardstick };
+enum class BenchVerdict { regression, improvement, unchanged, not_tested, yardstick, not_gated };
 std::string to_string(BenchVerdict v);
 
 struct BenchChange {

@@ -17,12 +17,15 @@
 # `--repetitions N` sets the samples per series of each run (default: the bench's own, 20 for
 # start.lifecycle): the per-round ratios vary from round to round, so a few percent needs more
 # rounds to be significant after the Holm correction.
+# `--gate RE` (default '/ctbench-'): the series gated, as a runtime developer gates a change to
+# ctbench's runtime: its own series (library, create path, CLI, its peak RSS). crun, runc and the
+# floors did not change; they are compared and shown, not gated (`compare --gate`). '' gates all.
 # Usage (root): scripts/gating-quality.sh [--pairs N] [--pct P] [--filter RE] [--repetitions N] [--raw]
-#               [--ctbench PATH] [--out DIR] [-- more compare flags]
+#               [--gate RE] [--ctbench PATH] [--out DIR] [-- more compare flags]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 pairs=10 pct=10 ctbench="$here/build/cli/ctbench" out="" compare_flags=() filter='^start\.lifecycle' gate=(--normalize)
-repetitions=()
+repetitions=() gate_re='/ctbench-'
 while [ $# -gt 0 ]; do
   case "$1" in
     --pairs) pairs="$2"; shift 2 ;;
@@ -32,8 +35,9 @@ while [ $# -gt 0 ]; do
     --filter) filter="$2"; shift 2 ;;
     --repetitions) repetitions=(--repetitions "$2"); shift 2 ;;
     --raw) gate=(); shift ;;
+    --gate) gate_re="$2"; shift 2 ;;
     --) shift; compare_flags=("$@"); break ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "gating-quality.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -69,7 +73,7 @@ run_once() {  # run_once NAME [env...]
 
 # verdict BASE NEW: prints the regressed series (comma separated, "-" for none)
 verdict() {
-  "$ctbench" compare --format json "${gate[@]}" "${compare_flags[@]}" "$1" "$2" >"$3" || [ $? = 1 ] || {
+  "$ctbench" compare --format json "${gate[@]}" --gate "$gate_re" "${compare_flags[@]}" "$1" "$2" >"$3" || [ $? = 1 ] || {
     echo "gating-quality.sh: compare $1 $2 failed" >&2; exit 1; }
   /usr/bin/python3 -c '
 import json, sys
@@ -93,5 +97,5 @@ for i in $(seq 1 "$pairs"); do
   printf '%-4s %-60s %s\n' "$i" "$aa" "$ab"
 done
 echo "false alarms: $false_alarms/$pairs A/A comparisons; detections: $detections/$pairs A/B comparisons (create path +$pct %)"
-echo "gate: ctbench compare ${gate[*]} ${compare_flags[*]} (filter $filter)"
+echo "gate: ctbench compare ${gate[*]} --gate '$gate_re' ${compare_flags[*]} (filter $filter)"
 echo "reports and comparisons in $out"

@@ -41,4 +41,9 @@ grep -q '^| `start.lifecycle/ctbench-runtime` .*\*\*REGRESSION\*\*' "$tmp/ab.md"
 [ "$rc" = 2 ] || bad "--alpha 0: exit $rc, want 2"
 "$CTBENCH" compare --format yaml "$FIXTURES/base.json" "$FIXTURES/slower.json" >/dev/null 2>&1; rc=$?
 [ "$rc" = 2 ] || bad "--format yaml: exit $rc, want 2"
+# --gate: a series it does not find is not gated (the regression goes), a bad expression is a usage error.
+"$CTBENCH" compare --gate '^no-such-series$' "$FIXTURES/base.json" "$FIXTURES/slower.json" >"$tmp/gate.txt"; rc=$?
+[ "$rc" = 0 ] && grep -q "not gated (--gate)" "$tmp/gate.txt" || bad "--gate excluding every series: exit $rc, want 0 and 'not gated'"
+"$CTBENCH" compare --gate '(' "$FIXTURES/base.json" "$FIXTURES/slower.json" >/dev/null 2>"$tmp/gate.err"; rc=$?
+[ "$rc" = 2 ] && grep -q -- "--gate" "$tmp/gate.err" || bad "--gate '(': exit $rc, want 2 naming --gate: $(cat "$tmp/gate.err")"
 [ "$fails" = 0 ]

@@ -271,3 +271,25 @@ TEST(Compare, HolmAdjustsAcrossSeriesAndNoneDoesNot) {
     EXPECT_DOUBLE_EQ(lo.p_adjusted, std::min(1.0, 2 * lo.u.p_value));
     EXPECT_DOUBLE_EQ(hi.p_adjusted, std::max(lo.p_adjusted, hi.u.p_value));
 }
+
+// --gate: a series the expression does not find is compared and shown but never a regression,
+// and it leaves Holm's family (the gated series' adjusted p is the smaller for it).
+TEST(Compare, GateLimitsTheGatedSeries) {
+    auto before = with_baseline(1.0, 1.0, 31), after = with_baseline(1.3, 1.0, 32);  // both 30 % slower
+    CompareOptions all;
+    auto every = compare(before, after, all);
+    ASSERT_TRUE(every.has_value());
+    EXPECT_TRUE(named(*every, "start.lifecycle/floor").regression());
+    CompareOptions o;
+    o.gate = "/runtime$";
+    auto gated = compare(before, after, o);
+    ASSERT_TRUE(gated.has_value());
+    const auto& floor = named(*gated, "start.lifecycle/floor");
+    EXPECT_EQ(floor.verdict, BenchVerdict::not_gated);
+    EXPECT_FALSE(floor.regression());
+    EXPECT_GT(floor.worse_by, 0.25);  // still compared and shown
+    const auto& subject = named(*gated, "start.lifecycle/runtime");
+    EXPECT_TRUE(subject.regression());
+    EXPECT_DOUBLE_EQ(subject.p_adjusted, subject.u.p_value);  // a family of one
+    EXPECT_EQ(gated->regressions(), 1);
+}

@@ -413,7 +413,6 @@ Result<Container> Container::create(const CreateOptions& options) {
     // with the directories the cgroup create is about to make.
     st.cgroup_created = cgroup_path.empty() ? std::vector<std::string>{} : predicted_cgroup_dirs(*layout, st.cgroup_path);
     if (auto s = save_state(o.state_root, st); !s) return fail(s.error());
-    if (auto s = write_file(dir + "/config.json", spec::to_json(o.spec).dump()); !s) return fail(s.error());
 
     auto cgroups = make_cgroups(*layout, o.spec, st.cgroup_path);
     if (!cgroups) return fail(cgroups.error());
@@ -472,6 +471,9 @@ Result<Container> Container::create(const CreateOptions& options) {
     if (!pid) return fail(pid.error());
     rollback.child = *pid;
     sync->child.reset();
+    // The config exec and the hooks read later: written while the init sets itself up (on the
+    // other CPU), not before the clone. delete --force needs only state.json.
+    if (auto s = write_file(dir + "/config.json", spec::to_json(o.spec).dump()); !s) return fail(s.error());
 
     if (auto s = prepare_child(*pid, o, *plan, *rollback.cgroups, attached); !s)
         return fail(s.error());
