@@ -58,8 +58,9 @@ struct Normalized {
 // there. Series sampled in rounds are divided pair by pair (a burst of host load that slows one
 // round cancels in that round's ratio); others by the baseline's median.
 std::optional<Normalized> normalized(const BenchResult& b, const BenchIndex& same_report) {
-    if (!b.baseline) return std::nullopt;
-    auto it = same_report.find(*b.baseline);
+    const auto& by = b.normalized_by();
+    if (!by) return std::nullopt;
+    auto it = same_report.find(*by);
     if (it == same_report.end() || it->second->samples.empty()) return std::nullopt;
     const BenchResult& yardstick = *it->second;
     BenchResult n = b;
@@ -75,16 +76,16 @@ std::optional<Normalized> normalized(const BenchResult& b, const BenchIndex& sam
 
 bool is_yardstick(const std::string& name, const Report& r) {
     return std::any_of(r.benchmarks.begin(), r.benchmarks.end(),
-                       [&](const BenchResult& b) { return b.baseline && *b.baseline == name; });
+                       [&](const BenchResult& b) { return b.normalized_by() && *b.normalized_by() == name; });
 }
 
 BenchChange compare_pair(const BenchResult& b, const BenchResult& a, const BenchIndex& b_all, const BenchIndex& a_all,
                          const Report& after, const CompareOptions& o) {
     if (o.normalize) {
         auto nb = normalized(b, b_all), na = normalized(a, a_all);
-        if (nb && na && b.baseline == a.baseline) {
+        if (nb && na && b.normalized_by() == a.normalized_by()) {
             BenchChange c = compare_bench(nb->series, na->series, o);
-            c.normalized_by = *a.baseline;
+            c.normalized_by = *a.normalized_by();
             c.normalized_per_round = nb->per_round && na->per_round;
             c.before = stats::median(b.samples);  // show the raw medians; change and test are on the ratios
             c.after = stats::median(a.samples);

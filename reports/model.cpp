@@ -124,6 +124,7 @@ json bench_json(const BenchResult& b) {
         j["fidelity"] = {{"tool", b.fidelity->tool}, {"tool_version", b.fidelity->tool_version},
                          {"metric", b.fidelity->metric}, {"ratio", b.fidelity->ratio}};
     if (b.sampled_in_rounds) j["sampled_in_rounds"] = true;
+    if (b.yardstick) j["yardstick"] = *b.yardstick;
     if (!b.trace.is_null()) j["trace"] = b.trace;
     return j;
 }
@@ -189,6 +190,7 @@ BenchResult bench_from_json(const json& j) {
                               f.at("metric").get<std::string>(), f.at("ratio").get<double>()};
     }
     if (j.contains("sampled_in_rounds")) b.sampled_in_rounds = j.at("sampled_in_rounds").get<bool>();
+    if (j.contains("yardstick")) b.yardstick = j.at("yardstick").get<std::string>();
     if (j.contains("trace")) b.trace = j.at("trace");
     return b;
 }

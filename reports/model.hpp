@@ -103,6 +103,12 @@ struct BenchResult {
     // (one sample of each series per round): a series and its baseline pair up sample by sample,
     // and host noise that lasts longer than a round hits both members of a pair.
     bool sampled_in_rounds = false;
+    // The in-run series `compare --normalize` divides this one by when that is not its baseline:
+    // a steadier one (ctbench-runtime's target is its ratio to crun, but crun's own run-to-run
+    // spread would move that ratio between two runs of an unchanged ctbench).
+    std::optional<std::string> yardstick;
+    // What --normalize divides by: the yardstick, else the baseline.
+    const std::optional<std::string>& normalized_by() const { return yardstick ? yardstick : baseline; }
 };
 
 // A benchmark that did not run, and why (the host lacks something, or its setup broke).

@@ -107,6 +107,8 @@ Status check_bench_extras(const json& b, const std::string& ptr) {
         if (auto m = member(**st, ptr + "/stats", "outliers", json::value_t::array); !m) return fail(m.error());
         if (auto m = member(**st, ptr + "/stats", "warmup_effect", json::value_t::boolean); !m) return fail(m.error());
     }
+    if (b.contains("yardstick"))
+        if (auto m = member(b, ptr, "yardstick", json::value_t::string); !m) return fail(m.error());
     if (b.contains("sampled_in_rounds"))
         if (auto m = member(b, ptr, "sampled_in_rounds", json::value_t::boolean); !m) return fail(m.error());
     if (b.contains("warnings")) {

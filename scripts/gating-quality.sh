@@ -14,9 +14,9 @@
 # runs cancels) with the default family-wise (Holm) alpha over the gated series. `--raw` measures
 # the plain gate instead. `--filter` picks the start benches (default: start.lifecycle, the one
 # the create path affects; '.' for every start bench).
-# `--repetitions N` sets the samples per series of each run (default: the bench's own, 20 for
-# start.lifecycle): the per-round ratios vary from round to round, so a few percent needs more
-# rounds to be significant after the Holm correction.
+# `--repetitions N` sets the samples per series of each run (default 100, about 30 s per run
+# here; the bench's own default is 20): the per-round ratios vary from round to round, so a few
+# percent needs many rounds to be significant after the Holm correction.
 # `--gate RE` (default '/ctbench-'): the series gated, as a runtime developer gates a change to
 # ctbench's runtime: its own series (library, create path, CLI, its peak RSS). crun, runc and the
 # floors did not change; they are compared and shown, not gated (`compare --gate`). '' gates all.
@@ -25,7 +25,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 pairs=10 pct=10 ctbench="$here/build/cli/ctbench" out="" compare_flags=() filter='^start\.lifecycle' gate=(--normalize)
-repetitions=() gate_re='/ctbench-'
+repetitions=(--repetitions 100) gate_re='/ctbench-'
 while [ $# -gt 0 ]; do
   case "$1" in
     --pairs) pairs="$2"; shift 2 ;;

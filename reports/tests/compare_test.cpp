@@ -293,3 +293,28 @@ TEST(Compare, GateLimitsTheGatedSeries) {
     EXPECT_DOUBLE_EQ(subject.p_adjusted, subject.u.p_value);  // a family of one
     EXPECT_EQ(gated->regressions(), 1);
 }
+
+// A yardstick other than the baseline: --normalize divides by it, and the baseline (whose own
+// run-to-run swing would otherwise move the ratio) is not made a yardstick by it.
+TEST(Compare, YardstickOverridesTheBaselineForNormalizing) {
+    auto make = [](double noisy_scale, unsigned seed) {
+        Report r = with_baseline(1.0, 1.0, seed);
+        BenchResult noisy = r.benchmarks.front();
+        noisy.name = "start.lifecycle/noisy";
+        noisy.samples = lognormal(20 * noisy_scale, 20, seed + 7);
+        finalize(noisy);
+        r.benchmarks.back().baseline = noisy.name;
+        r.benchmarks.back().yardstick = "start.lifecycle/floor";
+        r.benchmarks.push_back(noisy);
+        return r;
+    };
+    CompareOptions o;
+    o.normalize = true;
+    auto c = compare(make(1.0, 41), make(0.8, 42), o);  // the baseline 20 % faster, nothing else changed
+    ASSERT_TRUE(c.has_value());
+    const auto& subject = named(*c, "start.lifecycle/runtime");
+    EXPECT_EQ(subject.normalized_by, "start.lifecycle/floor");
+    EXPECT_FALSE(subject.regression());
+    EXPECT_EQ(named(*c, "start.lifecycle/floor").verdict, BenchVerdict::yardstick);
+    EXPECT_NE(named(*c, "start.lifecycle/noisy").verdict, BenchVerdict::yardstick);
+}
