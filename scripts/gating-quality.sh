@@ -18,7 +18,8 @@
 # here; the bench's own default is 20): the per-round ratios vary from round to round, so a few
 # percent needs many rounds to be significant after the Holm correction.
 # `--gate RE` (default '/ctbench-'): the series gated, as a runtime developer gates a change to
-# ctbench's runtime: its own series (library, create path, CLI, its peak RSS). crun, runc and the
+# ctbench's runtime: its own series (library, create path, CLI; not its peak RSS, which is named
+# maxrss-ctbench-runtime and barely moves). crun, runc and the
 # floors did not change; they are compared and shown, not gated (`compare --gate`). '' gates all.
 # Usage (root): scripts/gating-quality.sh [--pairs N] [--pct P] [--filter RE] [--repetitions N] [--raw]
 #               [--gate RE] [--ctbench PATH] [--out DIR] [-- more compare flags]
@@ -37,7 +38,7 @@ while [ $# -gt 0 ]; do
     --raw) gate=(); shift ;;
     --gate) gate_re="$2"; shift 2 ;;
     --) shift; compare_flags=("$@"); break ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "gating-quality.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
