@@ -26,7 +26,6 @@
 #include "runtime/container/sync.hpp"
 #include "runtime/ownership.hpp"
 #include "runtime/rootfs/idmap.hpp"
-#include "runtime/security/capabilities.hpp"
 #include "runtime/security/rlimits.hpp"
 #include "runtime/spec/parse.hpp"
 
@@ -377,10 +376,6 @@ Result<Container> Container::create(const CreateOptions& options) {
     const CreateOptions& o = rootless ? adapted : options;
     auto plan = ns::plan(o.spec);
     if (!plan) return fail(plan.error());
-    // Checked before anything exists; it also fills the capability name table in this process,
-    // which the init inherits instead of building it again in its copy of our memory.
-    if (o.spec.process.capabilities)
-        if (auto caps = security::parse_capability_sets(*o.spec.process.capabilities); !caps) return fail(caps.error());
     // Image layers are an overlay mounted inside the container's own mount namespace.
     if (!plan->new_mount && !o.image_layers.empty())
         return fail(plain_error("create container", "linux.namespaces",
@@ -413,6 +408,7 @@ Result<Container> Container::create(const CreateOptions& options) {
     // with the directories the cgroup create is about to make.
     st.cgroup_created = cgroup_path.empty() ? std::vector<std::string>{} : predicted_cgroup_dirs(*layout, st.cgroup_path);
     if (auto s = save_state(o.state_root, st); !s) return fail(s.error());
+    if (auto s = write_file(dir + "/config.json", spec::to_json(o.spec).dump()); !s) return fail(s.error());
 
     auto cgroups = make_cgroups(*layout, o.spec, st.cgroup_path);
     if (!cgroups) return fail(cgroups.error());
@@ -471,9 +467,6 @@ Result<Container> Container::create(const CreateOptions& options) {
     if (!pid) return fail(pid.error());
     rollback.child = *pid;
     sync->child.reset();
-    // The config exec and the hooks read later: written while the init sets itself up (on the
-    // other CPU), not before the clone. delete --force needs only state.json.
-    if (auto s = write_file(dir + "/config.json", spec::to_json(o.spec).dump()); !s) return fail(s.error());
 
     if (auto s = prepare_child(*pid, o, *plan, *rollback.cgroups, attached); !s)
         return fail(s.error());

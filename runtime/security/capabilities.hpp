@@ -29,7 +29,9 @@
 #include <sys/capability.h>
 
 #include <optional>
+#include <array>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/error.hpp"
@@ -39,6 +41,9 @@ namespace ctb::security {
 
 // "CAP_SYS_ADMIN" -> CAP_SYS_ADMIN. Names must be spelled as in the spec (upper case, CAP_
 // prefix); numbers and unknown names are errors naming "<field>[<index>]".
+// Every capability of Linux 6.x as the spec spells it, indexed by value.
+extern const std::array<std::string_view, 41> kCapabilityNames;
+
 Result<std::vector<cap_value_t>> parse_capabilities(const std::vector<std::string>& names,
                                                     const std::string& field);
 

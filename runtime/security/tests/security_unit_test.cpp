@@ -76,6 +76,15 @@ TEST(Capabilities, RejectsNumbersAndLowerCase) {
     EXPECT_FALSE(parse_capabilities({"12"}, "f"));
     EXPECT_FALSE(parse_capabilities({"cap_chown"}, "f"));
     EXPECT_FALSE(parse_capabilities({"CHOWN"}, "f"));
+    // The built-in spellings are libcap's names, upper case.
+    for (std::size_t cap = 0; cap < kCapabilityNames.size(); ++cap) {
+        char* name = ::cap_to_name(static_cast<cap_value_t>(cap));
+        ASSERT_NE(name, nullptr);
+        std::string upper(name);
+        ::cap_free(name);
+        for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        EXPECT_EQ(kCapabilityNames[cap], upper) << cap;
+    }
     // libcap's cap_from_name takes these as CAP_CHOWN / CAP_SYS_ADMIN: the spec's spelling only.
     EXPECT_FALSE(parse_capabilities({"CAP_CHOWN,CAP_KILL"}, "f"));
     EXPECT_FALSE(parse_capabilities({"CAP_SYS_ADMIN2"}, "f"));
