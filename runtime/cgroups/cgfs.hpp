@@ -26,6 +26,11 @@ Status write_field(const std::string& field, const std::string& path, const std:
 // The trimmed content of a cgroup file.
 Result<std::string> read(const std::string& path);
 
+// The components between slashes of a cgroup path (a leading, doubled or trailing '/' gives
+// none), split by hand: it runs several times per create, where a string stream cost more than
+// the checks around it.
+std::vector<std::string> components(const std::string& path);
+
 // mkdir of mount/relative, one component at a time. The ctbench parent and any intermediate
 // may exist already; the leaf must not (EEXIST). Every directory made is appended to `created`
 // so a failed create can be rolled back. `after_mkdir(dir)` runs for each level from
@@ -33,11 +38,6 @@ Result<std::string> read(const std::string& path);
 // fills in cpus/mems there, v2 enables controllers for the level below.
 // With existing_leaf_ok the leaf may exist too (an OCI cgroupsPath naming a cgroup made by
 // someone else); it is then not in `created`.
-// The components between slashes of a cgroup path (a leading, doubled or trailing '/' gives
-// none), split by hand: it runs several times per create, where a string stream cost more than
-// the checks around it.
-std::vector<std::string> components(const std::string& path);
-
 Status make_leaf(const std::string& mount, const std::string& relative, std::vector<std::string>& created,
                  const std::function<Status(const std::string& dir, bool is_leaf)>& after_mkdir,
                  bool existing_leaf_ok = false);

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 
-
 #include "runtime/cgroups/cgfs.hpp"
 #include "runtime/cgroups/hybrid.hpp"
 #include "runtime/cgroups/resources.hpp"

@@ -193,13 +193,14 @@ std::optional<std::uint32_t> host_id_of_root(const std::vector<spec::IdMapping>&
 
 // With a new user namespace the init runs as the mapped root (a host uid such as 100000), which
 // must still open the fifo and reach the state directory: as runc does, the fifo is handed to
-// that user and the directory becomes searchable (0711; its files stay the runtime's).
-Status hand_over_to_mapped_root(const std::string& dir, const spec::Spec& spec) {
+// that user (when there is one: not with start_at_once) and the directory becomes searchable
+// (0711; its files stay the runtime's).
+Status hand_over_to_mapped_root(const std::string& dir, const spec::Spec& spec, bool has_fifo) {
     auto uid = host_id_of_root(spec.linux.uid_mappings);
     auto gid = host_id_of_root(spec.linux.gid_mappings);
     if (!uid && !gid) return {};
     std::string fifo = dir + "/exec.fifo";
-    if (::access(fifo.c_str(), F_OK) == 0 && ::chown(fifo.c_str(), uid ? *uid : static_cast<uid_t>(-1), gid ? *gid : static_cast<gid_t>(-1)) != 0)
+    if (has_fifo && ::chown(fifo.c_str(), uid ? *uid : static_cast<uid_t>(-1), gid ? *gid : static_cast<gid_t>(-1)) != 0)
         return fail(sys_error("chown to the container's root", fifo));
     if (::chmod(dir.c_str(), 0711) != 0) return fail(sys_error("chmod 0711", dir));
     return {};
@@ -420,7 +421,7 @@ Result<Container> Container::create(const CreateOptions& options) {
     auto fifo = o.start_at_once ? Result<UniqueFd>(UniqueFd{}) : make_exec_fifo(dir);
     if (!fifo) return fail(fifo.error());
     if (plan->new_user)
-        if (auto s = hand_over_to_mapped_root(dir, o.spec); !s) return fail(s.error());
+        if (auto s = hand_over_to_mapped_root(dir, o.spec, fifo->get() >= 0); !s) return fail(s.error());
     auto sync = make_sync_pair();
     if (!sync) return fail(sync.error());
     UniqueFd console;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <filesystem>
+#include <functional>
 #include <fmt/format.h>
 
 #include "common/deadline.hpp"
@@ -251,7 +252,8 @@ Status remove_cgroups(const cgroup::Layout& layout, const State& s, cgroup::Mana
 }
 
 Status empty_and_remove_cgroups(const cgroup::Layout& layout, const State& s, cgroup::Manager& cg, bool live) {
-    if (!live)
+    // (Directories recorded at create had their rmdir pass in stop_and_remove_cgroups already.)
+    if (!live && !s.cgroup_created)
         if (remove_cgroups(layout, s, cg, std::chrono::milliseconds(0))) return {};
     if (s.status == ContainerStatus::paused) (void)cg.thaw();  // frozen tasks cannot die
     (void)cg.kill_all(SIGKILL);
@@ -260,10 +262,18 @@ Status empty_and_remove_cgroups(const cgroup::Layout& layout, const State& s, cg
     return remove_cgroups(layout, s, cg, std::chrono::seconds(10));
 }
 
-// What the fast path could not remove: the container's processes killed first (all of them
-// through its cgroup, or the init alone when it has none), then its cgroups.
+using OpenedCgroups = Result<std::unique_ptr<cgroup::Manager>>;
+
+// The container's cgroups removed, its processes killed first where some may be left (all of
+// them through its cgroup, or the init alone when it has none). A stopped container's
+// directories recorded at create go by one rmdir pass without a Manager: `cgroups` opens one
+// (which first checks every hierarchy for the directory) only when that is not enough.
 Status stop_and_remove_cgroups(const cgroup::Layout& layout, const State& s,
-                               Result<std::unique_ptr<cgroup::Manager>>& cg, bool live) {
+                               const std::function<OpenedCgroups&()>& cgroups, bool live) {
+    if (!live && s.cgroup_created &&
+        cgroup::remove_created_dirs(layout, *s.cgroup_created, std::chrono::milliseconds(0)))
+        return {};
+    auto& cg = cgroups();
     if (cg) return empty_and_remove_cgroups(layout, s, **cg, live);
     if (!live) return {};
     ::kill(s.pid, SIGKILL);
@@ -300,10 +310,9 @@ Status delete_with_state(const std::string& root, State s, bool force) {
     std::string dir = state_dir(root, id);
     auto layout = rootless::detect_cgroups();  // once for the whole delete
     if (!layout) return fail(layout.error());
-    // Opened only when needed: a stopped container's directories, recorded at create, go by
-    // rmdir alone (opening checks each hierarchy for the directory first).
-    std::optional<Result<std::unique_ptr<cgroup::Manager>>> opened;
-    auto cgroups = [&]() -> Result<std::unique_ptr<cgroup::Manager>>& {
+    // Opened only when needed (stop_and_remove_cgroups says when).
+    std::optional<OpenedCgroups> opened;
+    auto cgroups = [&]() -> OpenedCgroups& {
         if (!opened) opened = open_cgroups(*layout, s);
         return *opened;
     };
@@ -320,10 +329,7 @@ Status delete_with_state(const std::string& root, State s, bool force) {
     if (s.status != ContainerStatus::stopped && !force)
         return fail(plain_error("delete container", id,
                                 "is " + to_string(s.status) + ", not stopped (runtime-spec delete); kill it first or use --force"));
-    bool removed = !live && s.cgroup_created && !s.cgroup_created->empty() &&
-                   cgroup::remove_created_dirs(*layout, *s.cgroup_created, std::chrono::milliseconds(0));
-    if (!removed)
-        if (auto d = stop_and_remove_cgroups(*layout, s, cgroups(), live); !d) return d;
+    if (auto d = stop_and_remove_cgroups(*layout, s, cgroups, live); !d) return d;
     if (auto r = remove_state_dir(dir); !r) return r;
     ::rmdir(root.c_str());  // the last container takes the (then empty) state root with it
     if (!poststop.empty()) {

@@ -4,12 +4,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <string_view>
 #include <array>
 #include <cctype>
 #include <cerrno>
 #include <fmt/format.h>
 #include <memory>
+#include <string_view>
 
 #include "runtime/log.hpp"
 #include "runtime/security/user.hpp"

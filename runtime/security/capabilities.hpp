@@ -28,8 +28,8 @@
 
 #include <sys/capability.h>
 
-#include <optional>
 #include <array>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,11 +39,11 @@
 
 namespace ctb::security {
 
-// "CAP_SYS_ADMIN" -> CAP_SYS_ADMIN. Names must be spelled as in the spec (upper case, CAP_
-// prefix); numbers and unknown names are errors naming "<field>[<index>]".
 // Every capability of Linux 6.x as the spec spells it, indexed by value.
 extern const std::array<std::string_view, 41> kCapabilityNames;
 
+// "CAP_SYS_ADMIN" -> CAP_SYS_ADMIN. Names must be spelled as in the spec (upper case, CAP_
+// prefix); numbers and unknown names are errors naming "<field>[<index>]".
 Result<std::vector<cap_value_t>> parse_capabilities(const std::vector<std::string>& names,
                                                     const std::string& field);
 
