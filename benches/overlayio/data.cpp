@@ -32,7 +32,7 @@ struct Sizes {
 };
 
 // Quick: what this 2-core VM does in seconds; thorough: past the page cache of real hardware.
-Sizes sizes(const BenchContext& ctx) { return ctx.thorough ? Sizes{2048, 32768} : Sizes{64, 1024}; }
+Sizes sizes(const BenchContext& ctx) { return ctx.thorough ? Sizes{2048, 32768} : Sizes{64, 4096}; }
 
 // One pass per engine process: a round takes one sample of each place, so every sample comes from
 // its own process with its own freshly laid-out file, exactly like each fio run.
