@@ -22,6 +22,7 @@
 #include "benches/start/fixture.hpp"
 #include "benches/start/minimal_container.hpp"
 #include "runtime/container/container.hpp"
+#include "runtime/spec/parse.hpp"
 
 namespace {
 
@@ -33,6 +34,7 @@ container::CreateOptions library_options(const std::string& fixture, const std::
     container::CreateOptions o;
     o.bundle = fixture;
     o.spec = bench::true_spec(fixture + "/lib-rootfs", "/ctbench/bench-start-lib");
+    o.spec_json = spec::to_json(o.spec).dump();  // the config.json each container saves, printed once
     o.state_root = fixture + "/state";
     o.image_layers = {image};
     o.start_at_once = true;  // as container::run does

@@ -7,6 +7,7 @@
 
 #include "runtime/cli/signals.hpp"
 #include "runtime/log.hpp"
+#include "common/files.hpp"
 #include "runtime/spec/parse.hpp"
 
 namespace ctb::runtime_cli {
@@ -23,9 +24,13 @@ Result<container::CreateOptions> create_options(const std::string& root, const C
     container::CreateOptions o;
     o.id = a.id;
     o.bundle = std::filesystem::absolute(a.bundle).lexically_normal().string();
-    auto spec = spec::load_spec(o.bundle);
+    const std::string path = o.bundle + "/config.json";
+    auto text = read_file(path);
+    if (!text) return fail(text.error());
+    auto spec = spec::parse_spec_text(*text, path);
     if (!spec) return fail(spec.error());
     o.spec = std::move(*spec);
+    o.spec_json = std::move(*text);
     o.state_root = root;
     o.pid_file = a.pid_file.empty() ? "" : std::filesystem::absolute(a.pid_file).string();
     o.console_socket = a.console_socket;
@@ -47,7 +52,10 @@ Result<std::optional<TerminalRelay>> prepare_terminal(container::CreateOptions& 
     auto relay = TerminalRelay::make(theirs);
     if (!relay) return fail(relay.error());
     o.console_fd = theirs.get();
-    if (auto size = caller_size()) o.spec.process.console_size = size;  // the caller's wins, as with runc
+    if (auto size = caller_size()) {
+        o.spec.process.console_size = size;  // the caller's wins, as with runc
+        o.spec_json.clear();                 // the saved config.json says so too
+    }
     return std::optional<TerminalRelay>(std::move(*relay));
 }
 

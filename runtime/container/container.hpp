@@ -27,6 +27,10 @@ struct CreateOptions {
     std::string id;
     std::string bundle;  // absolute; spec.root.path is relative to it unless absolute
     spec::Spec spec;
+    // `spec` as config.json text, saved as is in the state directory; empty: serialized from
+    // `spec` there. The CLI passes the bundle's file as it read it (no second JSON document to
+    // build and print per container); it must say what `spec` says.
+    std::string spec_json;
     std::string state_root = kDefaultStateRoot;
     // Engine-level image layers (read-only, top-most first). When set, the rootfs is an overlay of
     // them plus a container layer in the state directory, mounted inside the container's own

@@ -409,7 +409,8 @@ Result<Container> Container::create(const CreateOptions& options) {
     // with the directories the cgroup create is about to make.
     st.cgroup_created = cgroup_path.empty() ? std::vector<std::string>{} : predicted_cgroup_dirs(*layout, st.cgroup_path);
     if (auto s = save_state(o.state_root, st); !s) return fail(s.error());
-    if (auto s = write_file(dir + "/config.json", spec::to_json(o.spec).dump()); !s) return fail(s.error());
+    if (auto s = write_file(dir + "/config.json", o.spec_json.empty() ? spec::to_json(o.spec).dump() : o.spec_json); !s)
+        return fail(s.error());
 
     auto cgroups = make_cgroups(*layout, o.spec, st.cgroup_path);
     if (!cgroups) return fail(cgroups.error());

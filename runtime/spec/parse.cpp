@@ -206,16 +206,14 @@ std::pair<std::size_t, std::size_t> nesting_beyond(std::string_view text, std::s
     return {0, 0};
 }
 
-// A whole JSON file; a syntax error names the file, line and column.
-Result<nlohmann::json> read_json(const std::string& path, const std::string& step) {
-    auto text = read_file(path);
-    if (!text) return fail(text.error());
-    if (auto [depth, line] = nesting_beyond(*text, kMaxNesting); depth > 0)
+// A whole JSON document read from `path`; a syntax error names the file, line and column.
+Result<nlohmann::json> parse_json_text(const std::string& text, const std::string& path, const std::string& step) {
+    if (auto [depth, line] = nesting_beyond(text, kMaxNesting); depth > 0)
         return fail(plain_error(step, path, fmt::format("arrays and objects nested deeper than {} levels "
                                                         "(line {}); no OCI document nests like that",
                                                         kMaxNesting, line)));
     try {
-        return nlohmann::json::parse(*text);
+        return nlohmann::json::parse(text);
     } catch (const nlohmann::json::parse_error& e) {
         // what() is "[json.exception.parse_error.101] parse error at line 3, column 7: ...".
         std::string what = e.what();
@@ -223,6 +221,12 @@ Result<nlohmann::json> read_json(const std::string& path, const std::string& ste
             what.erase(0, pos + 2);
         return fail(plain_error(step, path, what));
     }
+}
+
+Result<nlohmann::json> read_json(const std::string& path, const std::string& step) {
+    auto text = read_file(path);
+    if (!text) return fail(text.error());
+    return parse_json_text(*text, path, step);
 }
 
 template <class T>
@@ -245,6 +249,12 @@ Result<Spec> parse_spec(const nlohmann::json& config) {
 
 Result<Spec> load_spec_file(const std::string& path) {
     auto config = read_json(path, std::string(detail::kStep));
+    if (!config) return fail(config.error());
+    return parse_spec(*config);
+}
+
+Result<Spec> parse_spec_text(const std::string& text, const std::string& path) {
+    auto config = parse_json_text(text, path, std::string(detail::kStep));
     if (!config) return fail(config.error());
     return parse_spec(*config);
 }

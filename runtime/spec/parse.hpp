@@ -24,6 +24,8 @@ Result<Spec> parse_spec(const nlohmann::json& config);
 Result<Spec> load_spec(const std::string& bundle_dir);
 // The same for a config.json under another name (a container's saved copy in its state dir).
 Result<Spec> load_spec_file(const std::string& path);
+// The same for a config.json the caller has read (`path` names it in errors).
+Result<Spec> parse_spec_text(const std::string& text, const std::string& path);
 
 // A lone process object, as `runc exec --process process.json` takes it. Errors have step
 // "parse process.json" and paths relative to the object ("args: must not be empty").

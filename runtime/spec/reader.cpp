@@ -38,17 +38,24 @@ bool contains(Names names, std::string_view name) {
     return std::find(names.begin(), names.end(), name) != names.end();
 }
 
-bool Reader::has(std::string_view key) const {
-    if (!value_->is_object()) return false;
+const json* Reader::field(std::string_view key) const {
+    if (!value_->is_object()) return nullptr;
     auto it = value_->find(key);
-    return it != value_->end() && !it->is_null();
+    return it != value_->end() && !it->is_null() ? &*it : nullptr;
 }
 
-std::string Reader::child_path(std::string_view key) const {
-    std::string part = plain_key(key) ? std::string(key) : fmt::format("[{}]", json(key).dump());
-    if (path_.empty() || part.front() == '[') return path_ + part;
-    return path_ + "." + part;
+bool Reader::has(std::string_view key) const { return field(key) != nullptr; }
+
+std::string Reader::path() const {
+    if (!parent_) return root_path_;
+    std::string base = parent_->path();
+    if (index_ != kNoIndex) return fmt::format("{}[{}]", base, index_);
+    std::string part = plain_key(key_) ? std::string(key_) : fmt::format("[{}]", json(key_).dump());
+    if (base.empty() || part.front() == '[') return base + part;
+    return base + "." + part;
 }
+
+std::string Reader::child_path(std::string_view key) const { return Reader(null_value(), *this, key, kNoIndex).path(); }
 
 Reader Reader::child(std::string_view key) const {
     const json* v = &null_value();
@@ -56,16 +63,16 @@ Reader Reader::child(std::string_view key) const {
         auto it = value_->find(key);
         if (it != value_->end()) v = &*it;
     }
-    return Reader(*v, child_path(key), *error_);
+    return Reader(*v, *this, key, kNoIndex);
 }
 
 Reader Reader::element(std::size_t index) const {
     const json& v = value_->is_array() && index < value_->size() ? (*value_)[index] : null_value();
-    return Reader(v, fmt::format("{}[{}]", path_, index), *error_);
+    return Reader(v, *this, {}, index);
 }
 
 void Reader::fail(std::string detail) const {
-    if (!failed()) *error_ = plain_error(std::string(kStep), path_, std::move(detail));
+    if (!failed()) *error_ = plain_error(std::string(kStep), path(), std::move(detail));
 }
 
 void Reader::fail_at(std::string_view key, std::string detail) const {

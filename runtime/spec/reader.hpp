@@ -44,13 +44,16 @@ inline constexpr bool is_optional_v<std::optional<T>> = true;
 template <class T>
 concept Integer = std::integral<T> && !std::same_as<T, bool>;
 
+// A child reader points at its parent (for its path), so it must not outlive it: readers are made
+// for one decode call or kept as locals below their parent, never stored.
 class Reader {
 public:
     Reader(const json& value, std::string path, std::optional<Error>& error)
-        : value_(&value), path_(std::move(path)), error_(&error) {}
+        : value_(&value), root_path_(std::move(path)), error_(&error) {}
 
     const json& value() const { return *value_; }
-    const std::string& path() const { return path_; }
+    // Built when asked (an error message): a document decodes hundreds of fields that never fail.
+    std::string path() const;
     bool failed() const { return error_->has_value(); }
 
     // Present and not null: Go-written configs use null for "not set".
@@ -69,9 +72,8 @@ public:
     // Optional field: absent or null leaves `out` as it was.
     template <class T>
     void get(std::string_view key, T& out) const {
-        if (failed() || !has(key)) return;
-        Reader field = child(key);
-        decode(field, out);
+        if (failed()) return;
+        if (const json* v = field(key)) decode(Reader(*v, *this, key, kNoIndex), out);
     }
 
     template <class T>
@@ -84,8 +86,10 @@ public:
     // Integer field (plain or optional) limited to lo..hi.
     template <class T>
     void get_in(std::string_view key, T& out, std::int64_t lo, std::int64_t hi) const {
-        if (failed() || !has(key)) return;
-        Reader field = child(key);
+        if (failed()) return;
+        const json* v = this->field(key);
+        if (!v) return;
+        Reader field(*v, *this, key, kNoIndex);
         if constexpr (is_optional_v<T>) {
             typename T::value_type v{};
             if (field.integer(v, lo, hi)) out = v;
@@ -141,10 +145,18 @@ private:
         return true;
     }
 
+    static constexpr std::size_t kNoIndex = std::size_t(-1);
+    Reader(const json& value, const Reader& parent, std::string_view key, std::size_t index)
+        : value_(&value), parent_(&parent), key_(key), index_(index), error_(parent.error_) {}
+    // The field's value when present and not null (one lookup), else nullptr.
+    const json* field(std::string_view key) const;
     std::string child_path(std::string_view key) const;
 
     const json* value_;
-    std::string path_;
+    const Reader* parent_ = nullptr;  // null: the document's root, whose path is root_path_
+    std::string_view key_;            // in the parent object, or
+    std::size_t index_ = kNoIndex;    // in the parent array
+    std::string root_path_;
     std::optional<Error>* error_;
 };
 
