@@ -229,7 +229,7 @@ BootSpec boot_spec(const GuestRunSpec& spec, const GuestRun& run, const std::str
     BootSpec b{.accel = run.accel, .kernel = run.kernel, .initrd = run.initrd, .state_dir = dir,
                .deadline = spec.command_deadline, .ready_marker = guest_done_marker,
                .memory_mib = run.memory_mib, .cpus = run.cpus, .boot_marker = guest_booted_marker,
-               .boot_deadline = spec.boot_deadline};
+               .boot_deadline = spec.boot_deadline, .boot_stall = spec.boot_stall};
     b.extra_args = {"-device", "virtio-serial-device",
                     "-chardev", fmt::format("file,id={},path={}/report.json", kReportChardev, dir),
                     "-device", fmt::format("virtserialport,chardev={},name={}", kReportChardev, report_port_name)};
@@ -274,6 +274,8 @@ Result<GuestRun> run_in_guest(const GuestRunSpec& spec) {
         add_network(spec, run, *net, dir.path, boot_with);
     }
     BootResult boot = boot_guest(boot_with);
+    if (!boot.retried.empty())
+        run.accel_note += "; booted twice: the first boot was stopped (" + boot.retried + ")";
     run.console_tail = boot.console_tail;
     run.boot_seconds = boot.boot_seconds;
     run.total_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

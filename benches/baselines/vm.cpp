@@ -249,7 +249,10 @@ std::optional<long> host_tsc_khz() {
 }
 
 BootResult not_booted(Accel accel, std::string reason) {
-    return BootResult{accel, Feature::no(std::move(reason)), 0, "", "", "", 0};
+    BootResult r;
+    r.accel = accel;
+    r.reached_userspace = Feature::no(std::move(reason));
+    return r;
 }
 
 // ---- the probe's private state dir ----------------------------------------------------------
@@ -331,7 +334,9 @@ std::vector<std::string> qemu_command(const BootSpec& spec) {
     return argv;
 }
 
-BootResult boot_guest(const BootSpec& spec) {
+namespace {
+
+BootResult boot_once(const BootSpec& spec) {
     auto start = Clock::now();
     double boot_seconds = 0;
     bool runs_command = !spec.boot_marker.empty();
@@ -358,12 +363,32 @@ BootResult boot_guest(const BootSpec& spec) {
     };
     auto run = run_watched(qemu_command(spec), remaining, stop);
     if (!run) return not_booted(spec.accel, run.error().message());
-    BootResult result{spec.accel, outcome(spec, *run), run->seconds, tail(run->process.output), "", "", boot_seconds};
+    BootResult result;
+    result.accel = spec.accel;
+    result.reached_userspace = outcome(spec, *run);
+    result.seconds = run->seconds;
+    result.console_tail = tail(run->process.output);
+    result.boot_seconds = boot_seconds;
     if (auto line = ready_line(run->process.output, spec.ready_marker)) {
         result.guest_release = release_of(*line);
         result.ready_line = *line;
     }
+    result.stalled = runs_command && boot_seconds == 0 && run->process.timed_out;
     return result;
+}
+
+}  // namespace
+
+BootResult boot_guest(const BootSpec& spec) {
+    if (spec.boot_marker.empty() || spec.boot_stall.count() <= 0 || spec.boot_stall >= spec.boot_deadline)
+        return boot_once(spec);
+    BootSpec first = spec;
+    first.boot_deadline = spec.boot_stall;
+    BootResult tried = boot_once(first);
+    if (!tried.stalled) return tried;  // booted, or failed for a reason a second boot keeps
+    BootResult again = boot_once(spec);
+    again.retried = tried.reached_userspace.detail;
+    return again;
 }
 
 BootResult boot_probe_guest(Accel accel, std::chrono::milliseconds deadline) {

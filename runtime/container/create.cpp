@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
@@ -39,13 +40,16 @@ struct CloneArgs {
 };
 constexpr std::uint64_t kCloneIntoCgroup = 0x200000000ULL;
 
+// UTC by calendar arithmetic: glibc's strftime calls tzset(), which re-reads /etc/localtime (seven
+// system calls per create), and gmtime_r reads it once per process, for a time without a zone.
 std::string now_rfc3339() {
-    std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    ::gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
+    using namespace std::chrono;
+    auto now = floor<seconds>(system_clock::now());
+    auto day = floor<days>(now);
+    year_month_day date{day};
+    hh_mm_ss time{now - day};
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", int(date.year()), unsigned(date.month()),
+                       unsigned(date.day()), time.hours().count(), time.minutes().count(), time.seconds().count());
 }
 
 std::string resolve_rootfs(const CreateOptions& o, const std::string& dir) {

@@ -302,6 +302,24 @@ TEST(Boot, QemuExitIsReportedWithItsLastLine) {
     EXPECT_TRUE(our_leftover_processes().empty());
 }
 
+// A boot still short of its marker at boot_stall is stopped and booted again with the whole
+// boot deadline: here every first boot "stalls" (no kernel reaches userspace in 0.2 s).
+TEST(Boot, StalledBootIsBootedAgainAndSaysSo) {
+    REQUIRE_GUEST();
+    auto kernel = find_guest_kernel();
+    ASSERT_TRUE(kernel) << kernel.error().message();
+    TempDir dir;
+    ASSERT_TRUE(write_probe_initramfs(dir.path + "/initramfs.cpio.gz"));
+    BootResult boot = boot_guest(BootSpec{.accel = Accel::tcg, .kernel = *kernel, .initrd = dir.path + "/initramfs.cpio.gz",
+                                          .state_dir = dir.path, .deadline = 60s, .boot_marker = guest_ready_marker,
+                                          .boot_deadline = 60s, .boot_stall = 200ms});
+    EXPECT_TRUE(boot.reached_userspace.available) << boot.reached_userspace.detail << "\n" << boot.console_tail;
+    EXPECT_FALSE(boot.stalled);
+    EXPECT_TRUE(boot.retried.starts_with("the guest did not reach userspace within the boot deadline of 0.2 s"))
+        << boot.retried;
+    EXPECT_TRUE(our_leftover_processes().empty());
+}
+
 TEST(Boot, BestAccelSaysWhichRan) {
     REQUIRE_GUEST();
     AccelProbe probe = probe_best_accel(60s);
