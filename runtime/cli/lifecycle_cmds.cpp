@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <fmt/format.h>
 
+#include "common/files.hpp"
 #include "runtime/cli/signals.hpp"
 #include "runtime/log.hpp"
-#include "common/files.hpp"
 #include "runtime/spec/parse.hpp"
 
 namespace ctb::runtime_cli {
