@@ -4,6 +4,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -37,16 +40,26 @@ Result<HostSocket> hold_port(int type, std::uint16_t port) {
     return HostSocket{std::move(fd), ntohs(addr.sin_port)};
 }
 
-// Two consecutive free TCP ports (checked by binding them), for a range request, apart from
-// `avoid` and the port after it.
-Result<std::uint16_t> free_pair(std::uint16_t avoid) {
-    for (int tries = 0; tries < 32; ++tries) {
-        auto first = hold_port(SOCK_STREAM, 0);
-        if (!first) return fail(first.error());
-        if (first->port >= 65535 || (first->port + 1 >= avoid && first->port <= avoid + 1)) continue;
-        if (auto second = hold_port(SOCK_STREAM, static_cast<std::uint16_t>(first->port + 1))) return first->port;
+std::pair<unsigned, unsigned> ephemeral_range() {
+    unsigned lo = 32768, hi = 60999;
+    if (auto text = read_file("/proc/sys/net/ipv4/ip_local_port_range")) std::sscanf(text->c_str(), "%u %u", &lo, &hi);
+    return {lo, hi};
+}
+
+// Two consecutive free TCP ports (checked by binding them) below the kernel's ephemeral range and
+// outside [avoid, avoid + 1]. Not ephemeral ports: the kernel hands those to any outgoing
+// connection of the host, which took one between this check and the engine's bind in 1 of 20
+// runs of the stability test ("no free port in the range").
+Result<std::uint16_t> free_pair(std::uint16_t avoid = 0) {
+    const unsigned lo = 20000, hi = std::max(ephemeral_range().first, lo + 1024u) - 2;
+    static unsigned next = lo + static_cast<unsigned>(::getpid()) % (hi - lo);
+    for (int tries = 0; tries < 64; ++tries) {
+        auto first = static_cast<std::uint16_t>(next);
+        next = next + 7 >= hi ? lo + (next + 7 - hi) : next + 7;
+        if (avoid != 0 && first + 1 >= avoid && first <= avoid + 1) continue;
+        if (hold_port(SOCK_STREAM, first) && hold_port(SOCK_STREAM, static_cast<std::uint16_t>(first + 1))) return first;
     }
-    return fail(plain_error("find", "two consecutive free host ports", "none in 32 tries"));
+    return fail(plain_error("find", "two consecutive free host ports below the ephemeral range", "none in 64 tries"));
 }
 
 bool attachment_absent(const std::string& id) {
@@ -86,7 +99,8 @@ Verdict in_use_refused(const CaseContext& ctx) {
 Verdict ranges(const CaseContext& ctx) {
     auto b = must(open_bench(ctx.runtime, true));
     // The first port of the second range is held by a host process: the mapping must skip it.
-    auto taken = must(hold_port(SOCK_STREAM, 0));
+    auto t = must(free_pair());
+    auto taken = must(hold_port(SOCK_STREAM, t));
     auto p = must(free_pair(taken.port));
     std::string pairwise = fmt::format("{}-{}:{}-{}", p, p + 1, kPort, kPort + 1);
     std::string first_free = fmt::format("{}-{}:{}", taken.port, taken.port + 1, kPort + 2);
@@ -105,12 +119,6 @@ Verdict ranges(const CaseContext& ctx) {
             return Verdict::fail(fmt::format("no echo through host port {} -> {}", host, container), evidence);
     }
     return Verdict::pass(evidence);
-}
-
-std::pair<unsigned, unsigned> ephemeral_range() {
-    unsigned lo = 32768, hi = 60999;
-    if (auto text = read_file("/proc/sys/net/ipv4/ip_local_port_range")) std::sscanf(text->c_str(), "%u %u", &lo, &hi);
-    return {lo, hi};
 }
 
 // -P publishes every exposed port on a random port of the kernel's ephemeral range.
