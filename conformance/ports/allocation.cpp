@@ -46,10 +46,10 @@ std::pair<unsigned, unsigned> ephemeral_range() {
     return {lo, hi};
 }
 
-// Two consecutive free TCP ports (checked by binding them) below the kernel's ephemeral range and
-// outside [avoid, avoid + 1]. Not ephemeral ports: the kernel hands those to any outgoing
-// connection of the host, which took one between this check and the engine's bind in 1 of 20
-// runs of the stability test ("no free port in the range").
+// Two consecutive free TCP ports (checked by binding them) from 20000 up to the kernel's
+// ephemeral range (at least 1024 of them), outside [avoid, avoid + 1]. Not ephemeral ports: the
+// kernel hands those to any outgoing connection of the host, which took one between this check
+// and the engine's bind in 1 of 20 runs of the stability test ("no free port in the range").
 Result<std::uint16_t> free_pair(std::uint16_t avoid = 0) {
     const unsigned lo = 20000, hi = std::max(ephemeral_range().first, lo + 1024u) - 2;
     static unsigned next = lo + static_cast<unsigned>(::getpid()) % (hi - lo);

@@ -87,9 +87,9 @@ public:
     template <class T>
     void get_in(std::string_view key, T& out, std::int64_t lo, std::int64_t hi) const {
         if (failed()) return;
-        const json* v = this->field(key);
-        if (!v) return;
-        Reader field(*v, *this, key, kNoIndex);
+        const json* found = this->field(key);
+        if (!found) return;
+        Reader field(*found, *this, key, kNoIndex);
         if constexpr (is_optional_v<T>) {
             typename T::value_type v{};
             if (field.integer(v, lo, hi)) out = v;
