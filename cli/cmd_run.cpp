@@ -15,6 +15,7 @@
 #include "cli/progress.hpp"
 #include "cli/vm_run.hpp"
 #include "common/proc.hpp"
+#include "common/utc_time.hpp"
 #include "conformance/harness/rootless.hpp"
 #include "conformance/harness/runner.hpp"
 #include "runtime/ownership.hpp"
@@ -119,7 +120,7 @@ report::RunMetadata metadata(const Plan& p, const RunArgs& a, report::HostProbe 
     m.cgroup_mode = host.cgroups.mode;
     m.runtime = p.runtime;
     m.suite = a.suite;
-    m.started_at = report::utc_timestamp();
+    m.started_at = utc_timestamp();
     m.command_line = command_line();
     m.host = std::move(host);
     return m;
@@ -226,7 +227,7 @@ int run(const RunArgs& a) {
         if (auto g = run_guest(a.vm, guest, true); g) merge_guest_series(r, *g);
         else r.benchmarks_not_run.push_back({std::string("vm") + kVmSuffix, g.error().message(), true});
     }
-    r.run.finished_at = report::utc_timestamp();
+    r.run.finished_at = utc_timestamp();
     if (auto s = write_outputs(r, plan->formats, a.output); !s) return usage_error(s.error());
     bool text_shown = a.output.empty() && std::find(plan->formats.begin(), plan->formats.end(),
                                                     report::find_format("text")) != plan->formats.end();

@@ -1,6 +1,5 @@
 #include "reports/model.hpp"
 
-#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -302,15 +301,6 @@ Result<Report> load_report(const std::string& path) {
     auto r = report_from_json(doc);
     if (!r) return in_file(r.error());
     return r;
-}
-
-std::string utc_timestamp() {
-    std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    ::gmtime_r(&now, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
 }
 
 }  // namespace ctb::report

@@ -143,7 +143,4 @@ BenchResult bench_from_json(const nlohmann::json& j);  // throws nlohmann::json:
 Result<Report> report_from_json(const nlohmann::json& j);
 Result<Report> load_report(const std::string& path);
 
-// "2026-11-28T08:30:16Z"
-std::string utc_timestamp();
-
 }  // namespace ctb::report

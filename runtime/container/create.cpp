@@ -10,12 +10,12 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
 
 #include "common/files.hpp"
+#include "common/utc_time.hpp"
 #include "runtime/cgroups/manager.hpp"
 #include "runtime/container/container.hpp"
 #include "runtime/container/hooks.hpp"
@@ -39,18 +39,6 @@ struct CloneArgs {
         set_tid_size, cgroup;
 };
 constexpr std::uint64_t kCloneIntoCgroup = 0x200000000ULL;
-
-// UTC by calendar arithmetic: glibc's strftime calls tzset(), which re-reads /etc/localtime (seven
-// system calls per create), and gmtime_r reads it once per process, for a time without a zone.
-std::string now_rfc3339() {
-    using namespace std::chrono;
-    auto now = floor<seconds>(system_clock::now());
-    auto day = floor<days>(now);
-    year_month_day date{day};
-    hh_mm_ss time{now - day};
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", int(date.year()), unsigned(date.month()),
-                       unsigned(date.day()), time.hours().count(), time.minutes().count(), time.seconds().count());
-}
 
 std::string resolve_rootfs(const CreateOptions& o, const std::string& dir) {
     if (!o.image_layers.empty()) return dir + "/rootfs";
@@ -405,7 +393,7 @@ Result<Container> Container::create(const CreateOptions& options) {
     st.bundle = o.bundle;
     st.rootfs = resolve_rootfs(o, dir);
     st.cgroup_path = cgroup_path;  // "" = none (rootless, not delegated)
-    st.created = now_rfc3339();
+    st.created = utc_timestamp();
     st.annotations = o.spec.annotations;
     st.has_lifecycle_hooks = !o.spec.hooks.poststart.empty() || !o.spec.hooks.poststop.empty();
     st.owner = current_owner();

@@ -247,16 +247,16 @@ Result<Spec> parse_spec(const nlohmann::json& config) {
     return parse_as<Spec>(config, std::string(detail::kStep));
 }
 
-Result<Spec> load_spec_file(const std::string& path) {
-    auto config = read_json(path, std::string(detail::kStep));
-    if (!config) return fail(config.error());
-    return parse_spec(*config);
-}
-
 Result<Spec> parse_spec_text(const std::string& text, const std::string& path) {
     auto config = parse_json_text(text, path, std::string(detail::kStep));
     if (!config) return fail(config.error());
     return parse_spec(*config);
+}
+
+Result<Spec> load_spec_file(const std::string& path) {
+    auto text = read_file(path);
+    if (!text) return fail(text.error());
+    return parse_spec_text(*text, path);
 }
 
 Result<Spec> load_spec(const std::string& bundle_dir) { return load_spec_file(bundle_dir + "/config.json"); }
