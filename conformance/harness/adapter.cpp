@@ -1,13 +1,18 @@
 #include "conformance/harness/adapter.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <atomic>
 #include <cstdio>
 #include <fmt/format.h>
 
+#include "common/deadline.hpp"
 #include "conformance/harness/adapter_internal.hpp"
 #include "runtime/spec/parse.hpp"
 
@@ -73,6 +78,19 @@ spec::Spec agent_spec(const std::vector<std::string>& agent_args) {
 std::string unique_id() {
     static std::atomic<int> counter{0};
     return fmt::format("ctbc-{}-{}", ::getpid(), counter++);
+}
+
+std::optional<int> InitReaper::wait(std::chrono::milliseconds timeout) {
+    retry_until(Deadline(timeout), [&] {
+        if (status_) return true;
+        int wstatus = 0;
+        pid_t r = ::waitpid(pid_, &wstatus, WNOHANG);
+        if (r == pid_) status_ = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+        // Not our child (an OCI runtime's init may be reparented) and gone: nothing to wait for.
+        else if (r < 0 && errno == ECHILD && ::kill(pid_, 0) != 0) status_ = -1;
+        return status_.has_value();
+    });
+    return status_;
 }
 
 }  // namespace ctb::conformance

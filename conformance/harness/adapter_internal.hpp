@@ -1,7 +1,11 @@
 // Shared by the adapters: stdout/stderr capture into memory files, and the adapter constructors.
 #pragma once
 
+#include <sys/types.h>
+
+#include <chrono>
 #include <memory>
+#include <optional>
 
 #include "common/fd.hpp"
 #include "conformance/harness/adapter.hpp"
@@ -26,6 +30,21 @@ public:
 private:
     CapturedOutput() = default;
     UniqueFd out_, err_, saved_out_, saved_err_;
+};
+
+// Reaps a container's init (a child of this process) once and remembers its status, so that a
+// second wait (a case's, then the handle's cleanup) returns at once instead of polling until its
+// deadline for a child that is gone.
+class InitReaper {
+public:
+    explicit InitReaper(pid_t pid) : pid_(pid) {}
+    // The init's exit status (128 + signal when killed; -1 when it was reaped by someone else),
+    // or nullopt if it still runs at the deadline.
+    std::optional<int> wait(std::chrono::milliseconds timeout);
+
+private:
+    pid_t pid_;
+    std::optional<int> status_;
 };
 
 // Everything written to a memory file so far (pread from 0: the writer's offset is untouched).

@@ -53,16 +53,16 @@ public:
     }
     Status kill(int signal) override { return c_.kill(signal); }
     Result<RunOutput> wait(std::chrono::milliseconds timeout) override {
-        int wstatus = 0;
-        bool exited = retry_until(Deadline(timeout), [&] { return ::waitpid(c_.pid(), &wstatus, WNOHANG) == c_.pid(); });
+        auto status = reaper_.wait(timeout);
         RunOutput out = out_.snapshot();
-        if (exited) out.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+        if (status) out.status = *status;
         return out;
     }
 
 private:
     container::Container c_;
     CapturedOutput out_;
+    InitReaper reaper_{c_.pid()};
 };
 
 class LibraryRuntime : public Runtime {

@@ -154,16 +154,9 @@ public:
     Result<RunOutput> exec(const std::vector<std::string>& args) override;
     Status kill(int signal) override;
     Result<RunOutput> wait(std::chrono::milliseconds timeout) override {
-        int wstatus = 0;
-        bool exited = retry_until(Deadline(timeout), [&] {
-            if (reaped_) return true;
-            pid_t r = ::waitpid(pid_, &wstatus, WNOHANG);
-            if (r == pid_) status_ = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-            reaped_ = r == pid_ || (r < 0 && errno == ECHILD && ::kill(pid_, 0) != 0);
-            return reaped_;
-        });
+        auto status = reaper_.wait(timeout);
         RunOutput out = files_.read();
-        out.status = exited ? status_ : -1;
+        out.status = status.value_or(-1);
         return out;
     }
 
@@ -173,8 +166,7 @@ private:
     pid_t pid_;
     Bundle bundle_;
     MemFiles files_;
-    bool reaped_ = false;
-    int status_ = -1;
+    InitReaper reaper_{pid_};
 };
 
 class OciRuntime : public Runtime {
@@ -286,11 +278,7 @@ private:
 OciContainer::~OciContainer() {
     rt_.delete_container(id_);
     // We are the subreaper of the detached init: reap it, or it lingers as a zombie.
-    if (!reaped_)
-        retry_until(Deadline(std::chrono::seconds(2)), [&] {
-            pid_t r = ::waitpid(pid_, nullptr, WNOHANG);
-            return r == pid_ || (r < 0 && errno == ECHILD);
-        });
+    (void)reaper_.wait(std::chrono::seconds(2));
 }
 
 Result<RunOutput> OciContainer::exec(const std::vector<std::string>& args) {
