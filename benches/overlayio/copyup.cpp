@@ -20,7 +20,7 @@
 namespace ctb::bench::overlayio {
 namespace {
 
-constexpr int kDefaultRepetitions = 9;
+constexpr int kCopyupRepetitions = 9;
 
 struct Size {
     std::string label;  // "4k"
@@ -99,7 +99,7 @@ Result<Run> run_one(Env& env, IoTracing& tracing, const std::string& where, cons
 }
 
 Result<std::vector<report::BenchResult>> copyup(const BenchContext& ctx) {
-    const int reps = ctx.repetitions > 0 ? ctx.repetitions : kDefaultRepetitions;
+    const int reps = ctx.repetitions > 0 ? ctx.repetitions : kCopyupRepetitions;
     auto env = Env::open(ctx, 16);
     if (!env) return fail(env.error());
     auto sz = sizes(ctx);

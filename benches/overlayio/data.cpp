@@ -18,7 +18,7 @@
 namespace ctb::bench::overlayio {
 namespace {
 
-constexpr int kDefaultRepetitions = 9;
+constexpr int kDataRepetitions = 9;
 
 struct Workload {
     std::string name;  // agent workload: seqread ...
@@ -187,7 +187,7 @@ Result<std::vector<report::BenchResult>> run_mode(Env& env, IoTracing& tracing, 
 
 Result<std::vector<report::BenchResult>> run_workload(const BenchContext& ctx, const Workload& w) {
     const Sizes s = sizes(ctx);
-    const int reps = ctx.repetitions > 0 ? ctx.repetitions : kDefaultRepetitions;
+    const int reps = ctx.repetitions > 0 ? ctx.repetitions : kDataRepetitions;
     auto env = Env::open(ctx, static_cast<int>(s.file_mib) + 32);
     if (!env) return fail(env.error());
     // The engine's file, fio's file and the container layer's copy: all on the backing fs.

@@ -18,7 +18,7 @@
 namespace ctb::bench::overlayio {
 namespace {
 
-constexpr int kDefaultRepetitions = 9;
+constexpr int kLookupRepetitions = 9;
 constexpr int kMaxDepth = 32;
 
 // dir/lookup/L0 (bottom: the files) .. L31 (empty /lk each). Returns the layer dirs, bottom first.
@@ -45,7 +45,7 @@ nlohmann::json warm_context(const nlohmann::json& doc) {
 }
 
 Result<std::vector<report::BenchResult>> lookup(const BenchContext& ctx) {
-    const int reps = ctx.repetitions > 0 ? ctx.repetitions : kDefaultRepetitions;
+    const int reps = ctx.repetitions > 0 ? ctx.repetitions : kLookupRepetitions;
     const int files = ctx.thorough ? 10000 : 1000;
     auto env = Env::open(ctx, 16);
     if (!env) return fail(env.error());

@@ -11,11 +11,11 @@
 namespace ctb::bench::overlayio {
 namespace {
 
-constexpr int kDefaultRepetitions = 9;
+constexpr int kMetaRepetitions = 9;
 const std::vector<std::string> kOps{"create", "stat", "open_close", "readdir", "rename", "unlink"};
 
 Result<std::vector<report::BenchResult>> metadata(const BenchContext& ctx) {
-    const int reps = ctx.repetitions > 0 ? ctx.repetitions : kDefaultRepetitions;
+    const int reps = ctx.repetitions > 0 ? ctx.repetitions : kMetaRepetitions;
     const int files = ctx.thorough ? 20000 : 2000;
     auto env = Env::open(ctx, 64);
     if (!env) return fail(env.error());

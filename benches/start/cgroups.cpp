@@ -18,7 +18,7 @@
 namespace ctb::bench {
 namespace {
 
-constexpr int kDefaultRepetitions = 20;
+constexpr int kCgroupsRepetitions = 20;
 
 struct Version {
     std::string name;               // "v1" or "v2"
@@ -89,7 +89,7 @@ Status attach_once(const std::vector<std::string>& dirs) {
 }
 
 Result<std::vector<report::BenchResult>> cgroups(const BenchContext& ctx) {
-    int reps = ctx.repetitions > 0 ? ctx.repetitions : kDefaultRepetitions;
+    int reps = ctx.repetitions > 0 ? ctx.repetitions : kCgroupsRepetitions;
     auto layout = cgroup::detect();
     if (!layout) return fail(layout.error());
     std::vector<report::BenchResult> out;

@@ -35,7 +35,7 @@
 namespace ctb::bench {
 namespace {
 
-constexpr int kDefaultRepetitions = 20;
+constexpr int kLifecycleRepetitions = 20;
 constexpr int kRssSamples = 5;  // the peak RSS hardly varies
 
 std::vector<std::string> cli_command(const std::string& exe, const std::string& root, const std::string& bundle,
@@ -217,7 +217,7 @@ Result<std::vector<report::BenchResult>> measure_all(const Fixture& f, int repet
 // The runner gives every bench its own child: the private mount namespace and the fixture die
 // with it, even if the bench is killed at its deadline.
 Result<std::vector<report::BenchResult>> lifecycle(const BenchContext& ctx) {
-    int reps = ctx.repetitions > 0 ? ctx.repetitions : kDefaultRepetitions;
+    int reps = ctx.repetitions > 0 ? ctx.repetitions : kLifecycleRepetitions;
     auto fs = parse_state_fs(ctx.state_fs);
     if (!fs) return fail(fs.error());
     if (auto s = hide_unified_hierarchy(); !s) return fail(s.error());

@@ -17,7 +17,7 @@
 namespace ctb::bench {
 namespace {
 
-constexpr int kDefaultRepetitions = 20;
+constexpr int kNamespacesRepetitions = 20;
 
 struct Kind {
     const char* name;
@@ -40,7 +40,7 @@ Status clone_and_reap(const Kind& kind) {
 }
 
 Result<std::vector<report::BenchResult>> namespaces(const BenchContext& ctx) {
-    int reps = ctx.repetitions > 0 ? ctx.repetitions : kDefaultRepetitions;
+    int reps = ctx.repetitions > 0 ? ctx.repetitions : kNamespacesRepetitions;
     std::vector<report::BenchResult> out;
     std::vector<std::string> refused;
     for (const auto& k : kKinds) {

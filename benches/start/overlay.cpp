@@ -16,7 +16,7 @@
 namespace ctb::bench {
 namespace {
 
-constexpr int kDefaultRepetitions = 20;
+constexpr int kOverlayRepetitions = 20;
 
 Result<rootfs::OverlayLayers> make_layers(const std::string& dir, int depth) {
     rootfs::OverlayLayers layers;
@@ -55,7 +55,7 @@ Result<std::vector<report::BenchResult>> measure(const std::string& dir, int rep
 }
 
 Result<std::vector<report::BenchResult>> overlay(const BenchContext& ctx) {
-    int reps = ctx.repetitions > 0 ? ctx.repetitions : kDefaultRepetitions;
+    int reps = ctx.repetitions > 0 ? ctx.repetitions : kOverlayRepetitions;
     if (::unshare(CLONE_NEWNS) != 0) return fail(sys_error("unshare", "mount namespace"));
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return fail(sys_error("make private", "/"));
     std::string dir = fmt::format("/run/ctbench/bench-overlay-{}", ::getpid());

@@ -158,21 +158,21 @@ Verdict unlisted_refused(const CaseContext& ctx) {
     return checks.verdict(e);
 }
 
-std::vector<Requirement> needs() {
+std::vector<Requirement> device_node_needs() {
     return {{K::root, ""}, {K::cgroup_feature, "devices"}, {K::namespace_type, "mount"}};
 }
 
 CTB_CONFORMANCE_CASE({
     .id = "cgroup.devices.spec_nodes",
     .reference = "OCI runtime-spec config-linux.md#devices (type, major, minor, fileMode, uid, gid); mknod(2); path_resolution(7)",
-    .needs = needs(),
+    .needs = device_node_needs(),
     .body = spec_nodes,
 });
 CTB_CONFORMANCE_CASE({
     .id = "cgroup.devices.unlisted_refused",
     .reference = "Documentation/admin-guide/cgroup-v1/devices.rst; Documentation/admin-guide/cgroup-v2.rst "
                  "(Device controller, BPF_PROG_TYPE_CGROUP_DEVICE); OCI runtime-spec config-linux.md#allowed-device-list",
-    .needs = with(needs(), {{K::device_node, "/dev/fuse c 10:229"}}),
+    .needs = with(device_node_needs(), {{K::device_node, "/dev/fuse c 10:229"}}),
     .body = unlisted_refused,
 });
 

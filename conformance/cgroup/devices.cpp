@@ -17,7 +17,7 @@ namespace ctb::conformance::cgroup_cases {
 namespace {
 
 constexpr std::int64_t kMajor = 10, kMinor = 229;
-constexpr const char* kNode = "/dev/ctbfuse";
+constexpr const char* kFuseNode = "/dev/ctbfuse";
 
 struct Opens {
     json device, null;
@@ -25,9 +25,9 @@ struct Opens {
 
 Result<Opens> try_opens(Runtime& rt, bool allow) {
     RunRequest r;
-    r.spec = shell_spec(fmt::format("{a} open {n}\n{a} open /dev/null", fmt::arg("a", kAgent), fmt::arg("n", kNode)));
+    r.spec = shell_spec(fmt::format("{a} open {n}\n{a} open /dev/null", fmt::arg("a", kAgent), fmt::arg("n", kFuseNode)));
     spec::Device d;
-    d.path = kNode;
+    d.path = kFuseNode;
     d.type = "c";
     d.major = kMajor;
     d.minor = kMinor;
@@ -44,7 +44,7 @@ Result<Opens> try_opens(Runtime& rt, bool allow) {
     if (!out) return fail(out.error());
     auto lines = json_lines(out->out);
     if (lines.size() != 2)
-        return fail(plain_error("open probes", kNode, fmt::format("stdout {:?} stderr {:?}", out->out, out->err)));
+        return fail(plain_error("open probes", kFuseNode, fmt::format("stdout {:?} stderr {:?}", out->out, out->err)));
     return Opens{lines[0], lines[1]};
 }
 
@@ -54,11 +54,11 @@ Verdict denied(const CaseContext& ctx) {
     if (!deny) return runtime_failure("run the container without the device allowed", deny.error());
     auto allow = try_opens(*rt, true);
     if (!allow) return runtime_failure("run the container with the device allowed", allow.error());
-    json e = {{"device", fmt::format("{} (c {}:{})", kNode, kMajor, kMinor)},
+    json e = {{"device", fmt::format("{} (c {}:{})", kFuseNode, kMajor, kMinor)},
               {"denied", {{"device", deny->device}, {"dev_null", deny->null}}},
               {"allowed", {{"device", allow->device}, {"dev_null", allow->null}}}};
     if (allow->device.value("ok", false) != true)
-        setup_failed(fmt::format("{} cannot be opened even when allowed ({}): the probe proves nothing here", kNode,
+        setup_failed(fmt::format("{} cannot be opened even when allowed ({}): the probe proves nothing here", kFuseNode,
                                           allow->device.value("errno_name", "?")));
     if (deny->device.value("errno_name", "") != "EPERM")
         return Verdict::fail(fmt::format("opening a device outside the allow list gave {}, not EPERM",

@@ -22,7 +22,7 @@ namespace ctb::conformance::cgroup_cases {
 namespace {
 
 constexpr std::int64_t kLoopMajor = 7;
-constexpr const char* kNode = "/dev/ctbloop";
+constexpr const char* kLoopNode = "/dev/ctbloop";
 
 // Removes the backing file's name and directory on every path (the loop device keeps the file).
 struct ScratchFile {
@@ -91,9 +91,9 @@ Result<Reading> timed_read(Runtime& rt, int minor, double mib, std::optional<std
     int blocks = static_cast<int>(mib * 1024 / kBlockKib);
     RunRequest r;
     r.spec = shell_spec(fmt::format("/bin/time -p /bin/dd if={} of=/dev/null bs={}k count={} iflag=direct 2>&1; echo dd_status=$?",
-                                    kNode, kBlockKib, blocks));
+                                    kLoopNode, kBlockKib, blocks));
     spec::Device d;
-    d.path = kNode;
+    d.path = kLoopNode;
     d.type = "b";
     d.major = kLoopMajor;
     d.minor = minor;
@@ -107,7 +107,7 @@ Result<Reading> timed_read(Runtime& rt, int minor, double mib, std::optional<std
     auto real = out->out.find("real ");
     auto status = line_int(out->out, "dd_status");
     if (real == std::string::npos || status != 0)
-        return fail(plain_error("dd", kNode, fmt::format("stdout {:?} stderr {:?}", out->out, out->err)));
+        return fail(plain_error("dd", kLoopNode, fmt::format("stdout {:?} stderr {:?}", out->out, out->err)));
     Reading reading;
     reading.seconds = std::stod(out->out.substr(real + 5));
     // Below the timer's resolution: count it as one tick, which only understates the rate.

@@ -98,19 +98,19 @@ Verdict placed(const CaseContext& ctx, bool absolute) {
     return c.verdict(e);
 }
 
-std::vector<Requirement> needs() { return {{K::root, ""}, {K::cgroup_controller, kController}}; }
+std::vector<Requirement> path_needs() { return {{K::root, ""}, {K::cgroup_controller, kController}}; }
 
 CTB_CONFORMANCE_CASE({
     .id = "cgroup.path.absolute",
     .reference = "OCI runtime-spec config-linux.md#cgroups-path (absolute); cgroups(7) /proc/pid/cgroup",
-    .needs = needs(),
+    .needs = path_needs(),
     .body = [](const CaseContext& ctx) { return placed(ctx, true); },
 });
 CTB_CONFORMANCE_CASE({
     .id = "cgroup.path.relative",
     .reference = "OCI runtime-spec config-linux.md#cgroups-path (relative: below a runtime-determined location); "
                  "cgroups(7) /proc/pid/cgroup",
-    .needs = needs(),
+    .needs = path_needs(),
     .body = [](const CaseContext& ctx) { return placed(ctx, false); },
 });
 

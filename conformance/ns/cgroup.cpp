@@ -11,7 +11,7 @@
 namespace ctb::conformance::nscase {
 namespace {
 
-constexpr const char* kRef = "cgroup_namespaces(7); OCI runtime-spec config-linux.md#namespaces";
+constexpr const char* kCgroupNsRef = "cgroup_namespaces(7); OCI runtime-spec config-linux.md#namespaces";
 
 struct CgroupLine {
     std::string id, controllers, path;  // "4", "memory", "/ctbench/x"; v2: "0", "", "/..."
@@ -141,13 +141,13 @@ Verdict cgroupfs_rooted_at_container(const CaseContext& ctx) {
 
 CTB_CONFORMANCE_CASE({
     .id = "ns.cgroup.self_cgroup_is_root",
-    .reference = kRef,
+    .reference = kCgroupNsRef,
     .needs = container_needs(),
     .body = self_cgroup_is_root,
 });
 CTB_CONFORMANCE_CASE({
     .id = "ns.cgroup.cgroupfs_rooted_at_container",
-    .reference = kRef,
+    .reference = kCgroupNsRef,
     .needs = container_needs(),
     .body = cgroupfs_rooted_at_container,
 });

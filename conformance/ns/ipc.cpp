@@ -20,7 +20,7 @@
 namespace ctb::conformance::nscase {
 namespace {
 
-constexpr const char* kRef = "ipc_namespaces(7); sysvipc(7); mq_overview(7)";
+constexpr const char* kIpcRef = "ipc_namespaces(7); sysvipc(7); mq_overview(7)";
 
 struct SysvKind {
     const char* name;  // "shm": also the /proc/sysvipc file
@@ -194,25 +194,25 @@ Verdict posix_mqueue_isolated(const CaseContext& ctx) {
 
 CTB_CONFORMANCE_CASE({
     .id = "ns.ipc.sysv_shm_isolated",
-    .reference = kRef,
+    .reference = kIpcRef,
     .needs = container_needs(),
     .body = shm_isolated,
 });
 CTB_CONFORMANCE_CASE({
     .id = "ns.ipc.sysv_sem_isolated",
-    .reference = kRef,
+    .reference = kIpcRef,
     .needs = container_needs(),
     .body = sem_isolated,
 });
 CTB_CONFORMANCE_CASE({
     .id = "ns.ipc.sysv_msg_isolated",
-    .reference = kRef,
+    .reference = kIpcRef,
     .needs = container_needs(),
     .body = msg_isolated,
 });
 CTB_CONFORMANCE_CASE({
     .id = "ns.ipc.posix_mqueue_isolated",
-    .reference = kRef,
+    .reference = kIpcRef,
     .needs = container_needs(),
     .body = posix_mqueue_isolated,
 });

@@ -14,7 +14,7 @@
 namespace ctb::conformance::nscase {
 namespace {
 
-constexpr const char* kRef = "mount_namespaces(7); OCI runtime-spec config-linux.md#namespaces";
+constexpr const char* kMountRef = "mount_namespaces(7); OCI runtime-spec config-linux.md#namespaces";
 constexpr const char* kPropagationRef =
     "mount_namespaces(7) SHARED SUBTREES; Documentation/filesystems/sharedsubtree.rst";
 
@@ -245,13 +245,13 @@ CTB_CONFORMANCE_CASE({
 });
 CTB_CONFORMANCE_CASE({
     .id = "ns.mount.container_mounts_invisible_on_host",
-    .reference = kRef,
+    .reference = kMountRef,
     .needs = container_needs(),
     .body = container_mounts_invisible_on_host,
 });
 CTB_CONFORMANCE_CASE({
     .id = "ns.mount.old_root_unreachable",
-    .reference = "pivot_root(2); " + std::string(kRef),
+    .reference = "pivot_root(2); " + std::string(kMountRef),
     .needs = container_needs(),
     .body = old_root_unreachable,
 });

@@ -11,7 +11,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kRef = "network_namespaces(7); OCI runtime-spec config-linux.md#namespaces";
+constexpr const char* kNetRef = "network_namespaces(7); OCI runtime-spec config-linux.md#namespaces";
 
 std::vector<Requirement> needs_veth() {
     auto r = container_needs();
@@ -201,13 +201,13 @@ Verdict same_port_two_namespaces(const CaseContext& ctx) {
 
 CTB_CONFORMANCE_CASE({
     .id = "ns.net.only_loopback",
-    .reference = kRef,
+    .reference = kNetRef,
     .needs = container_needs(),
     .body = only_loopback,
 });
 CTB_CONFORMANCE_CASE({
     .id = "ns.net.moved_device_vanishes_from_host",
-    .reference = kRef,
+    .reference = kNetRef,
     .needs = needs_veth(),
     .body = moved_device_vanishes_from_host,
 });
@@ -219,7 +219,7 @@ CTB_CONFORMANCE_CASE({
 });
 CTB_CONFORMANCE_CASE({
     .id = "ns.net.same_port_two_namespaces",
-    .reference = kRef,
+    .reference = kNetRef,
     .needs = container_needs(),
     .body = same_port_two_namespaces,
 });

@@ -19,7 +19,7 @@
 namespace ctb::conformance::nscase {
 namespace {
 
-constexpr const char* kRef = "pivot_root(2) NOTES; mount_namespaces(7); setns(2); OCI runtime-spec config-linux.md#namespaces";
+constexpr const char* kOldrootRef = "pivot_root(2) NOTES; mount_namespaces(7); setns(2); OCI runtime-spec config-linux.md#namespaces";
 
 // Each attempt prints "<name>=reached" when it could read the marker, "<name>=blocked" otherwise.
 std::string attempts_script(const std::string& marker) {
@@ -97,7 +97,7 @@ Verdict old_root_escapes(const CaseContext& ctx) {
 
 CTB_CONFORMANCE_CASE({
     .id = "ns.mount.old_root_escapes",
-    .reference = kRef,
+    .reference = kOldrootRef,
     .needs = container_needs(),
     .body = old_root_escapes,
 });

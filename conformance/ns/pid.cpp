@@ -23,7 +23,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kRef = "pid_namespaces(7); OCI runtime-spec config-linux.md#namespaces";
+constexpr const char* kPidRef = "pid_namespaces(7); OCI runtime-spec config-linux.md#namespaces";
 
 // Host pid -> pid inside the container's namespace, for every process in it.
 std::map<pid_t, pid_t> namespace_members(pid_t init) {
@@ -338,43 +338,43 @@ Verdict outside_unsignalable(const CaseContext& ctx) {
 
 CTB_CONFORMANCE_CASE({
     .id = "ns.pid.init_is_1",
-    .reference = kRef,
+    .reference = kPidRef,
     .needs = container_needs(),
     .body = init_is_1,
 });
 CTB_CONFORMANCE_CASE({
     .id = "ns.pid.proc_shows_only_namespace",
-    .reference = kRef,
+    .reference = kPidRef,
     .needs = container_needs(),
     .body = proc_shows_only_namespace,
 });
 CTB_CONFORMANCE_CASE({
     .id = "ns.pid.orphans_reaped_by_init",
-    .reference = kRef,
+    .reference = kPidRef,
     .needs = container_needs(),
     .body = orphans_reaped_by_init,
 });
 CTB_CONFORMANCE_CASE({
     .id = "ns.pid.init_death_kills_all",
-    .reference = kRef,
+    .reference = kPidRef,
     .needs = container_needs(),
     .body = init_death_kills_all,
 });
 CTB_CONFORMANCE_CASE({
     .id = "ns.pid.init_ignores_unhandled_signals",
-    .reference = kRef,
+    .reference = kPidRef,
     .needs = container_needs(),
     .body = init_ignores_unhandled_signals,
 });
 CTB_CONFORMANCE_CASE({
     .id = "ns.pid.nesting",
-    .reference = kRef,
+    .reference = kPidRef,
     .needs = container_needs(),
     .body = nesting,
 });
 CTB_CONFORMANCE_CASE({
     .id = "ns.pid.outside_unsignalable",
-    .reference = kRef,
+    .reference = kPidRef,
     .needs = container_needs(),
     .body = outside_unsignalable,
 });

@@ -16,7 +16,7 @@
 namespace ctb::conformance::nscase {
 namespace {
 
-constexpr const char* kRef = "OCI runtime-spec config-linux.md#sysctl; sysctl(8); namespaces(7)";
+constexpr const char* kSysctlRef = "OCI runtime-spec config-linux.md#sysctl; sysctl(8); namespaces(7)";
 
 std::string proc_sys(const std::string& key) {
     std::string path = "/proc/sys/" + key;
@@ -84,13 +84,13 @@ Verdict host_sysctl_refused(const CaseContext& ctx) {
 
 CTB_CONFORMANCE_CASE({
     .id = "ns.sysctl.namespaced_applied",
-    .reference = kRef,
+    .reference = kSysctlRef,
     .needs = container_needs(),
     .body = namespaced_applied,
 });
 CTB_CONFORMANCE_CASE({
     .id = "ns.sysctl.host_sysctl_refused",
-    .reference = kRef,
+    .reference = kSysctlRef,
     .needs = container_needs(),
     .body = host_sysctl_refused,
 });

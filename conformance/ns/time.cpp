@@ -24,7 +24,7 @@
 namespace ctb::conformance::nscase {
 namespace {
 
-constexpr const char* kRef = "time_namespaces(7); OCI runtime-spec config-linux.md#namespaces (timeOffsets)";
+constexpr const char* kTimeRef = "time_namespaces(7); OCI runtime-spec config-linux.md#namespaces (timeOffsets)";
 constexpr std::int64_t kMonotonicOffset = 3 * 86400;  // seconds
 constexpr std::int64_t kBoottimeOffset = 7 * 86400;
 
@@ -193,13 +193,13 @@ Verdict offsets_immutable_after_entry(const CaseContext&) {
 // runc 1.1 has no time namespaces: its `runc features` says so, and the cases skip up front.
 CTB_CONFORMANCE_CASE({
     .id = "ns.time.offsets_visible",
-    .reference = kRef,
+    .reference = kTimeRef,
     .needs = with(container_needs({"time"}), {{K::runtime_feature, "time_namespace"}}),
     .body = offsets_visible,
 });
 CTB_CONFORMANCE_CASE({
     .id = "ns.time.host_unaffected",
-    .reference = kRef,
+    .reference = kTimeRef,
     .needs = with(container_needs({"time"}), {{K::runtime_feature, "time_namespace"}}),
     .body = host_unaffected,
 });

@@ -24,7 +24,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kRef = "user_namespaces(7); OCI runtime-spec config-linux.md#user-namespace-mappings";
+constexpr const char* kUserRef = "user_namespaces(7); OCI runtime-spec config-linux.md#user-namespace-mappings";
 
 // A host uid range that nothing on the host uses.
 constexpr unsigned kHostBase = 100000;
@@ -346,25 +346,25 @@ Verdict caps_cleared_on_exec_nonzero_uid(const CaseContext& ctx) {
 
 CTB_CONFORMANCE_CASE({
     .id = "ns.user.unmapped_overflow_id",
-    .reference = kRef,
+    .reference = kUserRef,
     .needs = container_needs({"user"}),
     .body = unmapped_overflow_id,
 });
 CTB_CONFORMANCE_CASE({
     .id = "ns.user.caps_only_over_own_resources",
-    .reference = kRef,
+    .reference = kUserRef,
     .needs = container_needs({"user"}),
     .body = caps_only_over_own_resources,
 });
 CTB_CONFORMANCE_CASE({
     .id = "ns.user.setgroups_deny",
-    .reference = kRef,
+    .reference = kUserRef,
     .needs = raw_needs({"user"}),
     .body = setgroups_deny,
 });
 CTB_CONFORMANCE_CASE({
     .id = "ns.user.uid_map_write_rules",
-    .reference = kRef,
+    .reference = kUserRef,
     .needs = raw_needs({"user"}),
     .body = uid_map_write_rules,
 });

@@ -189,12 +189,12 @@ Verdict dmesg(const CaseContext& ctx) {
     return checks.verdict(e);
 }
 
-std::vector<Requirement> needs() { return {{K::root, ""}, {K::namespace_type, "pid"}}; }
+std::vector<Requirement> isolation_needs() { return {{K::root, ""}, {K::namespace_type, "pid"}}; }
 
 CTB_CONFORMANCE_CASE({
     .id = "security.escape.ptrace_host",
     .reference = "ptrace(2) PTRACE_ATTACH ESRCH; process_vm_readv(2); pid_namespaces(7); OCI runtime-spec config-linux.md#namespaces",
-    .needs = needs(),
+    .needs = isolation_needs(),
     .body = ptrace_host,
 });
 CTB_CONFORMANCE_CASE({

@@ -213,37 +213,37 @@ Verdict attributes(const CaseContext& ctx) {
     return c.verdict(e);
 }
 
-std::vector<Requirement> needs() { return {{K::root, ""}, {K::namespace_type, "mount"}}; }
+std::vector<Requirement> process_needs() { return {{K::root, ""}, {K::namespace_type, "mount"}}; }
 
 CTB_CONFORMANCE_CASE({
     .id = "security.rootfs.readonly",
     .reference = "OCI runtime-spec config.md#root (readonly); mount(2) MS_RDONLY",
-    .needs = needs(),
+    .needs = process_needs(),
     .body = readonly_root,
 });
 CTB_CONFORMANCE_CASE({
     .id = "security.rlimits.nofile",
     .reference = "getrlimit(2) RLIMIT_NOFILE (EMFILE); OCI runtime-spec config.md#posix-process (rlimits)",
-    .needs = needs(),
+    .needs = process_needs(),
     .body = nofile,
 });
 CTB_CONFORMANCE_CASE({
     .id = "security.rlimits.nproc",
     .reference = "getrlimit(2) RLIMIT_NPROC (fork(2) EAGAIN); OCI runtime-spec config.md#posix-process (rlimits)",
-    .needs = needs(),
+    .needs = process_needs(),
     .body = nproc,
 });
 CTB_CONFORMANCE_CASE({
     .id = "security.rlimits.core",
     .reference = "getrlimit(2) RLIMIT_CORE (raising the hard limit needs CAP_SYS_RESOURCE); prlimit(2); core(5); "
                  "OCI runtime-spec config.md#posix-process (rlimits)",
-    .needs = needs(),
+    .needs = process_needs(),
     .body = core,
 });
 CTB_CONFORMANCE_CASE({
     .id = "security.process.attributes",
     .reference = "proc(5) /proc/pid/oom_score_adj; umask(2); OCI runtime-spec config.md#process (oomScoreAdj, user.umask, cwd, env)",
-    .needs = needs(),
+    .needs = process_needs(),
     .body = attributes,
 });
 

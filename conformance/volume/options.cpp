@@ -185,16 +185,16 @@ Verdict tmpfs_size(const CaseContext& ctx) {
     return c.verdict(e);
 }
 
-std::vector<Requirement> needs() { return {{K::root, ""}, {K::namespace_type, "mount"}}; }
+std::vector<Requirement> options_needs() { return {{K::root, ""}, {K::namespace_type, "mount"}}; }
 
-CTB_CONFORMANCE_CASE({.id = "volume.options.noexec", .reference = kRef, .needs = needs(), .body = noexec});
-CTB_CONFORMANCE_CASE({.id = "volume.options.nosuid", .reference = kRef, .needs = needs(), .body = nosuid});
-CTB_CONFORMANCE_CASE({.id = "volume.options.nodev", .reference = kRef, .needs = needs(), .body = nodev});
-CTB_CONFORMANCE_CASE({.id = "volume.options.ro_bind", .reference = kRef, .needs = needs(), .body = ro_bind});
+CTB_CONFORMANCE_CASE({.id = "volume.options.noexec", .reference = kRef, .needs = options_needs(), .body = noexec});
+CTB_CONFORMANCE_CASE({.id = "volume.options.nosuid", .reference = kRef, .needs = options_needs(), .body = nosuid});
+CTB_CONFORMANCE_CASE({.id = "volume.options.nodev", .reference = kRef, .needs = options_needs(), .body = nodev});
+CTB_CONFORMANCE_CASE({.id = "volume.options.ro_bind", .reference = kRef, .needs = options_needs(), .body = ro_bind});
 CTB_CONFORMANCE_CASE({
     .id = "volume.options.tmpfs_size",
     .reference = "tmpfs(5) size=; OCI runtime-spec config.md#mounts",
-    .needs = needs(),
+    .needs = options_needs(),
     .body = tmpfs_size,
 });
 

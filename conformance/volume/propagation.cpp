@@ -134,19 +134,19 @@ Verdict bind_propagation(const CaseContext& ctx) {
     return checks.verdict(e);
 }
 
-std::vector<Requirement> needs() { return {{K::root, ""}, {K::namespace_type, "mount"}}; }
+std::vector<Requirement> propagation_needs() { return {{K::root, ""}, {K::namespace_type, "mount"}}; }
 
 CTB_CONFORMANCE_CASE({
     .id = "volume.options.rbind",
     .reference = "mount(2) MS_BIND, MS_REC; OCI runtime-spec config.md#mounts (bind, rbind)",
-    .needs = needs(),
+    .needs = propagation_needs(),
     .body = rbind,
 });
 CTB_CONFORMANCE_CASE({
     .id = "volume.options.bind_propagation",
     .reference = "mount_namespaces(7) SHARED SUBTREES; Documentation/filesystems/sharedsubtree.rst; OCI runtime-spec "
                  "config.md#mounts (rshared, rslave, rprivate)",
-    .needs = needs(),
+    .needs = propagation_needs(),
     .body = bind_propagation,
 });
 
