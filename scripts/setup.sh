@@ -58,7 +58,7 @@ fi
 
 cd "$here"
 if [ ! -f build/build.ninja ]; then
-  # -O2 without debug info, as a unity build: on 2 cores a fresh build takes about a third of the
+  # -O2 without debug info, as a unity build: on 2 cores a fresh build takes about half the
   # time (debug info and each file's own copy of the JSON and fmt templates were most of it). The
   # libraries the static runtime is made of are never unity-built (runtime/meson.build). For
   # development: meson configure build -Dunity=off -Ddebug=true

@@ -32,9 +32,9 @@ private:
     UniqueFd out_, err_, saved_out_, saved_err_;
 };
 
-// Reaps a container's init (a child of this process) once and remembers its status, so that a
-// second wait (a case's, then the handle's cleanup) returns at once instead of polling until its
-// deadline for a child that is gone.
+// Reaps a container's init (our child, or an OCI runtime's init reparented to us) once and
+// remembers its status, so that a second wait (a case's, then the handle's cleanup) returns at
+// once instead of polling until its deadline for a child that is gone.
 class InitReaper {
 public:
     explicit InitReaper(pid_t pid) : pid_(pid) {}
