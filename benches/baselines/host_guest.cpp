@@ -1,9 +1,20 @@
 #include "benches/baselines/host_guest.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
 #include <fmt/format.h>
 
 #include "benches/harness/measure.hpp"
 #include "benches/veth/workload.hpp"
+#include "common/fd.hpp"
 #include "reports/stats.hpp"
 #include "runtime/network/testbed.hpp"
 
@@ -11,6 +22,45 @@ namespace ctb::bench::host_guest {
 namespace {
 
 std::string series_base(const std::string& mode) { return fmt::format("veth.{}/{}", mode, kPath); }
+
+using Clock = std::chrono::steady_clock;
+
+// One TCP connect to the guest's server, bounded by `until`: 0 once it accepted, else the errno
+// (ETIMEDOUT when `until` came first). The server takes a connection closed before its hello as a
+// client that went away.
+int try_connect(const sockaddr_in& addr, Clock::time_point until) {
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) return errno;
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) return 0;
+    if (errno != EINPROGRESS) return errno;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+    pollfd p{fd.get(), POLLOUT, 0};
+    if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) return ETIMEDOUT;
+    int err = 0;
+    socklen_t len = sizeof err;
+    ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+    return err;
+}
+
+}  // namespace
+
+Status wait_until_serving(const vm::GuestNetEndpoint& guest, std::chrono::milliseconds window) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(guest.port);
+    if (::inet_pton(AF_INET, guest.address.c_str(), &addr.sin_addr) != 1)
+        return fail(plain_error("guest address", guest.address, "not an IPv4 address"));
+    const auto window_end = Clock::now() + window;
+    int err = 0;
+    while (Clock::now() < window_end) {
+        err = try_connect(addr, std::min(window_end, Clock::now() + std::chrono::seconds(3)));
+        if (err == 0) return {};
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return fail(plain_error("connect to the guest's netbench-server",
+                            fmt::format("{}:{} (over {})", guest.address, guest.port, guest.tap),
+                            fmt::format("no connection accepted within {} ms: {}", window.count(), std::strerror(err))));
+}
 
 // One sample: the engine's client in this process's network namespace (the host's).
 Result<nlohmann::json> client(const std::string& agent, const vm::GuestNetEndpoint& guest, const std::string& mode,
@@ -74,8 +124,6 @@ Status measure_mode(const Spec& spec, const vm::GuestNetEndpoint& guest, const s
     return {};
 }
 
-}  // namespace
-
 std::vector<std::string> veth_modes(const std::vector<std::string>& bench_names) {
     std::vector<std::string> modes;
     for (const auto& name : bench_names)
@@ -85,6 +133,7 @@ std::vector<std::string> veth_modes(const std::vector<std::string>& bench_names)
 }
 
 Outcome measure(const Spec& spec, const vm::GuestNetEndpoint& guest) {
+    if (auto ready = wait_until_serving(guest, kReadinessWindow); !ready) return not_run(spec, ready.error().message());
     Outcome out;
     for (const auto& mode : spec.modes)
         if (auto s = measure_mode(spec, guest, mode, out); !s)

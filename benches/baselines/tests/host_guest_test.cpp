@@ -1,12 +1,21 @@
 // Guest networking's host side and the host <-> guest series: the pure parts (names by the ctb*
 // rule, the guest's console line, which veth workloads run, which host series each is compared
 // with, the guest's /init section), and, as root, a real bridge and tap made and removed.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include <fmt/format.h>
 
 #include "benches/baselines/guest_net.hpp"
 #include "benches/baselines/host_guest.hpp"
 #include "benches/baselines/suite_image.hpp"
+#include "common/fd.hpp"
 #include "runtime/network/rtnl.hpp"
 
 namespace ctb {
@@ -63,6 +72,57 @@ TEST(HostGuest, NotRunNamesEveryModeWithTheReason) {
     EXPECT_EQ(out.not_run[1].reason, "the guest's NIC is missing");
     EXPECT_TRUE(out.not_run[1].error);
     EXPECT_TRUE(out.results.empty());
+}
+
+// A loopback TCP socket bound to a free port and not yet listening: connects to it are refused
+// until listen(), like a guest whose server is not reachable yet.
+struct LateServer {
+    UniqueFd fd{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+    vm::GuestNetEndpoint endpoint;
+    LateServer() {
+        endpoint.address = "127.0.0.1";
+        endpoint.tap = "lo";
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), len) != 0 ||
+            ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0)
+            ADD_FAILURE() << "bind a loopback port";
+        endpoint.port = ntohs(a.sin_port);
+    }
+};
+
+TEST(HostGuest, WaitsForAServerThatListensLate) {
+    LateServer server;
+    std::thread later([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(700));
+        ::listen(server.fd.get(), 4);
+    });
+    auto ready = bench::host_guest::wait_until_serving(server.endpoint, std::chrono::milliseconds(5000));
+    later.join();
+    EXPECT_TRUE(ready) << ready.error().message();
+}
+
+TEST(HostGuest, GivesUpOnAServerThatNeverListensWithTheLastError) {
+    LateServer server;
+    auto ready = bench::host_guest::wait_until_serving(server.endpoint, std::chrono::milliseconds(600));
+    ASSERT_FALSE(ready);
+    const std::string why = ready.error().message();
+    EXPECT_NE(why.find(fmt::format("127.0.0.1:{}", server.endpoint.port)), std::string::npos) << why;
+    EXPECT_NE(why.find("within 600 ms"), std::string::npos) << why;
+    EXPECT_NE(why.find("Connection refused"), std::string::npos) << why;
+}
+
+TEST(HostGuest, EveryModeNotRunWhenTheGuestNeverServes) {
+    LateServer server;
+    auto out = bench::host_guest::measure({"agent-not-needed", {"tcp_stream", "tcp_rr"}, 1, false}, server.endpoint);
+    ASSERT_EQ(out.not_run.size(), 2u);
+    EXPECT_TRUE(out.results.empty());
+    for (const auto& n : out.not_run) {
+        EXPECT_TRUE(n.error);
+        EXPECT_NE(n.reason.find("no connection accepted"), std::string::npos) << n.reason;
+    }
 }
 
 TEST(SuiteInit, BringsTheNicUpOnlyWhenAskedAndWaitsBounded) {
