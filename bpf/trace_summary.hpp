@@ -20,8 +20,8 @@ public:
     // Names a kernel stack id ("synchronize_rcu < ..."); called once per id and sample.
     using StackLabel = std::function<std::string(int)>;
 
-    // `wall_ms`: the sample's wall time as the benchmark measured it (independently of the
-    // window the attribution covers), so sum_error checks the two against each other.
+    // `wall_ms`: the sample's time as the benchmark measured it; sum_error checks the buckets
+    // against it (measure_traced times a sample at its window's bounds, so there it is exact).
     void add(const Attribution& a, double wall_ms, const StackLabel& label);
     std::size_t samples() const { return samples_.size(); }
 

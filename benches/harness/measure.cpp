@@ -28,30 +28,15 @@ public:
 
 }  // namespace
 
-Result<std::vector<double>> measure_ms(const std::string& name, const Body& body, int repetitions, int warmup,
-                                       const SampleHooks& hooks) {
+Result<std::vector<double>> measure_ms(const std::string& name, const Body& body, int repetitions, int warmup) {
     for (int i = 0; i < warmup; ++i)
         if (auto s = body(); !s) return fail(s.error());
     std::optional<Error> failure;
-    int index_counter = 0;
     benchmark::ClearRegisteredBenchmarks();
     benchmark::RegisterBenchmark(name.c_str(), [&](benchmark::State& state) {
         for (auto _ : state) {
             if (failure) continue;
-            int index = index_counter++;
-            auto hook = [&](const std::function<Status(int)>& h) {
-                if (!h || failure) return;
-                state.PauseTiming();
-                if (auto s = h(index); !s) failure = s.error();
-                state.ResumeTiming();
-            };
-            hook(hooks.before);
-            if (failure) {
-                state.SkipWithError(failure->message().c_str());
-                continue;
-            }
             if (auto s = body(); !s) failure = s.error();
-            hook(hooks.after);
             if (failure) state.SkipWithError(failure->message().c_str());
         }
     })->Iterations(1)->Repetitions(repetitions)->UseRealTime()->ReportAggregatesOnly(false);

@@ -17,15 +17,8 @@ namespace ctb::bench {
 // a benchmark must never report timings of something that did not work.
 using Body = std::function<Status()>;
 
-// Called around each timed repetition (index 0..repetitions-1) with the clock paused: tracers
-// are attached, detached and drained here, outside what is measured.
-struct SampleHooks {
-    std::function<Status(int)> before, after;
-};
-
 // Runs `warmup` unrecorded calls, then `repetitions` timed ones. Samples in milliseconds.
-Result<std::vector<double>> measure_ms(const std::string& name, const Body& body, int repetitions, int warmup = 2,
-                                       const SampleHooks& hooks = {});
+Result<std::vector<double>> measure_ms(const std::string& name, const Body& body, int repetitions, int warmup = 2);
 
 // Round-robin sampling of several series: each round takes one sample of every body, starting
 // one series later each round, so drift of the host (load, frequency, a neighbour's burst) falls on

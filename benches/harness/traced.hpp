@@ -1,7 +1,7 @@
 // Benchmarks under the start tracer. A traced series alternates: even repetitions run with the
-// tracer detached (their samples are the series' figure), odd ones with it attached (their event
-// streams are attributed to phases, bpf/attribution.hpp). The medians of the two halves give
-// the tracer's overhead ratio, measured in the same run as everything else.
+// tracer detached, odd ones with it attached (their event streams are attributed to phases,
+// bpf/attribution.hpp). The medians of the two halves give the tracer's overhead ratio, measured
+// in the same run as everything else. A sample is timed at the same instants as its trace window.
 #pragma once
 
 #include <memory>
