@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <benchmark/benchmark.h>
 #include <chrono>
 #include <cmath>
@@ -47,13 +48,26 @@ Result<std::vector<double>> measure_ms(const std::string& name, const Body& body
     return collector.samples_ms;
 }
 
+std::vector<std::size_t> round_order(std::size_t n, std::size_t round) {
+    // The first row interleaves from both ends: 0, 1, n-1, 2, n-2, ... Its successive differences
+    // are all distinct mod n, so shifting it by r = 0..n-1 puts every ordered pair side by side
+    // once when n is even; for odd n the mirrored rows (the second n) supply the missing half.
+    std::vector<std::size_t> order(n);
+    if (n == 0) return order;
+    const std::size_t rows = n % 2 == 0 ? n : 2 * n;
+    const std::size_t row = round % rows, shift = row % n;
+    for (std::size_t j = 0, low = 0, high = n; j < n; ++j)
+        order[j] = ((j == 0 || j % 2 == 1 ? low++ : --high) + shift) % n;
+    if (row >= n) std::reverse(order.begin(), order.end());
+    return order;
+}
+
 Result<std::vector<std::vector<double>>> measure_round_robin(const std::vector<Body>& bodies, int repetitions,
                                                              int warmup) {
     std::vector<std::vector<double>> samples(bodies.size());
     std::size_t n = bodies.size();
     for (int round = -warmup; round < repetitions; ++round) {
-        for (std::size_t k = 0; k < n; ++k) {
-            std::size_t i = (k + static_cast<std::size_t>(round + warmup)) % n;
+        for (std::size_t i : round_order(n, static_cast<std::size_t>(round + warmup))) {
             auto start = std::chrono::steady_clock::now();
             if (auto s = bodies[i](); !s) return fail(s.error());
             double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

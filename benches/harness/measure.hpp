@@ -20,10 +20,17 @@ using Body = std::function<Status()>;
 // Runs `warmup` unrecorded calls, then `repetitions` timed ones. Samples in milliseconds.
 Result<std::vector<double>> measure_ms(const std::string& name, const Body& body, int repetitions, int warmup = 2);
 
-// Round-robin sampling of several series: each round takes one sample of every body, starting
-// one series later each round, so drift of the host (load, frequency, a neighbour's burst) falls on
-// every series alike and ratios between them stay honest. `warmup` unrecorded rounds first.
-// Returns samples in milliseconds, one vector per body; an error of any body aborts all.
+// The order of the bodies in round `round` (0-based, warm-up rounds included): a Williams design.
+// Over every n rounds (2n when n is odd) each body runs right after every other body equally often.
+std::vector<std::size_t> round_order(std::size_t n, std::size_t round);
+
+// Round-robin sampling of several series: each round takes one sample of every body, in the order
+// round_order gives, so drift of the host (load, frequency, a neighbour's burst) falls on every
+// series alike, and so does what a sample leaves behind for the next one (the kernel's deferred
+// cleanup of a container: its network namespace, cgroups, mounts). A fixed neighbour biased the
+// ratios: the library, always run right after the minimal container, measured 3-6 % slower
+// against it than in the opposite order. `warmup` unrecorded rounds first. Returns samples in
+// milliseconds, one vector per body; an error of any body aborts all.
 Result<std::vector<std::vector<double>>> measure_round_robin(const std::vector<Body>& bodies, int repetitions,
                                                              int warmup = 1);
 

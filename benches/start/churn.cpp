@@ -90,7 +90,7 @@ struct Runner {
     bool floor;  // ctbench-minimal-container
 };
 
-// Every runner at one parallelism, round-robin (one round of each per turn, the order rotating,
+// Every runner at one parallelism, round-robin (one round of each per turn, in round_order,
 // one warm-up round each), so the ratios to crun do not carry the host's drift from one series to
 // the next: this VM's speed moves by tens of percent over a minute.
 Result<std::vector<report::BenchResult>> churn_at(const Fixture& f, const std::vector<Runner>& runners, int parallel,
