@@ -133,7 +133,7 @@ std::vector<std::string> veth_modes(const std::vector<std::string>& bench_names)
 }
 
 Outcome measure(const Spec& spec, const vm::GuestNetEndpoint& guest) {
-    if (auto ready = wait_until_serving(guest, kReadinessWindow); !ready) return not_run(spec, ready.error().message());
+    if (auto ready = wait_until_serving(guest, spec.readiness_window); !ready) return not_run(spec, ready.error().message());
     Outcome out;
     for (const auto& mode : spec.modes)
         if (auto s = measure_mode(spec, guest, mode, out); !s)

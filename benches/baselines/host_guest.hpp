@@ -30,6 +30,7 @@ struct Spec {
     std::vector<std::string> modes;  // tcp_stream, udp_stream, tcp_rr
     int repetitions = 0;             // 0: the veth benches' default
     bool thorough = false;
+    std::chrono::milliseconds readiness_window = kReadinessWindow;  // see wait_until_serving
 };
 
 struct Outcome {
@@ -46,7 +47,7 @@ std::vector<std::string> veth_modes(const std::vector<std::string>& bench_names)
 // closed before its hello as a client gone); else the error names the endpoint and the last errno.
 Status wait_until_serving(const vm::GuestNetEndpoint& guest, std::chrono::milliseconds window);
 
-// Waits until the guest's server accepts (kReadinessWindow), then runs every mode against it; a mode
+// Waits until the guest's server accepts (spec.readiness_window), then runs every mode against it; a mode
 // that fails is listed in not_run (every mode, if the server never accepted).
 Outcome measure(const Spec& spec, const vm::GuestNetEndpoint& guest);
 // Every mode not run, with why (the guest's side never came up, or the guest run failed).

@@ -116,7 +116,8 @@ TEST(HostGuest, GivesUpOnAServerThatNeverListensWithTheLastError) {
 
 TEST(HostGuest, EveryModeNotRunWhenTheGuestNeverServes) {
     LateServer server;
-    auto out = bench::host_guest::measure({"agent-not-needed", {"tcp_stream", "tcp_rr"}, 1, false}, server.endpoint);
+    auto out = bench::host_guest::measure(
+        {"agent-not-needed", {"tcp_stream", "tcp_rr"}, 1, false, std::chrono::milliseconds(300)}, server.endpoint);
     ASSERT_EQ(out.not_run.size(), 2u);
     EXPECT_TRUE(out.results.empty());
     for (const auto& n : out.not_run) {
