@@ -60,8 +60,8 @@ cd "$here"
 if [ ! -f build/build.ninja ]; then
   # -O2 without debug info, as a unity build: on 2 cores a fresh build takes about half the
   # time (debug info and each file's own copy of the JSON and fmt templates were most of it). The
-  # libraries the static runtime is made of are never unity-built (runtime/meson.build). For
-  # development: meson configure build -Dunity=off -Ddebug=true
+  # libraries the static runtime is made of are never unity-built (extracted_lib_options in
+  # meson.build). For development: meson configure build -Dunity=off -Ddebug=true
   meson setup build --buildtype=debugoptimized -Ddebug=false --unity on --prefix=/usr/local -Dwerror="$werror" >/dev/null
 else
   meson configure build -Dwerror="$werror" >/dev/null

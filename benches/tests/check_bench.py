@@ -40,7 +40,7 @@ def check(path, traced_prefix):
         # instant of the window to a bucket: only lost or double-counted time (a broken
         # attribution) makes the worst sample's buckets differ from its time by more than rounding.
         if trace["sum_error"] > 1e-6:
-            problems.append(f"{n}: buckets differ from the wall time by {trace['sum_error']:.1%}")
+            problems.append(f"{n}: buckets differ from the sample's time by {trace['sum_error']:.2e} of it")
         if trace["unattributed_share"] > 0.05:
             problems.append(f"{n}: {trace['unattributed_share']:.1%} unattributed")
         if sum(p["on_cpu_ms"] + p["blocked_ms"] for p in trace["phases"]) <= 0:
