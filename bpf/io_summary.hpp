@@ -1,6 +1,6 @@
 // The I/O tracer's window as report JSON ($defs/ioTrace): block latency per direction with
 // percentiles from the log2 histogram, page-cache hits and misses (cachestat's estimate), bytes
-// per layer, copy-ups. Pure: unit-tested on fixed snapshots (bpf/tests/io_summary_test.cpp).
+// per layer, copy-ups, and the kernel's durations of the positional reads and writes. Pure: unit-tested on fixed snapshots (bpf/tests/io_summary_test.cpp).
 #pragma once
 
 #include <cstdint>
@@ -28,6 +28,13 @@ std::string layer_of(const ctb_io_file_key& key, const LayerMap& layers);
 // Value of the log2 histogram at quantile q (0..1): the upper bound, in microseconds, of the
 // slot that holds it; 0 for an empty histogram.
 double hist_quantile_us(const __u64 (&hist)[CTB_IO_SLOTS], double q);
+
+// The log-linear histogram of timed calls (bpf/io_trace.h): a bucket's lower bound and width in
+// nanoseconds, and the value at quantile q (0..1) with linear interpolation inside its bucket
+// (0 for an empty histogram).
+double lat_bucket_lower_ns(std::uint32_t bucket);
+double lat_bucket_width_ns(std::uint32_t bucket);
+double lat_hist_quantile_ns(const __u64 (&hist)[CTB_IO_LAT_BUCKETS], double q);
 
 struct IoWindowInfo {
     std::string program_kind;  // "tp_btf" / "raw_tp"

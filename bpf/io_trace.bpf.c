@@ -2,7 +2,9 @@
 /* The I/O tracer of the overlayio benches: block request latency on the backing disk, page-cache
  * lookups, insertions and dirtied pages of the followed process tree, bytes moved by its read and
  * write system calls per file (with the real file behind an overlayfs one: upper or lower layer),
- * and copy-ups. Everything is summed in the kernel (bpf/io_trace.h says why and what).
+ * copy-ups, and the durations of the followed tasks' positional reads and writes (pread64/pwrite64,
+ * sys_enter to sys_exit: the kernel's own clock on the transfers an engine times). Everything is
+ * summed in the kernel (bpf/io_trace.h says why and what).
  *
  * Copy-up has no tracepoint; what attaches here is ext4_allocate_inode. A copy-up creates its
  * new upper inode in the overlay's work directory (then renames it into place), so "an ext4 inode
@@ -66,6 +68,13 @@ struct {
     __type(value, __u64); /* its start */
 } copyups SEC(".maps");
 
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __type(key, __u32);   /* tid inside a timed (positional) read or write */
+    __type(value, __u64); /* its sys_enter */
+} timed_calls SEC(".maps");
+
 static __always_inline __u32 current_tid(void) { return (__u32)bpf_get_current_pid_tgid(); }
 static __always_inline bool is_traced(__u32 tid) { return bpf_map_lookup_elem(&traced, &tid) != NULL; }
 
@@ -101,6 +110,7 @@ static __always_inline int on_exit(struct task_struct *task) {
     __u32 tid = BPF_CORE_READ(task, pid);
     bpf_map_delete_elem(&traced, &tid);
     bpf_map_delete_elem(&copyups, &tid);
+    bpf_map_delete_elem(&timed_calls, &tid);
     return 0;
 }
 
@@ -151,6 +161,30 @@ static __always_inline void count_file(struct file *f, __u8 kind, long bytes) {
     }
 }
 
+/* The start of a timed call; the table lookup comes first, as every system call of the host passes here. */
+static __always_inline int on_sys_enter(long nr) {
+    if (nr < 0 || nr >= CTB_IO_MAX_SYSCALL || !(io_syscall[nr] & CTB_IO_SYS_TIMED)) return 0;
+    __u32 tid = current_tid();
+    if (!is_traced(tid)) return 0;
+    __u64 now = bpf_ktime_get_ns();
+    if (bpf_map_update_elem(&timed_calls, &tid, &now, BPF_ANY) != 0) __sync_fetch_and_add(&totals.lost, 1);
+    return 0;
+}
+
+static __always_inline void end_timed_call(__u32 tid, __u8 kind, long ret) {
+    __u64 *start = bpf_map_lookup_elem(&timed_calls, &tid);
+    if (!start) return;  /* entered before the tracer attached */
+    __u64 ns = bpf_ktime_get_ns() - *start;
+    bpf_map_delete_elem(&timed_calls, &tid);
+    if (ret <= 0) return;  /* failed or empty: no transfer to time */
+    __u32 dir = (kind & CTB_IO_SYS_DIR_MASK) == CTB_IO_SYS_READ ? CTB_IO_READ : CTB_IO_WRITE;
+    __u32 bucket = ctb_io_lat_bucket(ns);
+    __sync_fetch_and_add(&totals.sys_count[dir & 1], 1);
+    __sync_fetch_and_add(&totals.sys_ns_sum[dir & 1], ns);
+    barrier_var(bucket);  /* keep the mask: it is the verifier's bound on the index */
+    __sync_fetch_and_add(&totals.sys_hist[dir & 1][bucket & (CTB_IO_LAT_BUCKETS - 1)], 1);
+}
+
 static __always_inline int on_sys_exit(struct pt_regs *regs, long ret) {
     __u32 tid = current_tid();
     if (!is_traced(tid)) return 0;
@@ -164,11 +198,13 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret) {
         bpf_map_delete_elem(&copyups, &tid);
     }
     long nr = BPF_CORE_READ(regs, orig_ax);
-    if (ret <= 0 || nr < 0 || nr >= CTB_IO_MAX_SYSCALL) return 0;
+    if (nr < 0 || nr >= CTB_IO_MAX_SYSCALL) return 0;
     __u8 kind = io_syscall[nr];
     if (!kind) return 0;
+    if (kind & CTB_IO_SYS_TIMED) end_timed_call(tid, kind, ret);
+    if (ret <= 0) return 0;
     struct file *f = fd_file((long)BPF_CORE_READ(regs, di));
-    if (f) count_file(f, kind, ret);
+    if (f) count_file(f, kind & CTB_IO_SYS_DIR_MASK, ret);
     return 0;
 }
 
@@ -250,6 +286,8 @@ SEC("tp_btf/task_newtask")
 int BPF_PROG(ctb_io_fork_b, struct task_struct *task, __u64 flags) { return on_newtask(task); }
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(ctb_io_pexit_b, struct task_struct *p) { return on_exit(p); }
+SEC("tp_btf/sys_enter")
+int BPF_PROG(ctb_io_syse_b, struct pt_regs *regs, long id) { return on_sys_enter(id); }
 SEC("tp_btf/sys_exit")
 int BPF_PROG(ctb_io_sysx_b, struct pt_regs *regs, long ret) { return on_sys_exit(regs, ret); }
 SEC("tp_btf/block_rq_issue")
@@ -273,6 +311,8 @@ SEC("raw_tp/task_newtask")
 int BPF_PROG(ctb_io_fork_r, struct task_struct *task, __u64 flags) { return on_newtask(task); }
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(ctb_io_pexit_r, struct task_struct *p) { return on_exit(p); }
+SEC("raw_tp/sys_enter")
+int BPF_PROG(ctb_io_syse_r, struct pt_regs *regs, long id) { return on_sys_enter(id); }
 SEC("raw_tp/sys_exit")
 int BPF_PROG(ctb_io_sysx_r, struct pt_regs *regs, long ret) { return on_sys_exit(regs, ret); }
 SEC("raw_tp/block_rq_issue")

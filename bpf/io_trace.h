@@ -16,7 +16,42 @@
 #define CTB_IO_MAX_SYSCALL 512
 #define CTB_IO_SLOTS 32 /* log2 histogram slots, in microseconds: slot k counts [2^k, 2^(k+1)) us */
 
-enum ctb_io_syscall { CTB_IO_SYS_READ = 1, CTB_IO_SYS_WRITE = 2 };
+/* Per system call number: which direction it moves bytes in, and whether the tracer times it.
+ * Timed are the positional calls (pread64/pwrite64): the transfers fio's psync engine and
+ * ctbench's engine time, while both lay out their files with plain write(). */
+enum ctb_io_syscall { CTB_IO_SYS_READ = 1, CTB_IO_SYS_WRITE = 2, CTB_IO_SYS_DIR_MASK = 3, CTB_IO_SYS_TIMED = 4 };
+
+/* The timed calls' durations, sys_enter to sys_exit by the kernel's clock, in a log-linear
+ * histogram of nanoseconds: below 2^SUB_BITS one bucket per nanosecond, above it 2^SUB_BITS
+ * buckets per power of two (each at most 1/64 = 1.6 % wide), so that two medians a few percent
+ * apart land in different buckets; durations of 2^(MAX_LOG2+1) ns (137 s) and more share the last.
+ * The bucket count is a power of two, so the BPF side bounds an index with a mask. */
+#define CTB_IO_LAT_SUB_BITS 6
+#define CTB_IO_LAT_SUB (1 << CTB_IO_LAT_SUB_BITS)
+#define CTB_IO_LAT_MAX_LOG2 36
+#define CTB_IO_LAT_BUCKETS ((CTB_IO_LAT_MAX_LOG2 - CTB_IO_LAT_SUB_BITS + 2) * CTB_IO_LAT_SUB)
+
+#ifdef __cplusplus
+#define CTB_IO_INLINE inline
+#else
+#define CTB_IO_INLINE static __always_inline
+#endif
+
+/* The bucket of a duration of ns nanoseconds (bpf/io_summary.cpp has the inverse). */
+CTB_IO_INLINE __u32 ctb_io_lat_bucket(__u64 ns) {
+    if (ns < CTB_IO_LAT_SUB) return (__u32)ns;
+    __u32 log2 = 0;
+    __u64 v = ns;
+    if (v >> 32) { v >>= 32; log2 += 32; }
+    if (v >> 16) { v >>= 16; log2 += 16; }
+    if (v >> 8) { v >>= 8; log2 += 8; }
+    if (v >> 4) { v >>= 4; log2 += 4; }
+    if (v >> 2) { v >>= 2; log2 += 2; }
+    if (v >> 1) { log2 += 1; }
+    if (log2 > CTB_IO_LAT_MAX_LOG2) return CTB_IO_LAT_BUCKETS - 1;
+    __u32 shift = log2 - CTB_IO_LAT_SUB_BITS;
+    return (shift + 1) * CTB_IO_LAT_SUB + (__u32)((ns >> shift) - CTB_IO_LAT_SUB);
+}
 enum ctb_io_dir { CTB_IO_READ = 0, CTB_IO_WRITE = 1 };
 
 struct ctb_io_totals {
@@ -36,6 +71,10 @@ struct ctb_io_totals {
     __u64 copyup_bytes; /* pages dirtied while a copy-up was pending, in bytes */
     __u64 copyup_hist[CTB_IO_SLOTS];
     __u64 lost; /* events not recorded: a map was full */
+    /* timed (positional) calls per direction: count, sum and histogram of their durations */
+    __u64 sys_count[2];
+    __u64 sys_ns_sum[2];
+    __u64 sys_hist[2][CTB_IO_LAT_BUCKETS];
 };
 
 /* Bytes moved by read/write system calls, per file: the superblock the caller named (overlay,

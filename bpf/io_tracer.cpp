@@ -25,10 +25,10 @@ struct Programs {
 Programs programs(io_trace* s, bool btf) {
     auto& p = s->progs;
     if (btf)
-        return {{p.ctb_io_fork_b, p.ctb_io_pexit_b, p.ctb_io_sysx_b, p.ctb_io_rqi_b, p.ctb_io_rqc_b, p.ctb_io_pget_b,
+        return {{p.ctb_io_fork_b, p.ctb_io_pexit_b, p.ctb_io_syse_b, p.ctb_io_sysx_b, p.ctb_io_rqi_b, p.ctb_io_rqc_b, p.ctb_io_pget_b,
                  p.ctb_io_padd_b, p.ctb_io_pdirty_b},
                 p.ctb_io_cpup_b};
-    return {{p.ctb_io_fork_r, p.ctb_io_pexit_r, p.ctb_io_sysx_r, p.ctb_io_rqi_r, p.ctb_io_rqc_r, p.ctb_io_pget_r,
+    return {{p.ctb_io_fork_r, p.ctb_io_pexit_r, p.ctb_io_syse_r, p.ctb_io_sysx_r, p.ctb_io_rqi_r, p.ctb_io_rqc_r, p.ctb_io_pget_r,
              p.ctb_io_padd_r, p.ctb_io_pdirty_r},
             p.ctb_io_cpup_r};
 }
@@ -73,6 +73,8 @@ Result<std::unique_ptr<IoTracer>> IoTracer::open(const IoTracerOptions& o) {
     mark(t->skel_->rodata->io_syscall, {SYS_read, SYS_pread64, SYS_readv, SYS_preadv, SYS_preadv2}, CTB_IO_SYS_READ);
     mark(t->skel_->rodata->io_syscall, {SYS_write, SYS_pwrite64, SYS_writev, SYS_pwritev, SYS_pwritev2},
          CTB_IO_SYS_WRITE);
+    mark(t->skel_->rodata->io_syscall, {SYS_pread64}, CTB_IO_SYS_READ | CTB_IO_SYS_TIMED);
+    mark(t->skel_->rodata->io_syscall, {SYS_pwrite64}, CTB_IO_SYS_WRITE | CTB_IO_SYS_TIMED);
     if (int err = io_trace__load(t->skel_); err != 0) {
         return fail(Error{"load io tracer", t->kind_ + " programs", -err, log.tail()});
     }
@@ -128,6 +130,7 @@ void IoTracer::reset() {
     clear_map(skel_->maps.inflight, sizeof(__u64));
     clear_map(skel_->maps.files, sizeof(ctb_io_file_key));
     clear_map(skel_->maps.copyups, sizeof(__u32));
+    clear_map(skel_->maps.timed_calls, sizeof(__u32));
     // .bss is memory-mapped: the kernel side sees the zeroes at once (no program runs when
     // detached, and reset is only called then).
     std::memset(&skel_->bss->totals, 0, sizeof skel_->bss->totals);

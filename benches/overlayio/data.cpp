@@ -4,13 +4,15 @@
 // run; once with O_DIRECT (where the filesystem allows it) and once buffered with the page cache
 // dropped before reads. fio measures the same bare path with the same job (fidelity), right beside
 // the engine's bare pass in every round, so the fidelity ratio is a median of per-round ratios
-// (benches/harness/fidelity.hpp).
+// (benches/harness/fidelity.hpp). For the random workloads, traced pairs after the measured rounds
+// show the same pair by the kernel's clock (benches/overlayio/kernel_view.hpp).
 #include <fmt/format.h>
 
 #include "benches/harness/fidelity.hpp"
 #include "benches/harness/measure.hpp"
 #include "benches/overlayio/env.hpp"
 #include "benches/overlayio/fio.hpp"
+#include "benches/overlayio/kernel_view.hpp"
 #include "benches/overlayio/series.hpp"
 #include "benches/overlayio/tracing.hpp"
 #include "reports/stats.hpp"
@@ -19,6 +21,7 @@ namespace ctb::bench::overlayio {
 namespace {
 
 constexpr int kDataRepetitions = 9;
+constexpr int kKernelViewPairs = 3;  // traced pairs after the measured rounds (random benches)
 
 struct Workload {
     std::string name;  // agent workload: seqread ...
@@ -182,6 +185,15 @@ Result<std::vector<report::BenchResult>> run_mode(Env& env, IoTracing& tracing, 
     set_ratio(out[0], out[1]);
     set_ratio(out[2], out[1]);
     add_fidelity(out[1], w, runs[1], fio, job);
+    if (w.random && tracing.on() && fio.error.empty()) {
+        KernelViewRuns kv{kKernelViewPairs, w.name.ends_with("write") ? "write" : "read", [&] { return run(1); },
+                          [&] { return run_fio(job); }};
+        auto view = fidelity_kernel_view(tracing, kv);
+        if (!view) return fail(view.error());
+        out[1].context["fidelity_kernel_view"] = std::move(*view);
+    } else if (w.random && !tracing.on()) {
+        out[1].context["fidelity_kernel_view"] = {{"not_run", "the I/O tracer is " + tracing.label()}};
+    }
     return out;
 }
 

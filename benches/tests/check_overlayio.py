@@ -4,7 +4,9 @@ has positive samples with a unit and, when it names a baseline, a ratio against 
 report; each bare series of the data benches carries a fio fidelity figure (median of per-round
 ratios, its rounds in context.fidelity_rounds) or says why not; data series are sampled in rounds; every
 traced series has an I/O trace with zero lost events, and the traces show what the benches do
-(bytes in the upper layer for the container, block reads for O_DIRECT reads, copy-ups counted)."""
+(bytes in the upper layer for the container, block reads for O_DIRECT reads, copy-ups counted,
+every timed pread64/pwrite64 of a random pass and none of its layout); the random benches' bare
+series carry the fidelity pair by the kernel's clock (context.fidelity_kernel_view) or why not."""
 import json
 import sys
 
@@ -61,10 +63,45 @@ def check_trace(b, problems):
             direction = "write" if "write" in bench else "read"
             if trace["block"][direction]["requests"] <= 0:
                 problems.append(f"{n}: O_DIRECT {direction}s but no block {direction} request traced")
+    if bench in ("randread", "randwrite"):
+        # The engine times its transfers with pread64/pwrite64 and lays out its file with write():
+        # the kernel timed every transfer of the pass and none of the layout's (in a container the
+        # runtime's own few calls come on top).
+        direction = "write" if "write" in bench else "read"
+        timed, ops = trace["timed_calls"][direction]["calls"], ctx.get("ops_per_sample", 0)
+        layout = ctx.get("file_bytes", 0) // max(ctx.get("block_bytes", 1), 1)
+        if timed < ops or timed >= ops + layout or (where == "bare" and timed != ops):
+            problems.append(f"{n}: {timed} timed {direction} calls traced for a pass of {ops}")
     if bench == "copyup" and where == "container" and n.split("/")[1].startswith("write"):
         cu = trace["copy_up"]
         if cu.get("traced") and cu["count"] < len(b["samples"]):
             problems.append(f"{n}: {len(b['samples'])} copy-ups measured, {cu['count']} traced")
+
+
+def kernel_view_problems(b):
+    n, ctx = b["name"], b["context"]
+    kv = ctx.get("fidelity_kernel_view")
+    if kv is None:
+        random = n.split("/")[0] in ("overlayio.randread", "overlayio.randwrite")
+        if random and b.get("fidelity") and not str(ctx.get("tracer", "off")).startswith("off"):
+            return [f"{n}: traced fidelity pair without context.fidelity_kernel_view"]
+        return []
+    if "not_run" in kv:
+        return [] if kv["not_run"] else [f"{n}: kernel view not run without a reason"]
+    problems = []
+    for side in ("engine", "fio"):
+        s = kv[side]
+        for key in ("reported_p50_us", "syscall_p50_us", "timed_calls"):
+            if len(s[key]) != kv["pairs"] or min(s[key]) <= 0:
+                problems.append(f"{n}: kernel view {side}.{key} needs {kv['pairs']} positive values: {s[key]}")
+        # The engine's run makes exactly the pass's timed calls; fio may add a few of its own.
+        ops = ctx.get("ops_per_sample", 0)
+        if any(c < ops or (side == "engine" and c != ops) or c > ops + 64 for c in s["timed_calls"]):
+            problems.append(f"{n}: kernel view {side} timed {s['timed_calls']} calls, the pass has {ops}")
+    for key in ("reported_ratio", "syscall_ratio"):
+        if not kv.get(key) or kv[key] <= 0:
+            problems.append(f"{n}: kernel view without a positive {key}")
+    return problems
 
 
 def check(path):
@@ -91,6 +128,7 @@ def check(path):
                 problems.append(f"{b['name']}: incomplete fidelity {f}")
             if f is not None:
                 problems += fidelity_round_problems(b)
+                problems += kernel_view_problems(b)
                 if b["context"].get("fio", {}).get("runs") != len(b["samples"]):
                     problems.append(f"{b['name']}: fio ran {b['context'].get('fio', {}).get('runs')} times "
                                     f"for {len(b['samples'])} rounds")

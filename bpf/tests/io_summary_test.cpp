@@ -79,5 +79,55 @@ TEST(IoSummary, MoreDirtiedThanAddedIsNoNegativeMiss) {
     EXPECT_EQ(j["copy_up"]["count"], 0);
 }
 
+// Every duration falls inside its bucket, buckets grow with the duration, and none is wider than
+// 1/64 of its lower bound: two medians 2 % apart cannot share one.
+TEST(IoSummary, LatencyBucketsHoldTheirDurationsAtFineResolution) {
+    std::uint32_t previous = 0;
+    std::vector<std::uint64_t> values;
+    for (std::uint64_t ns = 0; ns < 300; ++ns) values.push_back(ns);
+    for (double ns = 300; ns < double(1ull << 37); ns *= 1.003) values.push_back(static_cast<std::uint64_t>(ns));
+    for (std::uint64_t ns : values) {
+        std::uint32_t b = ctb_io_lat_bucket(ns);
+        ASSERT_LT(b, static_cast<std::uint32_t>(CTB_IO_LAT_BUCKETS)) << ns;
+        ASSERT_GE(b, previous) << ns;
+        previous = b;
+        double lower = lat_bucket_lower_ns(b), width = lat_bucket_width_ns(b);
+        ASSERT_LE(lower, double(ns)) << ns;
+        ASSERT_LT(double(ns), lower + width) << ns;
+        if (ns >= CTB_IO_LAT_SUB) {
+            ASSERT_LE(width / lower, 1.0 / 64 + 1e-12) << ns;
+        }
+    }
+    EXPECT_EQ(ctb_io_lat_bucket(63), 63u);
+    EXPECT_EQ(ctb_io_lat_bucket(64), 64u);
+    EXPECT_EQ(ctb_io_lat_bucket(3000), ctb_io_lat_bucket(3007));  // [2976, 3008)
+    EXPECT_NE(ctb_io_lat_bucket(3000), ctb_io_lat_bucket(3008));
+    EXPECT_EQ(ctb_io_lat_bucket(1ull << 45), static_cast<std::uint32_t>(CTB_IO_LAT_BUCKETS - 1));
+}
+
+TEST(IoSummary, LatencyQuantileInterpolatesInsideTheBucket) {
+    static __u64 h[CTB_IO_LAT_BUCKETS] = {};
+    EXPECT_EQ(lat_hist_quantile_ns(h, 0.5), 0.0);
+    h[ctb_io_lat_bucket(3000)] = 90;   // [2976, 3008) ns
+    h[ctb_io_lat_bucket(80000)] = 10;  // [79872, 80896) ns
+    EXPECT_DOUBLE_EQ(lat_hist_quantile_ns(h, 0.5), 2976 + 32 * (50.0 / 90));
+    EXPECT_DOUBLE_EQ(lat_hist_quantile_ns(h, 0.9), 3008);
+    EXPECT_DOUBLE_EQ(lat_hist_quantile_ns(h, 0.99), 79872 + 1024 * (9.0 / 10));
+    EXPECT_DOUBLE_EQ(lat_hist_quantile_ns(h, 0.0), 2976);
+}
+
+TEST(IoSummary, TimedCallsPerDirection) {
+    auto s = std::make_unique<IoSnapshot>();
+    s->totals.sys_count[CTB_IO_WRITE] = 4;
+    s->totals.sys_ns_sum[CTB_IO_WRITE] = 4 * 3000;
+    s->totals.sys_hist[CTB_IO_WRITE][ctb_io_lat_bucket(3000)] = 4;
+    auto j = io_summary(*s, layers(), {"tp_btf", "254:0", true, ""});
+    EXPECT_EQ(j["timed_calls"]["write"]["calls"], 4);
+    EXPECT_DOUBLE_EQ(j["timed_calls"]["write"]["mean_us"].get<double>(), 3.0);
+    EXPECT_NEAR(j["timed_calls"]["write"]["p50_us"].get<double>(), 2.992, 1e-9);
+    EXPECT_EQ(j["timed_calls"]["read"]["calls"], 0);
+    EXPECT_EQ(j["timed_calls"]["read"]["p50_us"], 0.0);
+}
+
 }  // namespace
 }  // namespace ctb::bpf
