@@ -98,6 +98,11 @@ def kernel_view_problems(b):
         ops = ctx.get("ops_per_sample", 0)
         if any(c < ops or (side == "engine" and c != ops) or c > ops + 64 for c in s["timed_calls"]):
             problems.append(f"{n}: kernel view {side} timed {s['timed_calls']} calls, the pass has {ops}")
+    # The engine's clock encloses each call, so its median cannot lie below the kernel's median of
+    # the same calls (up to the histogram's bucket width, 1/64 of the value).
+    for rep, sc in zip(kv["engine"]["reported_p50_us"], kv["engine"]["syscall_p50_us"]):
+        if rep < sc * (1 - 1 / 64):
+            problems.append(f"{n}: engine reported {rep} us, below the kernel's {sc} us for the same calls")
     for key in ("reported_ratio", "syscall_ratio"):
         if not kv.get(key) or kv[key] <= 0:
             problems.append(f"{n}: kernel view without a positive {key}")
