@@ -41,6 +41,7 @@ struct IoWindowInfo {
     std::string disk;          // "254:0"
     bool copy_up_traced = false;
     std::string copy_up_off_reason;  // when not traced
+    bool timed_calls = false;        // the window timed pread64/pwrite64 (IoTracer::attach)
 };
 
 nlohmann::json io_summary(const IoSnapshot& s, const LayerMap& layers, const IoWindowInfo& info);

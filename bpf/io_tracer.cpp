@@ -19,23 +19,25 @@ namespace {
 struct Programs {
     std::vector<bpf_program*> always;
     bpf_program* copy_up;
+    bpf_program* time_calls;  // sys_enter: only for windows that ask for timed calls
 };
 
 // The programs of one kind; the other kind's are never loaded.
 Programs programs(io_trace* s, bool btf) {
     auto& p = s->progs;
     if (btf)
-        return {{p.ctb_io_fork_b, p.ctb_io_pexit_b, p.ctb_io_syse_b, p.ctb_io_sysx_b, p.ctb_io_rqi_b, p.ctb_io_rqc_b, p.ctb_io_pget_b,
+        return {{p.ctb_io_fork_b, p.ctb_io_pexit_b, p.ctb_io_sysx_b, p.ctb_io_rqi_b, p.ctb_io_rqc_b, p.ctb_io_pget_b,
                  p.ctb_io_padd_b, p.ctb_io_pdirty_b},
-                p.ctb_io_cpup_b};
-    return {{p.ctb_io_fork_r, p.ctb_io_pexit_r, p.ctb_io_syse_r, p.ctb_io_sysx_r, p.ctb_io_rqi_r, p.ctb_io_rqc_r, p.ctb_io_pget_r,
+                p.ctb_io_cpup_b, p.ctb_io_syse_b};
+    return {{p.ctb_io_fork_r, p.ctb_io_pexit_r, p.ctb_io_sysx_r, p.ctb_io_rqi_r, p.ctb_io_rqc_r, p.ctb_io_pget_r,
              p.ctb_io_padd_r, p.ctb_io_pdirty_r},
-            p.ctb_io_cpup_r};
+            p.ctb_io_cpup_r, p.ctb_io_syse_r};
 }
 
 std::vector<bpf_program*> all_of(const Programs& p) {
     auto v = p.always;
     v.push_back(p.copy_up);
+    v.push_back(p.time_calls);
     return v;
 }
 
@@ -86,12 +88,13 @@ IoTracer::~IoTracer() {
     if (skel_) io_trace__destroy(skel_);  // programs and maps
 }
 
-Status IoTracer::attach() {
+Status IoTracer::attach(bool time_calls) {
     if (!links_.empty()) return {};
     LibbpfCapture log;
     auto p = programs(skel_, kind_ == "tp_btf");
     auto list = p.always;
     if (copy_up_) list.push_back(p.copy_up);
+    if (time_calls) list.push_back(p.time_calls);
     for (bpf_program* prog : list) {
         bpf_link* link = bpf_program__attach(prog);
         if (!link) {

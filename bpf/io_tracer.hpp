@@ -45,7 +45,10 @@ public:
 
     const std::string& program_kind() const { return kind_; }
     bool copy_up_traced() const { return copy_up_; }
-    Status attach();
+    // time_calls: also attach the sys_enter hook that times pread64/pwrite64 (trace.timed_calls).
+    // It runs on every system call of the host while attached, so windows whose own figures are
+    // system calls (metadata, copy-up, lookup) leave it out.
+    Status attach(bool time_calls = false);
     void detach();
 
     Status follow(pid_t tid);

@@ -173,7 +173,7 @@ Result<std::vector<report::BenchResult>> run_mode(Env& env, IoTracing& tracing, 
         auto r = series(bench + "/" + where + suffix, "MiB/s", runs[i].mib, c);
         r.sampled_in_rounds = true;
         if (tracing.on()) {
-            auto traced = tracing.around(where, [&] { return run(i); });
+            auto traced = tracing.around(where, [&] { return run(i); }, true);
             if (!traced) return fail(traced.error());
             r.trace = traced->trace;
             r.trace["window"] = "one more repetition with the tracer attached, after the measured ones";

@@ -30,7 +30,7 @@ Status add_run(Side& side, const TracedDoc& traced, double reported_us, const st
 }
 
 Status engine_run(IoTracing& tracing, const KernelViewRuns& runs, Side& side) {
-    auto traced = tracing.around("bare, kernel view", runs.engine);
+    auto traced = tracing.around("bare, kernel view", runs.engine, true);
     if (!traced) return fail(traced.error());
     const auto& p50 = traced->doc.at("lat_p50_us");
     return add_run(side, *traced, p50.empty() ? 0.0 : p50[0].get<double>(), runs.direction, "engine");
@@ -43,7 +43,7 @@ Status fio_run(IoTracing& tracing, const KernelViewRuns& runs, Side& side) {
         if (!f) return fail(f.error());
         figures = *f;
         return nlohmann::json{{"clat_p50_us", f->clat_p50_us}};
-    });
+    }, true);
     if (!traced) return fail(traced.error());
     return add_run(side, *traced, figures.clat_p50_us, runs.direction, "fio");
 }

@@ -98,7 +98,8 @@ Status IoTracing::watch_rootfs(const Env& env, const std::vector<std::string>& l
     return tracer_->watch_workdir(bpf::kernel_dev(st.st_dev), st.st_ino);
 }
 
-Result<TracedDoc> IoTracing::around(const std::string& where, const std::function<Result<nlohmann::json>()>& run) {
+Result<TracedDoc> IoTracing::around(const std::string& where, const std::function<Result<nlohmann::json>()>& run,
+                                    bool time_calls) {
     if (!tracer_) {
         auto doc = run();
         if (!doc) return fail(doc.error());
@@ -106,13 +107,15 @@ Result<TracedDoc> IoTracing::around(const std::string& where, const std::functio
     }
     tracer_->reset();
     if (auto s = tracer_->follow(static_cast<pid_t>(::syscall(SYS_gettid))); !s) return fail(s.error());
-    if (auto s = tracer_->attach(); !s) return fail(s.error());
+    if (auto s = tracer_->attach(time_calls); !s) return fail(s.error());
     auto doc = run();
     tracer_->detach();
     auto snap = tracer_->snapshot();
     tracer_->reset();
     if (!doc) return fail(doc.error());
-    auto summary = bpf::io_summary(snap, layers_, info_);
+    auto info = info_;
+    info.timed_calls = time_calls;
+    auto summary = bpf::io_summary(snap, layers_, info);
     summary["window"] = "the engine's whole run for this series (" + where + "), every sample traced";
     return TracedDoc{std::move(*doc), std::move(summary)};
 }

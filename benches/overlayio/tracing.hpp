@@ -32,8 +32,10 @@ public:
     // directory (for copy-ups) of the new rootfs.
     Status watch_rootfs(const Env& env, const std::vector<std::string>& lower_dirs);
     // Runs `run` (which starts the engine) as the traced window; the calling thread and every task
-    // it creates are followed.
-    Result<TracedDoc> around(const std::string& where, const std::function<Result<nlohmann::json>()>& run);
+    // it creates are followed. time_calls: also time their pread64/pwrite64 (trace.timed_calls),
+    // for windows whose figures are not system calls themselves (bpf/io_tracer.hpp).
+    Result<TracedDoc> around(const std::string& where, const std::function<Result<nlohmann::json>()>& run,
+                             bool time_calls = false);
 
 private:
     std::unique_ptr<bpf::IoTracer> tracer_;

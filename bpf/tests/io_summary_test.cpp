@@ -116,12 +116,14 @@ TEST(IoSummary, LatencyQuantileInterpolatesInsideTheBucket) {
     EXPECT_DOUBLE_EQ(lat_hist_quantile_ns(h, 0.0), 2976);
 }
 
+// Only a window that timed its calls says anything about them.
 TEST(IoSummary, TimedCallsPerDirection) {
     auto s = std::make_unique<IoSnapshot>();
     s->totals.sys_count[CTB_IO_WRITE] = 4;
     s->totals.sys_ns_sum[CTB_IO_WRITE] = 4 * 3000;
     s->totals.sys_hist[CTB_IO_WRITE][ctb_io_lat_bucket(3000)] = 4;
-    auto j = io_summary(*s, layers(), {"tp_btf", "254:0", true, ""});
+    EXPECT_FALSE(io_summary(*s, layers(), {"tp_btf", "254:0", true, ""}).contains("timed_calls"));
+    auto j = io_summary(*s, layers(), {"tp_btf", "254:0", true, "", true});
     EXPECT_EQ(j["timed_calls"]["write"]["calls"], 4);
     EXPECT_DOUBLE_EQ(j["timed_calls"]["write"]["mean_us"].get<double>(), 3.0);
     EXPECT_NEAR(j["timed_calls"]["write"]["p50_us"].get<double>(), 2.992, 1e-9);
