@@ -87,6 +87,9 @@ def kernel_view_problems(b):
             return [f"{n}: traced fidelity pair without context.fidelity_kernel_view"]
         return []
     if "not_run" in kv:
+        # Only a host that cannot trace excuses it; a traced run that failed is a finding.
+        if not str(ctx.get("tracer", "off")).startswith("off"):
+            return [f"{n}: tracer {ctx.get('tracer')} on, but the kernel view did not run: {kv['not_run']}"]
         return [] if kv["not_run"] else [f"{n}: kernel view not run without a reason"]
     problems = []
     for side in ("engine", "fio"):

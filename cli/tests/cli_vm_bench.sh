@@ -9,8 +9,9 @@ filter="${CTBENCH_VM_BENCH_FILTER:-^start\.namespace}"
 vm_test_setup vm-bench
 
 start=$(date +%s)
-"$CTBENCH" run --vm --suite bench --filter "$filter" --repetitions 3 --format json --output "$tmp/report.json" \
-  >"$tmp/out.txt" 2>&1
+# Bounded inside the test's own timeout, so a hung guest is reported by ctbench (cli_vm_cgroup.sh).
+"$CTBENCH" run --vm --suite bench --filter "$filter" --repetitions 3 --boot-timeout 120 --vm-timeout 420 \
+  --format json --output "$tmp/report.json" >"$tmp/out.txt" 2>&1
 rc=$?
 echo "guest bench run ($filter): exit $rc in $(( $(date +%s) - start )) s"
 cat "$tmp/out.txt"
