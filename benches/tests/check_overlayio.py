@@ -68,7 +68,8 @@ def check_trace(b, problems):
         # the kernel timed every transfer of the pass and none of the layout's (in a container the
         # runtime's own few calls come on top).
         direction = "write" if "write" in bench else "read"
-        timed, ops = trace["timed_calls"][direction]["calls"], ctx.get("ops_per_sample", 0)
+        timed = trace.get("timed_calls", {}).get(direction, {}).get("calls", 0)
+        ops = ctx.get("ops_per_sample", 0)
         layout = ctx.get("file_bytes", 0) // max(ctx.get("block_bytes", 1), 1)
         if timed < ops or timed >= ops + layout or (where == "bare" and timed != ops):
             problems.append(f"{n}: {timed} timed {direction} calls traced for a pass of {ops}")
