@@ -133,14 +133,14 @@ double hist_quantile_us(const __u64 (&hist)[CTB_IO_SLOTS], double q) {
 nlohmann::json io_summary(const IoSnapshot& s, const LayerMap& layers, const IoWindowInfo& info) {
     const auto& t = s.totals;
     nlohmann::json out = {{"kind", "io"},
-            {"tracer", {{"program_type", info.program_kind}, {"lost", t.lost}}},
-            {"lost", t.lost},
-            {"block", {{"disk", info.disk}, {"read", block_direction(t, CTB_IO_READ)},
-                       {"write", block_direction(t, CTB_IO_WRITE)}, {"unmatched_completions", t.blk_unmatched},
-                       {"scope", "every request of the backing disk during the window (writeback included)"}}},
-            {"page_cache", page_cache(t)},
-            {"layers", layers_json(s, layers)},
-            {"copy_up", copy_up(t, info)}};
+        {"tracer", {{"program_type", info.program_kind}, {"lost", t.lost}}},
+        {"lost", t.lost},
+        {"block", {{"disk", info.disk}, {"read", block_direction(t, CTB_IO_READ)},
+                   {"write", block_direction(t, CTB_IO_WRITE)}, {"unmatched_completions", t.blk_unmatched},
+                   {"scope", "every request of the backing disk during the window (writeback included)"}}},
+        {"page_cache", page_cache(t)},
+        {"layers", layers_json(s, layers)},
+        {"copy_up", copy_up(t, info)}};
     if (info.timed_calls) out["timed_calls"] = timed_calls(t);
     return out;
 }
