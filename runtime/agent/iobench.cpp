@@ -30,23 +30,35 @@ AlignedBuffer::AlignedBuffer(std::size_t size) : size_(size) {
 
 AlignedBuffer::~AlignedBuffer() { std::free(data_); }
 
-void pread_all(int fd, char* buf, std::size_t len, std::uint64_t off, const std::string& what) {
+namespace {
+
+// The loop every whole transfer shares: `step(done)` moves what is left from offset `done` of the
+// buffer (read/write at the file position, pread/pwrite at an offset), retried on EINTR and short
+// counts; a read that hits the end of the file first is an error.
+template <class Step>
+void transfer_all(std::size_t len, const std::string& verb, const std::string& what, Step step) {
+    const bool reading = verb == "read";
     for (std::size_t done = 0; done < len;) {
-        ssize_t n = ::pread(fd, buf + done, len - done, static_cast<off_t>(off + done));
+        ssize_t n = step(done);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw SysError("read " + what, errno);
-        if (n == 0) throw SysError("read " + what + " (unexpected end of file)", EIO);
+        if (n < 0) throw SysError(verb + " " + what, errno);
+        if (n == 0 && reading) throw SysError("read " + what + " (unexpected end of file)", EIO);
         done += static_cast<std::size_t>(n);
     }
 }
 
+}  // namespace
+
+void pread_all(int fd, char* buf, std::size_t len, std::uint64_t off, const std::string& what) {
+    transfer_all(len, "read", what, [&](std::size_t done) {
+        return ::pread(fd, buf + done, len - done, static_cast<off_t>(off + done));
+    });
+}
+
 void pwrite_all(int fd, const char* buf, std::size_t len, std::uint64_t off, const std::string& what) {
-    for (std::size_t done = 0; done < len;) {
-        ssize_t n = ::pwrite(fd, buf + done, len - done, static_cast<off_t>(off + done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw SysError("write " + what, errno);
-        done += static_cast<std::size_t>(n);
-    }
+    transfer_all(len, "write", what, [&](std::size_t done) {
+        return ::pwrite(fd, buf + done, len - done, static_cast<off_t>(off + done));
+    });
 }
 
 double cached_fraction(int fd, std::uint64_t size) {
@@ -102,22 +114,11 @@ struct Rng {
 // from the start of the file: the I/O tracer times only positional calls (bpf/io_trace.h), so its
 // figure covers the timed transfers alone, as for fio, which lays out its file with write().
 void write_sequential(int fd, const char* buf, std::size_t len, const std::string& what) {
-    for (std::size_t done = 0; done < len;) {
-        ssize_t n = ::write(fd, buf + done, len - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw SysError("write " + what, errno);
-        done += static_cast<std::size_t>(n);
-    }
+    transfer_all(len, "write", what, [&](std::size_t done) { return ::write(fd, buf + done, len - done); });
 }
 
 void read_sequential(int fd, char* buf, std::size_t len, const std::string& what) {
-    for (std::size_t done = 0; done < len;) {
-        ssize_t n = ::read(fd, buf + done, len - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw SysError("read " + what, errno);
-        if (n == 0) throw SysError("read " + what + " (unexpected end of file)", EIO);
-        done += static_cast<std::size_t>(n);
-    }
+    transfer_all(len, "read", what, [&](std::size_t done) { return ::read(fd, buf + done, len - done); });
 }
 
 // Creates (or re-creates) the file at full size with buffered writes, flushed: not timed. The
