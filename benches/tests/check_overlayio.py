@@ -14,6 +14,12 @@ from fidelity_check import fidelity_round_problems
 
 BENCHES = ["seqread", "seqwrite", "randread", "randwrite", "metadata", "copyup", "lookup"]
 DATA = ["seqread", "seqwrite", "randread", "randwrite"]
+RANDOM = ["randread", "randwrite"]  # the data benches whose fidelity is a latency
+
+
+def traced(ctx):
+    """Whether the host could trace this series (context.tracer is "off: <reason>" otherwise)."""
+    return not str(ctx.get("tracer", "off")).startswith("off")
 
 
 def fidelity_of(b):
@@ -41,7 +47,7 @@ def check_series(b, names, problems):
 
 def check_trace(b, problems):
     n, ctx, trace = b["name"], b["context"], b.get("trace")
-    if str(ctx.get("tracer", "off")).startswith("off"):
+    if not traced(ctx):
         return
     if trace is None:
         if not ctx.get("trace_on") and "/read-" not in n:
@@ -63,7 +69,7 @@ def check_trace(b, problems):
             direction = "write" if "write" in bench else "read"
             if trace["block"][direction]["requests"] <= 0:
                 problems.append(f"{n}: O_DIRECT {direction}s but no block {direction} request traced")
-    if bench in ("randread", "randwrite"):
+    if bench in RANDOM:
         # The engine times its transfers with pread64/pwrite64 and lays out its file with write():
         # the kernel timed every transfer of the pass and none of the layout's (in a container the
         # runtime's own few calls come on top).
@@ -83,13 +89,13 @@ def kernel_view_problems(b):
     n, ctx = b["name"], b["context"]
     kv = ctx.get("fidelity_kernel_view")
     if kv is None:
-        random = n.split("/")[0] in ("overlayio.randread", "overlayio.randwrite")
-        if random and b.get("fidelity") and not str(ctx.get("tracer", "off")).startswith("off"):
+        random = n.split("/")[0].split(".")[1] in RANDOM
+        if random and b.get("fidelity") and traced(ctx):
             return [f"{n}: traced fidelity pair without context.fidelity_kernel_view"]
         return []
     if "not_run" in kv:
         # Only a host that cannot trace excuses it; a traced run that failed is a finding.
-        if not str(ctx.get("tracer", "off")).startswith("off"):
+        if traced(ctx):
             return [f"{n}: tracer {ctx.get('tracer')} on, but the kernel view did not run: {kv['not_run']}"]
         return [] if kv["not_run"] else [f"{n}: kernel view not run without a reason"]
     problems = []
