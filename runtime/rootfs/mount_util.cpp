@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "common/fd.hpp"
+
 #ifndef ST_NOSYMFOLLOW
 #define ST_NOSYMFOLLOW 0x2000  // linux/statfs.h; glibc 2.36's statvfs.h lacks it
 #endif
@@ -86,6 +88,9 @@ std::string join_rest(const std::string& head, const std::string& path, std::siz
 }
 
 Result<UniqueFd> mkdir_all_following(int root_fd, const std::string& path, const std::string& shown, int links) {
+    // Usually the whole path is there (/dev for /dev/pts): the walk below would end with this
+    // very lookup, after one per component. Anything else (missing, dangling) takes the walk.
+    if (auto whole = open_in_root(root_fd, path, O_PATH | O_DIRECTORY, shown)) return whole;
     auto current = open_in_root(root_fd, "/", O_PATH | O_DIRECTORY, shown);
     if (!current) return current;
     std::string walked;
@@ -221,6 +226,18 @@ Status remount_bind(const std::string& path, unsigned long set, unsigned long cl
     unsigned long flags = (*current | set) & ~clear;
     if (::mount(nullptr, path.c_str(), nullptr, MS_REMOUNT | MS_BIND | flags, nullptr) != 0)
         return fail(sys_error((flags & MS_RDONLY) ? "remount read-only" : "remount", shown));
+    return {};
+}
+
+Status bind_detached_at(int dir_fd, const std::string& name, const std::string& source, unsigned long set,
+                        unsigned long clear, const std::string& shown) {
+    UniqueFd tree(::open_tree(AT_FDCWD, source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+    if (!tree) return fail(sys_error("clone mount " + source + " for", shown));
+    mount_attr attr = attributes_of(set, clear);
+    if ((attr.attr_set | attr.attr_clr) != 0 && ::mount_setattr(tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0)
+        return fail(sys_error((set & MS_RDONLY) ? "remount read-only" : "remount", shown));
+    if (::move_mount(tree.get(), "", dir_fd, name.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
+        return fail(sys_error("bind mount " + source + " on", shown));
     return {};
 }
 

@@ -158,11 +158,15 @@ Status link_comounted(int dir_fd, const std::string& name, const Target& t) {
 
 // One hierarchy's directory bound into the tmpfs this mount just made (tmpfs_fd, its root): a
 // fresh tmpfs in the container's private mount namespace holds nothing but what we put there,
-// so plain *at() calls on it need no walk from the container's root.
+// so plain *at() calls on it need no walk from the container's root. Eight of these per
+// container on a v1 host: the detached bind (5 calls) instead of bind, reopen and remount
+// through /proc/self/fd (7 calls, two magic-link walks).
 Status bind_hierarchy(int tmpfs_fd, const Target& t, const std::string& host_path, unsigned long set,
                       unsigned long clear) {
     std::string name = t.dest.substr(t.dest.find_last_of('/') + 1);
     if (::mkdirat(tmpfs_fd, name.c_str(), 0755) != 0 && errno != EEXIST) return fail(sys_error("mkdir", t.shown));
+    auto detached = bind_detached_at(tmpfs_fd, name, host_path, set, clear, t.shown);
+    if (detached || detached.error().err != ENOSYS) return detached;
     UniqueFd point(::openat(tmpfs_fd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!point) return fail(sys_error("open", t.shown));
     if (::mount(host_path.c_str(), fd_path(point.get()).c_str(), nullptr, MS_BIND, nullptr) != 0)
