@@ -77,7 +77,7 @@ std::vector<Series> plan_series(const Fixture& f, StartHelper& helper, std::vect
                                 std::shared_ptr<std::vector<double>> lib_create_ms) {
     std::vector<Series> out;
     out.push_back({"kernel-floor", ask(helper, "kernel"),
-                   {{"what", "clone3(pid,net,ipc,uts,mnt,cgroup) + execve(busybox true) + waitpid"},
+                   {{"what", "clone3(pid,net,ipc,uts,mnt,cgroup; CLONE_VM|CLONE_VFORK) + execve(busybox true) + waitpid"},
                     {"process", "ctbench-start-helper (small process, asked over a pipe), as the minimal container"}},
                    {helper.pid()}, {}});
     out.push_back({"minimal-container", ask(helper, "floor"),

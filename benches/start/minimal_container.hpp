@@ -7,7 +7,9 @@
 //   parent: the container directory with the overlay's upper/ and work/; a cgroup directory in
 //           every cgroup v1 hierarchy with controllers (cpuset.cpus/mems copied from the parent,
 //           the device rules: deny all, then runc's default allow list), or one v2 directory;
-//           clone3 with the same namespace flags (CLONE_INTO_CGROUP on a pure v2 host);
+//           clone3 with the same namespace flags (CLONE_INTO_CGROUP on a pure v2 host), the
+//           child sharing our memory until its exec (CLONE_VM | CLONE_VFORK: no copy of our
+//           page tables, the cheapest way to a process; a plain clone on kernels before 5.5);
 //   child:  on v1 it moves itself into each hierarchy's directory ("0" to `tasks`: the kernel's
 //           cheapest attach, without the global rwsem's RCU grace period), cgroup namespace, rprivate /, the overlay rootfs, proc, /dev tmpfs with the six
 //           default nodes and links, devpts, /dev/shm, mqueue, sysfs ro, the cgroup tree (a

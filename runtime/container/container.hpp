@@ -23,6 +23,8 @@ class Manager;
 
 namespace ctb::container {
 
+class SharedInitMemory;  // shared_init.hpp
+
 struct CreateOptions {
     std::string id;
     std::string bundle;  // absolute; spec.root.path is relative to it unless absolute
@@ -95,6 +97,10 @@ private:
     bool is_parent_ = false;
     bool reaped_ = false;
     bool started_at_once_ = false;  // CreateOptions::start_at_once: start() only collects the outcome
+    // Creating process only, when the init shares our memory (shared_init.hpp): its mapping,
+    // released once the init has exec'd or is gone, and left mapped for it otherwise.
+    std::unique_ptr<SharedInitMemory> shared_init_;
+    void init_left_our_memory();
 };
 
 // Removes the container: cgroups and state. Without force only a stopped container (the

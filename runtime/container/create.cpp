@@ -24,6 +24,7 @@
 #include "runtime/container/console.hpp"
 #include "runtime/container/rootless.hpp"
 #include "runtime/container/seccomp_agent.hpp"
+#include "runtime/container/shared_init.hpp"
 #include "runtime/container/sync.hpp"
 #include "runtime/ownership.hpp"
 #include "runtime/rootfs/idmap.hpp"
@@ -98,6 +99,7 @@ struct Rollback {
     // Once hooks ran, a failed create ends as the spec's lifecycle does: destroy, then poststop.
     const std::vector<spec::Hook>* poststop = nullptr;
     std::string state_json;
+    std::unique_ptr<SharedInitMemory> shared;  // the init's mapping, when it shares our memory
     ~Rollback() {
         if (committed) return;
         destroy();
@@ -113,6 +115,7 @@ struct Rollback {
             while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
             }
         }
+        if (shared) shared->init_done();  // the init is gone (reaped above, or before)
         if (cgroups) (void)remove_own_cgroups(*layout, *cgroups);
         std::error_code ec;
         if (dir.empty()) return;
@@ -328,6 +331,34 @@ Result<nlohmann::json> serve_init(int sync_fd, std::chrono::milliseconds timeout
     }
 }
 
+// The init sharing our memory (shared_init.hpp). clone3 refuses CLONE_CLEAR_SIGHAND before
+// Linux 5.5 (EINVAL): the caller falls back to a plain clone then.
+Result<pid_t> clone_shared_init(const InitConfig& config, std::optional<int> cgroup_fd, const SharedInitMemory& memory) {
+    auto run = [](void* c) { container_init(*static_cast<const InitConfig*>(c)); };
+    long pid = clone3_on_stack(config.plan.clone_flags | kCloneVm | kCloneClearSighand, cgroup_fd, memory.stack_low(),
+                               memory.stack_size(), run, const_cast<InitConfig*>(&config));
+    if (pid < 0)
+        return fail(sys_error("clone3", fmt::format("flags {:#x}, sharing memory", config.plan.clone_flags),
+                              static_cast<int>(-pid)));
+    return static_cast<pid_t>(pid);
+}
+
+// The creator's side of rule 1, then what the init said, as await_ready reports it.
+Status await_shared_init(int sync_fd, pid_t pid, std::chrono::milliseconds timeout, Rollback& rollback,
+                         const spec::Spec& spec) {
+    auto outcome = await_shared_ready(sync_fd, pid, timeout);
+    if (!outcome) {
+        rollback.child = 0;  // killed and reaped
+        return fail(outcome.error());
+    }
+    if (outcome->ready) return {};
+    auto msg = nlohmann::json::parse(outcome->message, nullptr, false);
+    if (!msg.is_discarded() && msg.contains("error")) return fail(error_from_json(msg["error"]));
+    Error e = explain_silent_exit(pid, *rollback.cgroups, spec);
+    rollback.child = 0;  // reaped
+    return fail(std::move(e));
+}
+
 Status await_ready(int sync_fd, std::chrono::milliseconds timeout, Rollback& rollback, const spec::Spec& spec,
                    const std::string& state) {
     auto msg = serve_init(sync_fd, timeout, rollback, spec, state);
@@ -454,13 +485,29 @@ Result<Container> Container::create(const CreateOptions& options) {
     std::optional<int> cgroup_fd = rollback.cgroups->clone_into_fd();
     bool attached = attached_without_runtime(*rollback.cgroups, self_attach, cgroup_fd.has_value());
     config.await_go = runtime_works_on_child(o.spec, *plan, attached, config.runtime_hooks);
-    auto pid = clone_init(config, cgroup_fd, sync->child.get());
+    bool any_idmapped = std::ranges::any_of(*idmapped, [](const UniqueFd& tree) { return tree.get() >= 0; });
+    if (shared_init_eligible(o.spec, *plan, config.await_go, any_idmapped))
+        if (auto memory = SharedInitMemory::map(o.spec.process)) {
+            rollback.shared = std::move(*memory);
+            config.shared = rollback.shared->plan();
+        }
+    auto pid = config.shared ? clone_shared_init(config, cgroup_fd, *rollback.shared)
+                             : clone_init(config, cgroup_fd, sync->child.get());
+    if (!pid && config.shared && pid.error().err == EINVAL) {
+        config.shared = nullptr;
+        rollback.shared.reset();  // unused: no child was made
+        pid = clone_init(config, cgroup_fd, sync->child.get());
+    }
     idmapped->clear();
     if (original_pid_ns && ::setns(original_pid_ns.get(), CLONE_NEWPID) != 0)
         return fail(sys_error("setns back to", "the runtime's pid namespace"));
     if (!pid) return fail(pid.error());
     rollback.child = *pid;
     sync->child.reset();
+    // Sharing memory, nothing of ours may run until the init's "ready" (rule 1): its wait first.
+    if (config.shared)
+        if (auto s = await_shared_init(sync->parent.get(), *pid, o.setup_timeout, rollback, o.spec); !s)
+            return fail(s.error());
 
     if (auto s = prepare_child(*pid, o, *plan, *rollback.cgroups, attached); !s)
         return fail(s.error());
@@ -472,7 +519,9 @@ Result<Container> Container::create(const CreateOptions& options) {
         rollback.poststop = &o.spec.hooks.poststop;  // a failing hook in the init: step 12, then 13
     if (config.await_go)
         if (auto s = send_go(sync->parent.get(), state_json, rollback, o.spec); !s) return fail(s.error());
-    if (auto s = await_ready(sync->parent.get(), o.setup_timeout, rollback, o.spec, state_json); !s) return fail(s.error());
+    if (!config.shared)
+        if (auto s = await_ready(sync->parent.get(), o.setup_timeout, rollback, o.spec, state_json); !s)
+            return fail(s.error());
 
     st.status = ContainerStatus::created;
     st.pid = *pid;
@@ -490,6 +539,7 @@ Result<Container> Container::create(const CreateOptions& options) {
     c.cgroups_ = std::move(rollback.cgroups);
     c.is_parent_ = true;
     c.started_at_once_ = o.start_at_once;
+    c.shared_init_ = std::move(rollback.shared);
     return c;
 }
 

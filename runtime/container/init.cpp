@@ -5,6 +5,7 @@
 #include <net/if.h>
 #include <sys/syscall.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 
 #include <cstring>
@@ -20,6 +21,7 @@
 #include "runtime/container/console.hpp"
 #include "runtime/container/hooks.hpp"
 #include "runtime/container/process.hpp"
+#include "runtime/container/shared_init.hpp"
 #include "runtime/container/sync.hpp"
 #include "runtime/rootfs/overlay.hpp"
 #include "runtime/rootfs/pivot.hpp"
@@ -209,15 +211,10 @@ Result<UniqueFd> wait_for_start(const InitConfig& c) {
     die(c, e);
 }
 
-}  // namespace
-
-void container_init(const InitConfig& c) {
+// Every init's setup, from its namespaces to the executable it will run (resolved inside the
+// container's root, so that a missing one fails create).
+std::string set_up(const InitConfig& c, const nlohmann::json& state) {
     const spec::Spec& spec = *c.spec;
-    check(c, ns::join(c.plan));
-    // Single-threaded, so moving this thread moves the process; before the cgroup namespace.
-    for (const auto& dir : c.self_attach_dirs)
-        if (auto s = write_file(dir + "/tasks", "0"); !s) die(c, Error{"join cgroup", dir + "/tasks", s.error().err, ""});
-    nlohmann::json state = c.await_go ? wait_for_parent(c) : nlohmann::json{{"id", c.id}};
     if (c.plan.new_user) check(c, become_root_in_user_ns());
     check(c, join_session_keyring(state.value("id", std::string("container"))));
     if (c.plan.new_time) check(c, ns::enter_new_time_namespace(spec.linux.time_offsets));
@@ -229,6 +226,47 @@ void container_init(const InitConfig& c) {
     if (!c.plan.new_mount) check(c, write_sysctls(spec));  // with a mount namespace: in setup_mounts
     auto executable = resolve_executable(spec.process);
     if (!executable) die(c, executable.error());
+    return *executable;
+}
+
+// Joins the namespaces given by path and, single-threaded so that moving this thread moves the
+// process, its v1 cgroups; before the cgroup namespace.
+void join_namespaces_and_cgroups(const InitConfig& c) {
+    check(c, ns::join(c.plan));
+    for (const auto& dir : c.self_attach_dirs)
+        if (auto s = write_file(dir + "/tasks", "0"); !s) die(c, Error{"join cgroup", dir + "/tasks", s.error().err, ""});
+}
+
+// An init sharing the creator's memory (shared_init.hpp): the setup and the process's context,
+// then its plan for after "ready". Everything allocated here is freed on return (rule 1).
+void prepare_shared_init(const InitConfig& c) {
+    // Until it execs, this process's memory is the creator's: /proc/<pid>/mem and ptrace of it
+    // must need CAP_SYS_PTRACE on the host, not just the same uid (a process exec'd into the
+    // created container). The flag is the memory's, so the creator is non-dumpable from now on,
+    // as runc's init is.
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) die(c, sys_error("prctl PR_SET_DUMPABLE", "0"));
+    join_namespaces_and_cgroups(c);
+    std::string executable = set_up(c, nlohmann::json{{"id", c.id}});
+    if (c.exec_fifo_fd >= 0) check(c, check_exec_fifo(c));
+    // As runc: identity, capabilities and limits before the wait for start (the eligibility
+    // rules keep what comes after it possible: uid 0, no seccomp filter, harmless rlimits).
+    check(c, enter_process_context(*c.spec, c.spec->process, false));
+    if (executable.size() >= 4096) die(c, sys_error("exec", executable, ENAMETOOLONG));
+    store_exec_plan(*c.shared, executable, c.spec->process, c.sync_fd, c.exec_fifo_fd);
+}
+
+}  // namespace
+
+void container_init(const InitConfig& c) {
+    if (c.shared) {
+        prepare_shared_init(c);
+        announce_ready(c.sync_fd);
+        exec_when_started(*c.shared);  // system calls only from here (rule 2)
+    }
+    const spec::Spec& spec = *c.spec;
+    join_namespaces_and_cgroups(c);
+    nlohmann::json state = c.await_go ? wait_for_parent(c) : nlohmann::json{{"id", c.id}};
+    std::string executable = set_up(c, state);
     bool await_start = c.exec_fifo_fd >= 0;  // none: created to start at once (CreateOptions::start_at_once)
     if (await_start) check(c, check_exec_fifo(c));
     if (c.console_fd >= 0) check(c, attach_new_pty(c.console_fd, c.spec->process.console_size));
@@ -239,13 +277,13 @@ void container_init(const InitConfig& c) {
     if (!await_start) {
         // Errors from here on reach the creating process's start() through the sync channel.
         check(c, run_hooks(spec.hooks.start_container, "startContainer", state_with_status(state, "created")));
-        die(c, exec_container_process(spec, spec.process, *executable, *notify));
+        die(c, exec_container_process(spec, spec.process, executable, *notify));
     }
     auto fifo = wait_for_start(c);
     if (!fifo) die(c, fifo.error());
     if (auto s = run_hooks(spec.hooks.start_container, "startContainer", state_with_status(state, "created")); !s)
         die_after_start(c, fifo->get(), s.error());
-    die_after_start(c, fifo->get(), exec_container_process(spec, spec.process, *executable, *notify));
+    die_after_start(c, fifo->get(), exec_container_process(spec, spec.process, executable, *notify));
 }
 
 }  // namespace ctb::container

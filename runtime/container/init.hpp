@@ -11,6 +11,8 @@
 
 namespace ctb::container {
 
+struct SharedExecPlan;  // shared_init.hpp
+
 struct InitConfig {
     const spec::Spec* spec = nullptr;
     ns::Plan plan;
@@ -38,6 +40,9 @@ struct InitConfig {
     // round trip between two processes less per create, which costs most on a busy host.
     bool await_go = true;
     std::string id;
+    // Non-null: the init shares the creator's memory (shared_init.hpp) and leaves its setup with
+    // everything it needs after "ready" written here.
+    SharedExecPlan* shared = nullptr;
 };
 
 [[noreturn]] void container_init(const InitConfig& config);

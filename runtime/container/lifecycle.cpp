@@ -16,6 +16,7 @@
 #include "common/files.hpp"
 #include "runtime/cgroups/manager.hpp"
 #include "runtime/container/container.hpp"
+#include "runtime/container/shared_init.hpp"
 #include "runtime/container/hooks.hpp"
 #include "runtime/container/rootless.hpp"
 #include "runtime/spec/parse.hpp"
@@ -125,7 +126,8 @@ Container::Container(Container&& other) noexcept
       cgroups_(std::move(other.cgroups_)),
       is_parent_(std::exchange(other.is_parent_, false)),
       reaped_(other.reaped_),
-      started_at_once_(other.started_at_once_) {}
+      started_at_once_(other.started_at_once_),
+      shared_init_(std::move(other.shared_init_)) {}
 
 Container& Container::operator=(Container&& other) noexcept {
     if (this == &other) return *this;
@@ -137,13 +139,20 @@ Container& Container::operator=(Container&& other) noexcept {
     is_parent_ = std::exchange(other.is_parent_, false);
     reaped_ = other.reaped_;
     started_at_once_ = other.started_at_once_;
+    shared_init_ = std::move(other.shared_init_);
     return *this;
+}
+
+void Container::init_left_our_memory() {
+    if (shared_init_) shared_init_->init_done();
+    shared_init_.reset();
 }
 
 Container::~Container() {
     // A created-and-started container we are the parent of: reap it so it does not linger as a
     // zombie. (Callers normally wait() or delete first.)
     if (is_parent_ && !reaped_ && state_.pid > 0) ::waitpid(state_.pid, nullptr, WNOHANG);
+    if (reaped_) init_left_our_memory();  // else an init that shares it may still need it
 }
 
 State Container::state() const {
@@ -171,19 +180,23 @@ Status Container::start() {
         if (!outcome) return fail(outcome.error());
         failed = std::move(*outcome);
     }
+    bool init_exec_seen = false;
     if (sync_) {
         // In the creating process the sync socket carries the same error (or EOF on exec).
         auto msg = receive_message(sync_.get(), std::chrono::seconds(10));
         sync_.reset();
         if (!failed && !msg) failed = msg.error();
         if (!failed && msg->contains("error")) failed = error_from_json((*msg)["error"]);
+        // EOF, no error: the init exec'd (close-on-exec runs after its memory was replaced).
+        init_exec_seen = !failed && msg && msg->empty();
     }
     if (failed) {
         // The init's failure is start's: nothing of the container stays (the spec's "start
         // fails"; a stopped husk would only wait for a delete nobody knows to send).
-        (void)delete_container(root_, s.id, true);
+        if (delete_container(root_, s.id, true)) init_left_our_memory();  // killed and waited for
         return fail(std::move(*failed));
     }
+    if (init_exec_seen) init_left_our_memory();
     // Not written back: the status on disk is only ever "creating" or "created", and every
     // reader derives running/paused/stopped from the live init (live_status), so a rewrite would
     // only cost a block freed (and, on a discard mount, a wait for the device).
@@ -201,6 +214,7 @@ Result<int> Container::wait() {
         if (errno != EINTR) return fail(sys_error("waitpid", std::to_string(state_.pid)));
     }
     reaped_ = true;
+    init_left_our_memory();
     return exit_status(wstatus);
 }
 
@@ -354,7 +368,11 @@ Status delete_container(const std::string& root, const std::string& id, bool for
     return fail(loaded.error());
 }
 
-Status Container::remove(bool force) { return delete_with_state(root_, state_, force); }
+Status Container::remove(bool force) {
+    auto removed = delete_with_state(root_, state_, force);
+    if (removed && is_parent_) init_left_our_memory();  // the init was gone, or killed and waited for
+    return removed;
+}
 
 Status update_resources(const std::string& root, const std::string& id, const spec::Resources& resources) {
     auto c = Container::load(root, id);

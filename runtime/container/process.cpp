@@ -81,6 +81,16 @@ Result<bool> hand_seccomp_listener_to_runtime(const spec::Spec& spec, int sync_f
     return true;  // our copy closes here: the runtime (then the agent) holds the listener
 }
 
+Status enter_process_context(const spec::Spec& spec, const spec::Process& p, bool seccomp_loaded) {
+    if (auto s = enter_cwd(p); !s) return s;
+    // No runtime descriptor may reach the container (the CVE-2024-21626 class): only stdio
+    // survives exec. Sync and report sockets are close-on-exec too, so their EOF tells the parent
+    // exec worked. Done before seccomp, which need not allow close_range.
+    if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) return fail(sys_error("close_range", "3..~0"));
+    const auto& seccomp = seccomp_loaded ? std::optional<spec::Seccomp>() : spec.linux.seccomp;
+    return security::apply_process_security(p, seccomp);
+}
+
 Error exec_container_process(const spec::Spec& spec, const spec::Process& p, const std::string& executable,
                              bool seccomp_loaded) {
     std::string path = executable;
@@ -89,13 +99,7 @@ Error exec_container_process(const spec::Spec& spec, const spec::Process& p, con
         if (!found) return found.error();
         path = *found;
     }
-    if (auto s = enter_cwd(p); !s) return s.error();
-    // No runtime descriptor may reach the container (the CVE-2024-21626 class): only stdio
-    // survives exec. Sync and report sockets are close-on-exec too, so their EOF tells the parent
-    // exec worked. Done before seccomp, which need not allow close_range.
-    if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) return sys_error("close_range", "3..~0");
-    const auto& seccomp = seccomp_loaded ? std::optional<spec::Seccomp>() : spec.linux.seccomp;
-    if (auto s = security::apply_process_security(p, seccomp); !s) return s.error();
+    if (auto s = enter_process_context(spec, p, seccomp_loaded); !s) return s.error();
     std::vector<char*> argv, envp;
     for (const auto& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);

@@ -17,6 +17,10 @@ namespace ctb::container {
 // ENOENT when nothing is found, EACCES when only non-executable files are.
 Result<std::string> resolve_executable(const spec::Process& process);
 
+// The process's context short of exec: its cwd, no runtime descriptor surviving exec, its
+// rlimits, identity, capabilities, noNewPrivileges and (unless seccomp_loaded) seccomp filter.
+Status enter_process_context(const spec::Spec& spec, const spec::Process& process, bool seccomp_loaded);
+
 // `executable` is resolve_executable's answer ("" = resolve here). seccomp_loaded: the filter is
 // in place already (hand_seccomp_listener_to_runtime), so process security leaves it out.
 Error exec_container_process(const spec::Spec& spec, const spec::Process& process, const std::string& executable = "",
