@@ -1,9 +1,12 @@
 // The reference runtime end to end (root): containers from the embedded image, checked from the
 // inside by ctbench-agent and from the outside by the host's own view.
 #include <gtest/gtest.h>
+#include <malloc.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -196,4 +199,108 @@ TEST(Container, ExecFailureComesBackAsAnError) {
     auto r = run_container(s, id);
     EXPECT_NE(r.error.find("exec /no/such/binary: ENOENT"), std::string::npos) << r.error;
     expect_no_leftovers(id);
+}
+
+// The init that shares the creating process's memory (container/shared_init.hpp), seen from the
+// kernel: kcmp(KCMP_VM) says whether two processes have the same address space.
+namespace {
+
+// In a child process (its own heap and environment): create, look at the init, start, wait,
+// remove. `copy`: CTBENCH_INIT_COPY=1 first. Also reports how much the child's heap grew over
+// `rounds` more containers after the first, which a setup that leaves allocations behind in our
+// heap (rule 1) would show.
+json create_and_look(const spec::Spec& spec, const std::string& id, bool copy, int rounds = 0) {
+    auto image = image::ensure_default_image();
+    if (!image) return {{"error", image.error().message()}};
+    auto out = run_in_child(
+        [&] {
+            if (copy) ::setenv("CTBENCH_INIT_COPY", "1", 1);
+            container::CreateOptions o;
+            o.bundle = "/";
+            o.spec = spec;
+            o.image_layers = {*image};
+            json j;
+            std::size_t heap_after_first = 0;
+            for (int i = 0; i <= rounds; ++i) {
+                o.id = id + "-" + std::to_string(i);
+                auto c = container::Container::create(o);
+                if (!c) return json{{"error", c.error().message()}}.dump();
+                long same = ::syscall(SYS_kcmp, ::getpid(), c->pid(), 1 /* KCMP_VM */, 0, 0);
+                j["shared"] = same == 0;
+                j["kcmp_errno"] = same < 0 ? errno : 0;
+                auto started = c->start();
+                if (!started) j["start_error"] = started.error().message();
+                auto status = started ? c->wait() : Result<int>(-1);
+                j["status"] = status ? *status : -1;
+                (void)c->remove(true);
+                if (i == 0) heap_after_first = ::mallinfo2().uordblks;
+            }
+            j["heap_growth"] = static_cast<long>(::mallinfo2().uordblks) - static_cast<long>(heap_after_first);
+            return j.dump();
+        },
+        std::chrono::seconds(120));
+    if (!out) return {{"error", out.error().message()}};
+    return json::parse(*out);
+}
+
+spec::Spec true_spec() {
+    spec::Spec s = agent_spec({});
+    s.process.args = {"/bin/true"};  // quiet: the container shares the test's stdout
+    return s;
+}
+
+}  // namespace
+
+TEST(SharedInit, TheInitSharesOurMemoryUntilExecAndTheContainerRuns) {
+    std::string id = test_id("shared");
+    auto j = create_and_look(true_spec(), id, false, 20);
+    ASSERT_FALSE(j.contains("error")) << j.dump();
+    if (j["kcmp_errno"] == ENOSYS) GTEST_SKIP() << "kcmp(2) not built into this kernel";
+    EXPECT_EQ(j["shared"], true) << j.dump();
+    EXPECT_EQ(j["status"], 0) << j.dump();
+    // 20 containers after the first: what their inits allocated in our heap was freed before
+    // "ready" (a leak of the init's setup would be kilobytes per container).
+    EXPECT_LT(j["heap_growth"].get<long>(), 16 * 1024) << j.dump();
+    for (int i = 0; i <= 20; ++i) expect_no_leftovers(id + "-" + std::to_string(i));
+}
+
+TEST(SharedInit, TheCopyIsUsedWhenAskedOrWhenSharingIsUnsafe) {
+    std::string id = test_id("copy");
+    auto asked = create_and_look(true_spec(), id, true);
+    ASSERT_FALSE(asked.contains("error")) << asked.dump();
+    if (asked["kcmp_errno"] == ENOSYS) GTEST_SKIP() << "kcmp(2) not built into this kernel";
+    EXPECT_EQ(asked["shared"], false) << asked.dump();
+    EXPECT_EQ(asked["status"], 0) << asked.dump();
+    // A memory limit: the OOM killer would kill every process sharing the init's memory.
+    spec::Spec limited = true_spec();
+    limited.linux.resources = spec::Resources{};
+    limited.linux.resources->memory = spec::MemoryResources{};
+    limited.linux.resources->memory->limit = 64 << 20;
+    auto unsafe = create_and_look(limited, id, false);
+    EXPECT_EQ(unsafe["shared"], false) << unsafe.dump();
+    EXPECT_EQ(unsafe["status"], 0) << unsafe.dump();
+    expect_no_leftovers(id + "-0");
+}
+
+// After "ready" the init only makes system calls (rule 2): an exec that fails there (a file with
+// an execute bit that is no program) reaches start() as an error naming the step and errno,
+// formatted without our heap, and the creating process goes on creating containers.
+TEST(SharedInit, AnExecFailureAfterReadyComesBackFromStart) {
+    std::string id = test_id("enoexec");
+    std::string bad = "/tmp/" + id + ".notaprogram";
+    ASSERT_TRUE(write_file(bad, "this is not an executable format\n").has_value());
+    ::chmod(bad.c_str(), 0755);
+    spec::Spec s = agent_spec({});
+    s.process.args = {"/notaprogram"};
+    s.mounts.push_back({"/notaprogram", "bind", bad, {"bind", "ro"}});
+    auto j = create_and_look(s, id, false);
+    ::unlink(bad.c_str());
+    ASSERT_FALSE(j.contains("error")) << j.dump();
+    if (j["kcmp_errno"] != ENOSYS) {
+        EXPECT_EQ(j["shared"], true) << j.dump();
+    }
+    EXPECT_NE(j.value("start_error", "").find("exec /notaprogram: ENOEXEC"), std::string::npos) << j.dump();
+    expect_no_leftovers(id + "-0");
+    auto after = create_and_look(true_spec(), id + "-after", false, 2);
+    EXPECT_EQ(after["status"], 0) << after.dump();
 }
