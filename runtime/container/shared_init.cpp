@@ -20,12 +20,12 @@
 namespace ctb::container {
 namespace {
 
-// C1 runs the whole rootfs setup (JSON, fmt, nested mounts) on this stack: 1 MiB of address
-// space, of which the pages touched are allocated; a guard page below catches an overflow.
+// The init's whole setup (JSON, fmt, nested mounts) runs on this stack: 1 MiB of address space,
+// of which only the pages touched are allocated (12 KiB here); a guard page below catches an
+// overflow.
 constexpr std::size_t kStackBytes = 1 << 20;
 constexpr std::size_t kGuardBytes = 4096;
 constexpr char kReady[] = R"({"ready":true})";
-
 
 std::size_t page_round(std::size_t n) { return (n + 4095) & ~std::size_t{4095}; }
 
@@ -83,7 +83,7 @@ std::size_t append_json_string(char* out, std::size_t n, std::size_t cap, const 
 // channel (the creator's start reads that) and stderr, then exit 127.
 [[noreturn]] void report_and_exit(const SharedExecPlan& p, int fifo_fd, const char* step, const char* object, int err) {
     char json[1024];
-    std::size_t n = static_cast<std::size_t>(std::snprintf(json, sizeof json, R"({"error":{"step":"%s","object":)", step));
+    auto n = static_cast<std::size_t>(std::snprintf(json, sizeof json, R"({"error":{"step":"%s","object":)", step));
     n = append_json_string(json, n, sizeof json - 48, object);
     n += static_cast<std::size_t>(std::snprintf(json + n, sizeof json - n, R"(,"errno":%d,"detail":""}})", err));
     if (fifo_fd >= 0) {
@@ -95,7 +95,8 @@ std::size_t append_json_string(char* out, std::size_t n, std::size_t cap, const 
                             ::strerrorname_np(err) ? ::strerrorname_np(err) : "?",
                             ::strerrordesc_np(err) ? ::strerrordesc_np(err) : "?");
     if (len > 0) {
-        [[maybe_unused]] auto w = ::write(STDERR_FILENO, line, std::min<std::size_t>(static_cast<std::size_t>(len), sizeof line - 1));
+        auto bytes = std::min<std::size_t>(static_cast<std::size_t>(len), sizeof line - 1);
+        [[maybe_unused]] auto w = ::write(STDERR_FILENO, line, bytes);
     }
     ::_exit(127);
 }
