@@ -260,8 +260,11 @@ void prepare_shared_init(const InitConfig& c) {
 void container_init(const InitConfig& c) {
     if (c.shared) {
         prepare_shared_init(c);
-        announce_ready(c.sync_fd);
-        exec_when_started(*c.shared);  // system calls only from here (rule 2)
+        // `c` lives in the creator's stack frame, which is gone once it has our "ready": nothing
+        // of it is read after that, only the plan in our own mapping.
+        const SharedExecPlan& plan = *c.shared;
+        announce_ready(plan.sync_fd);
+        exec_when_started(plan);  // system calls only from here (rule 2)
     }
     const spec::Spec& spec = *c.spec;
     join_namespaces_and_cgroups(c);
