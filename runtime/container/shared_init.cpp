@@ -119,7 +119,6 @@ Result<std::unique_ptr<SharedInitMemory>> SharedInitMemory::map(const spec::Proc
     m->length_ = length;
     m->stack_size_ = kStackBytes;
     m->plan_ = new (static_cast<char*>(base) + kGuardBytes + kStackBytes) SharedExecPlan;
-    m->plan_->capacity = plan_bytes - offsetof(SharedExecPlan, strings);
     return m;
 }
 
@@ -175,7 +174,6 @@ Result<SharedReadyOutcome> await_shared_ready(int sync_fd, pid_t init, std::chro
     pollfd hup{sync_fd, POLLRDHUP, 0};
     while (n > 0 && ::poll(&hup, 1, -1) < 0 && errno == EINTR) {
     }
-    out.gone = true;
     if (n > 0) out.message.assign(buf, static_cast<std::size_t>(n));
     return out;
 }
@@ -190,30 +188,22 @@ void store_exec_plan(SharedExecPlan& plan, const std::string& executable, const 
     plan.sync_fd = sync_fd;
     plan.exec_fifo_fd = exec_fifo_fd;
     if (exec_fifo_fd >= 0) std::snprintf(plan.fifo_path, sizeof plan.fifo_path, "/proc/self/fd/%d", exec_fifo_fd);
-    char* at = plan.strings;
-    auto copy = [&](const std::string& s) {
+    auto copy_at = [](char*& at, const std::string& s) {
         char* start = at;
         std::memcpy(at, s.c_str(), s.size() + 1);
         at += s.size() + 1;
         return start;
     };
-    plan.path = copy(executable);
-    // Pointer arrays after the strings, aligned (SharedInitMemory::map sized it all).
-    std::size_t count = process.args.size() + process.env.size() + 2;
+    char* at = plan.strings;
+    plan.path = copy_at(at, executable);
+    // The pointer arrays next, aligned, then the strings they point to (map sized it all).
     auto* arrays = reinterpret_cast<char**>((reinterpret_cast<std::uintptr_t>(at) + 15) & ~std::uintptr_t{15});
-    char** next = arrays + count;
-    char* text = reinterpret_cast<char*>(next);
-    auto store = [&](const std::string& s) {
-        char* start = text;
-        std::memcpy(text, s.c_str(), s.size() + 1);
-        text += s.size() + 1;
-        return start;
-    };
+    at = reinterpret_cast<char*>(arrays + process.args.size() + process.env.size() + 2);
     plan.argv = arrays;
-    for (const auto& a : process.args) *arrays++ = store(a);
+    for (const auto& a : process.args) *arrays++ = copy_at(at, a);
     *arrays++ = nullptr;
     plan.envp = arrays;
-    for (const auto& e : process.env) *arrays++ = store(e);
+    for (const auto& e : process.env) *arrays++ = copy_at(at, e);
     *arrays = nullptr;
 }
 

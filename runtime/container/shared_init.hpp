@@ -44,8 +44,7 @@ struct SharedExecPlan {
     const char* path = nullptr;  // the resolved executable
     char** argv = nullptr;
     char** envp = nullptr;
-    std::size_t capacity = 0;  // bytes at `strings`
-    char strings[1];           // argv, envp and path, then their pointer arrays
+    char strings[1];  // the path, then argv and envp's pointer arrays and their strings (sized by map)
 };
 
 // The mapping: the init's stack, then its SharedExecPlan. Unmapped on destruction only when
@@ -75,13 +74,12 @@ private:
 // CTBENCH_INIT_COPY unset: that variable forces the copy, for A/B comparisons).
 bool shared_init_eligible(const spec::Spec& spec, const ns::Plan& plan, bool await_go, bool idmapped_mounts);
 
-// Rule 1 on the creator's side. Ready: ok, empty string. The init sent something else (its
-// error): waits for it to be gone, then returns the text. Gone without a word: "" with gone=true.
+// Rule 1 on the creator's side. Ready: ready=true. The init sent something else (its error):
+// waits for it to be gone (not reaped), then returns the text; gone without a word: "".
 // Timeout: kills and reaps it before anything is allocated, then reports.
 struct SharedReadyOutcome {
     bool ready = false;
-    bool gone = false;      // the init closed the channel (exited or was killed), not reaped
-    std::string message;    // its last message when not ready
+    std::string message;  // its last message when not ready
 };
 Result<SharedReadyOutcome> await_shared_ready(int sync_fd, pid_t init, std::chrono::milliseconds timeout);
 
