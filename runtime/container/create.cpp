@@ -331,6 +331,16 @@ Result<nlohmann::json> serve_init(int sync_fd, std::chrono::milliseconds timeout
     }
 }
 
+// The init's answer to the wait for "ready": its error, "ready", or nothing (it was killed,
+// which explain_silent_exit says by what, reaping it).
+Status judge_init_answer(const nlohmann::json& msg, Rollback& rollback, const spec::Spec& spec) {
+    if (msg.contains("error")) return fail(error_from_json(msg["error"]));
+    if (msg.contains("ready")) return {};
+    Error e = explain_silent_exit(rollback.child, *rollback.cgroups, spec);
+    rollback.child = 0;  // reaped
+    return fail(std::move(e));
+}
+
 // The init sharing our memory (shared_init.hpp). clone3 refuses CLONE_CLEAR_SIGHAND before
 // Linux 5.5 (EINVAL): the caller falls back to a plain clone then.
 Result<pid_t> clone_shared_init(const InitConfig& config, std::optional<int> cgroup_fd, const SharedInitMemory& memory) {
@@ -353,23 +363,14 @@ Status await_shared_init(int sync_fd, pid_t pid, std::chrono::milliseconds timeo
     }
     if (outcome->ready) return {};
     auto msg = nlohmann::json::parse(outcome->message, nullptr, false);
-    if (!msg.is_discarded() && msg.contains("error")) return fail(error_from_json(msg["error"]));
-    Error e = explain_silent_exit(pid, *rollback.cgroups, spec);
-    rollback.child = 0;  // reaped
-    return fail(std::move(e));
+    return judge_init_answer(msg.is_discarded() ? nlohmann::json::object() : msg, rollback, spec);
 }
 
 Status await_ready(int sync_fd, std::chrono::milliseconds timeout, Rollback& rollback, const spec::Spec& spec,
                    const std::string& state) {
     auto msg = serve_init(sync_fd, timeout, rollback, spec, state);
     if (!msg) return fail(msg.error());
-    if (msg->contains("error")) return fail(error_from_json((*msg)["error"]));
-    if (!msg->contains("ready")) {
-        Error e = explain_silent_exit(rollback.child, *rollback.cgroups, spec);
-        rollback.child = 0;  // reaped
-        return fail(std::move(e));
-    }
-    return {};
+    return judge_init_answer(*msg, rollback, spec);
 }
 
 }  // namespace
