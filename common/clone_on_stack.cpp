@@ -6,17 +6,6 @@
 #include <cerrno>
 
 namespace ctb {
-namespace {
-
-constexpr std::uint64_t kCloneIntoCgroup = 0x200000000ULL;  // CLONE_INTO_CGROUP (5.7)
-
-struct CloneArgs {
-    std::uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
-        cgroup;
-};
-
-}  // namespace
-
 long clone3_on_stack(std::uint64_t flags, std::optional<int> cgroup_fd, void* stack_low, std::size_t stack_size,
                      void (*fn)(void*), void* arg) {
 #if defined(__x86_64__)

@@ -17,6 +17,12 @@ namespace ctb {
 // -ENOSYS off x86-64, whose trampoline is the only one written.
 long clone3_on_stack(std::uint64_t flags, std::optional<int> cgroup_fd, void* stack_low, std::size_t stack_size,
                      void (*fn)(void*), void* arg);
+// struct clone_args of <linux/sched.h>, declared here because that header clashes with <sched.h>.
+struct CloneArgs {
+    std::uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+        set_tid_size, cgroup;
+};
+constexpr std::uint64_t kCloneIntoCgroup = 0x200000000ULL;    // CLONE_INTO_CGROUP (5.7)
 constexpr std::uint64_t kCloneVm = 0x00000100ULL;              // CLONE_VM
 constexpr std::uint64_t kCloneVfork = 0x00004000ULL;           // CLONE_VFORK
 constexpr std::uint64_t kCloneClearSighand = 0x100000000ULL;  // CLONE_CLEAR_SIGHAND (5.5)

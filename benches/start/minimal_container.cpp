@@ -40,8 +40,6 @@
 namespace ctb::bench {
 namespace {
 
-constexpr std::uint64_t kCloneIntoCgroup = 0x200000000ULL;
-
 // The kernel's struct mount_attr (glibc 2.36 declares no wrapper).
 struct MountAttr {
     std::uint64_t attr_set, attr_clr, propagation, userns_fd;
@@ -297,10 +295,7 @@ Result<pid_t> clone_child(const ChildPlan& c, std::optional<int> cgroup_fd) {
     if (shared != -ENOSYS && shared != -EINVAL)  // else: not x86-64, or a kernel before 5.5
         return fail(sys_error("clone3", fmt::format("flags {:#x}, sharing memory", c.plan->clone_flags),
                               static_cast<int>(-shared)));
-    struct {
-        std::uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
-            set_tid_size, cgroup;
-    } args{};
+    CloneArgs args{};
     args.flags = c.plan->clone_flags;
     args.exit_signal = SIGCHLD;
     if (cgroup_fd) {

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 
+#include "common/clone_on_stack.hpp"
 #include "common/files.hpp"
 #include "common/utc_time.hpp"
 #include "runtime/cgroups/manager.hpp"
@@ -33,13 +34,6 @@
 
 namespace ctb::container {
 namespace {
-
-// struct clone_args of <linux/sched.h>, declared here because that header clashes with <sched.h>.
-struct CloneArgs {
-    std::uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
-        set_tid_size, cgroup;
-};
-constexpr std::uint64_t kCloneIntoCgroup = 0x200000000ULL;
 
 std::string resolve_rootfs(const CreateOptions& o, const std::string& dir) {
     if (!o.image_layers.empty()) return dir + "/rootfs";
