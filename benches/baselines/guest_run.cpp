@@ -275,7 +275,7 @@ Result<GuestRun> run_in_guest(const GuestRunSpec& spec) {
     }
     BootResult boot = boot_guest(boot_with);
     if (!boot.retried.empty())
-        run.accel_note += "; booted twice: the first boot was stopped (" + boot.retried + ")";
+        run.accel_note += "; booted again: " + boot.retried;
     run.console_tail = boot.console_tail;
     run.boot_seconds = boot.boot_seconds;
     run.total_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -23,7 +23,7 @@ struct GuestRunSpec {
     std::string ctbench{}, runtime{}, agent{};  // host binaries for the image
     std::vector<std::string> ctbench_args{};    // e.g. {"run", "--suite", "cgroup"}; no newlines
     std::chrono::milliseconds boot_deadline{180'000};
-    std::chrono::milliseconds boot_stall{60'000};  // then booted once more (BootSpec::boot_stall)
+    std::chrono::milliseconds boot_stall{30'000};  // then booted again (BootSpec::boot_stall)
     std::chrono::milliseconds command_deadline{1'800'000};
     int cpus = 0;        // 0: the host's, at most 4
     int memory_mib = 0;  // 0: 2 GiB, less on a small host

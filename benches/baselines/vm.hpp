@@ -36,7 +36,7 @@ struct BootResult {
     std::string ready_line;      // the ready marker's whole line, when it was printed
     double boot_seconds = 0;     // qemu start to boot_marker (0 when not seen or not asked)
     bool stalled = false;        // a command guest that had not reached boot_marker at boot_deadline
-    std::string retried;         // why a first boot was stopped, when the guest was booted again
+    std::string retried;         // "N boot(s) stopped: why; ...", when the guest was booted again
 };
 
 // One guest boot. The state dir (named on qemu's command line, so leftover guests are
@@ -56,11 +56,13 @@ struct BootSpec {
     // Empty: probe behaviour (`deadline` from qemu's start to ready_marker).
     std::string boot_marker{};
     std::chrono::milliseconds boot_deadline{0};
-    // A first boot still short of boot_marker after `boot_stall` is stopped and the guest booted
-    // once more with the whole boot_deadline (BootResult::retried says so). TCG boots here take
-    // 2-5 s, yet one in many went silent after the kernel's PCI line until the deadline; a
-    // second boot costs seconds where the deadline cost minutes. 0: one boot.
+    // A boot still short of boot_marker after `boot_stall` is stopped and the guest booted again,
+    // up to `boot_attempts` boots in all, the last with the whole boot_deadline
+    // (BootResult::retried says so). TCG boots here take 2-5 s, yet one in many went silent
+    // after the kernel's PCI line until the deadline, once twice in a row; another boot costs
+    // seconds where the deadline cost minutes. 0: one boot.
     std::chrono::milliseconds boot_stall{0};
+    int boot_attempts = 3;
     std::vector<std::string> extra_args{};  // devices and chardevs, appended to the command
     std::string extra_append{};             // appended to the kernel command line
     // A guest that waits for the host in the middle of its command (the network workloads): the

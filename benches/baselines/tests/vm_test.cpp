@@ -302,8 +302,9 @@ TEST(Boot, QemuExitIsReportedWithItsLastLine) {
     EXPECT_TRUE(our_leftover_processes().empty());
 }
 
-// A boot still short of its marker at boot_stall is stopped and booted again with the whole
-// boot deadline: here every first boot "stalls" (no kernel reaches userspace in 0.2 s).
+// A boot still short of its marker at boot_stall is stopped and booted again, the last of
+// boot_attempts with the whole boot deadline: here every boot cut at 0.2 s "stalls" (no kernel
+// reaches userspace that fast), so the first two are stopped and the third boots.
 TEST(Boot, StalledBootIsBootedAgainAndSaysSo) {
     REQUIRE_GUEST();
     auto kernel = find_guest_kernel();
@@ -315,8 +316,29 @@ TEST(Boot, StalledBootIsBootedAgainAndSaysSo) {
                                           .boot_deadline = 60s, .boot_stall = 200ms});
     EXPECT_TRUE(boot.reached_userspace.available) << boot.reached_userspace.detail << "\n" << boot.console_tail;
     EXPECT_FALSE(boot.stalled);
-    EXPECT_TRUE(boot.retried.starts_with("the guest did not reach userspace within the boot deadline of 0.2 s"))
+    EXPECT_TRUE(boot.retried.starts_with("2 boots stopped: the guest did not reach userspace within the boot deadline of 0.2 s"))
         << boot.retried;
+    EXPECT_TRUE(our_leftover_processes().empty());
+}
+
+// A guest that stalls at every boot fails with the last boot's reason and how many were stopped
+// before it; qemu is gone after each.
+TEST(Boot, EveryBootStalledSaysHowManyWereStopped) {
+    REQUIRE_GUEST();
+    auto kernel = find_guest_kernel();
+    ASSERT_TRUE(kernel) << kernel.error().message();
+    TempDir dir;
+    ASSERT_TRUE(write_probe_initramfs(dir.path + "/initramfs.cpio.gz"));
+    BootResult boot = boot_guest(BootSpec{.accel = Accel::tcg, .kernel = *kernel, .initrd = dir.path + "/initramfs.cpio.gz",
+                                          .state_dir = dir.path, .deadline = 60s, .boot_marker = guest_ready_marker,
+                                          .boot_deadline = 300ms, .boot_stall = 100ms});
+    ASSERT_FALSE(boot.reached_userspace.available);
+    EXPECT_TRUE(boot.stalled);
+    const std::string& why = boot.reached_userspace.detail;
+    EXPECT_TRUE(why.starts_with("the guest did not reach userspace within the boot deadline of 0.3 s")) << why;
+    EXPECT_NE(why.find("(after 2 boots stopped: the guest did not reach userspace within the boot deadline of 0.1 s"),
+              std::string::npos)
+        << why;
     EXPECT_TRUE(our_leftover_processes().empty());
 }
 
