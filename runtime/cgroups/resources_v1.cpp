@@ -163,12 +163,15 @@ Status devices(const std::string& dir, const std::vector<spec::DeviceRule>& rule
         e.detail = fmt::format("writing \"{}\"", line);
         return fail(std::move(e));
     };
-    if (auto ok = write_rule(false, "devices", "a"); !ok) return ok;
+    // A spec that opens with its own deny-all (the default one does) needs no second: the
+    // kernel takes any "a" deny line as "deny all, forget every exception".
+    bool denies_all_first = !rules.empty() && !rules[0].allow && (rules[0].type.empty() || rules[0].type == "a");
+    if (!denies_all_first)
+        if (auto ok = write_rule(false, "devices", "a"); !ok) return ok;
     for (std::size_t i = 0; i < rules.size(); ++i) {
-        std::string field = fmt::format("devices[{}]", i);
         auto line = v1_device_line(rules[i]);
-        if (!line) return fail(plain_error("apply " + kField + field, dir, line.error()));
-        if (auto ok = write_rule(rules[i].allow, field, *line); !ok) return ok;
+        if (!line) return fail(plain_error(fmt::format("apply {}devices[{}]", kField, i), dir, line.error()));
+        if (auto ok = write_rule(rules[i].allow, fmt::format("devices[{}]", i), *line); !ok) return ok;
     }
     return {};
 }

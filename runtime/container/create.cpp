@@ -506,10 +506,15 @@ Result<Container> Container::create(const CreateOptions& options) {
 
     if (auto s = prepare_child(*pid, o, *plan, *rollback.cgroups, attached); !s)
         return fail(s.error());
-    State creating = st;
-    creating.pid = *pid;
-    std::string state_json = oci_state_json(creating);
-    rollback.state_json = state_json;
+    // The OCI state for the init's requests and the hooks; a sharing init has neither
+    // (shared_init_eligible), so it is not built for one.
+    std::string state_json;
+    if (!config.shared) {
+        State creating = st;
+        creating.pid = *pid;
+        state_json = oci_state_json(creating);
+        rollback.state_json = state_json;
+    }
     if (!o.spec.hooks.create_container.empty() || !o.spec.hooks.start_container.empty())
         rollback.poststop = &o.spec.hooks.poststop;  // a failing hook in the init: step 12, then 13
     if (config.await_go)

@@ -354,6 +354,25 @@ TEST_F(CgroupManager, DevicesAllowOnlyDevNull) {
     destroy_and_check(m);
 }
 
+// Rules that do not open with a deny-all still start from one (v1: the runtime writes "a" to
+// devices.deny first; a spec that opens with its own deny-all gets no second one).
+TEST_F(CgroupManager, DevicesStartFromDenyAllWithoutTheSpecsOwn) {
+    if (layout_.mode != Mode::v2) {
+        REQUIRE_CONTROLLER("devices");
+    }
+    Manager& m = make();
+    ctb::spec::Resources r;
+    r.devices = {ctb::spec::DeviceRule{true, "c", 1, 3, "rwm"}};
+    auto applied = m.apply(r);
+    ASSERT_TRUE(applied) << applied.error().message();
+    auto child = start_in(m, open_null_and_zero);
+    auto result = child->result(30s);
+    child->wait(10s);
+    ASSERT_TRUE(result);
+    EXPECT_EQ(*result, "null=0 zero=EPERM");
+    destroy_and_check(m);
+}
+
 TEST_F(CgroupManager, KillAllEmptiesTheCgroup) {
     Manager& m = make();
     auto child = start_in(m, [] {
