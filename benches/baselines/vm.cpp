@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "benches/baselines/vcpu_snapshot.hpp"
 #include "common/deadline.hpp"
 #include "common/fd.hpp"
 #include "common/files.hpp"
@@ -41,6 +42,7 @@ constexpr int tail_lines = 20;
 struct Watched {
     ProcessResult process;
     double seconds = 0;  // start to stop condition, EOF or deadline
+    std::string at_deadline;  // what the at_deadline callback said, right before qemu was stopped
 };
 
 enum class ReadEnd { eof, stopped, deadline, error };
@@ -91,7 +93,11 @@ int reap(pid_t pid, ReadEnd end) {
     return status;
 }
 
-Result<Watched> run_watched(std::vector<std::string> argv, const Remaining& remaining, const StopWhen& stop) {
+// Called when the deadline passes, while qemu still runs (the guest's state can be asked for).
+using AtDeadline = std::function<std::string()>;
+
+Result<Watched> run_watched(std::vector<std::string> argv, const Remaining& remaining, const StopWhen& stop,
+                            const AtDeadline& at_deadline) {
     auto exe = find_executable(argv.at(0));
     if (!exe) return fail(plain_error("find executable", argv[0], "not found in PATH, /usr/sbin, /sbin"));
     argv[0] = *exe;
@@ -113,6 +119,7 @@ Result<Watched> run_watched(std::vector<std::string> argv, const Remaining& rema
     ReadEnd end = read_until(read_end.get(), remaining, stop, w.process.output);
     w.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     w.process.timed_out = end == ReadEnd::deadline;
+    if (w.process.timed_out && at_deadline) w.at_deadline = at_deadline();
     int status = reap(pid, end);
     if (WIFEXITED(status)) w.process.exit_code = WEXITSTATUS(status);
     if (WIFSIGNALED(status)) w.process.term_signal = WTERMSIG(status);
@@ -219,15 +226,16 @@ Feature outcome(const BootSpec& spec, const Watched& w) {
     if (auto line = ready_line(out, spec.ready_marker))
         return Feature::yes(fmt::format("{} ({:.2f} s under {})", *line, w.seconds, to_string(spec.accel)));
     if (auto why = kvm_fatal_reason(out)) return Feature::no(*why);
+    std::string vcpus = w.at_deadline.empty() ? "" : "; vCPUs: " + w.at_deadline;
     if (!spec.boot_marker.empty() && out.find(spec.boot_marker) == std::string::npos && w.process.timed_out)
-        return Feature::no(fmt::format("the guest did not reach userspace within the boot deadline of {:g} s; last line: {}",
-                                       static_cast<double>(spec.boot_deadline.count()) / 1000, last_line(out)));
+        return Feature::no(fmt::format("the guest did not reach userspace within the boot deadline of {:g} s; last line: {}{}",
+                                       static_cast<double>(spec.boot_deadline.count()) / 1000, last_line(out), vcpus));
     if (!spec.boot_marker.empty() && w.process.timed_out)
         return Feature::no(fmt::format("the guest's command did not finish within {:g} s of reaching userspace; last line: {}",
                                        static_cast<double>(spec.deadline.count()) / 1000, last_line(out)));
     if (w.process.timed_out)
-        return Feature::no(fmt::format("timed out after {:g} s without reaching userspace; last line: {}",
-                                       static_cast<double>(spec.deadline.count()) / 1000, last_line(out)));
+        return Feature::no(fmt::format("timed out after {:g} s without reaching userspace; last line: {}{}",
+                                       static_cast<double>(spec.deadline.count()) / 1000, last_line(out), vcpus));
     if (w.process.term_signal != 0)
         return Feature::no(
             fmt::format("qemu killed by signal {}: {}", w.process.term_signal, last_line(out)));
@@ -302,7 +310,8 @@ std::string to_string(Accel accel) { return accel == Accel::kvm ? "kvm" : "tcg";
 
 std::vector<std::string> qemu_command(const BootSpec& spec) {
     std::vector<std::string> argv{"qemu-system-x86_64", "-name", "ctbench-guest", "-M", "microvm", "-accel"};
-    std::string append = "console=ttyS0 rdinit=/init panic=-1 quiet";
+    // nokaslr: a stalled boot's vCPU addresses are then System.map's (vcpu_snapshot.hpp).
+    std::string append = "console=ttyS0 rdinit=/init panic=-1 quiet nokaslr";
     if (spec.accel == Accel::kvm) {
         argv.insert(argv.end(), {"kvm", "-cpu", "host"});
     } else {
@@ -332,6 +341,8 @@ std::vector<std::string> qemu_command(const BootSpec& spec) {
                              "-append", append,
                              // The pidfile names the state dir on the command line too.
                              "-pidfile", spec.state_dir + "/qemu.pid"});
+    auto monitor = monitor_args(spec.state_dir + "/monitor.sock");
+    argv.insert(argv.end(), monitor.begin(), monitor.end());
     argv.insert(argv.end(), spec.extra_args.begin(), spec.extra_args.end());
     return argv;
 }
@@ -363,7 +374,12 @@ BootResult boot_once(const BootSpec& spec) {
         auto booted = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(boot_seconds));
         return booted + spec.deadline - Clock::now();
     };
-    auto run = run_watched(qemu_command(spec), remaining, stop);
+    // Still short of userspace at the deadline: where the kernel was, before qemu is stopped.
+    auto at_deadline = [&]() -> std::string {
+        if (runs_command && boot_seconds != 0) return "";
+        return vcpu_snapshot(spec.state_dir + "/monitor.sock", system_map_for(spec.kernel), 3s);
+    };
+    auto run = run_watched(qemu_command(spec), remaining, stop, at_deadline);
     if (!run) return not_booted(spec.accel, run.error().message());
     BootResult result;
     result.accel = spec.accel;

@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "benches/baselines/guest_image.hpp"
+#include "benches/baselines/vcpu_snapshot.hpp"
 #include "benches/baselines/vm.hpp"
 #include "common/files.hpp"
 #include "common/subprocess.hpp"
@@ -222,6 +223,10 @@ TEST(Boot, QemuCommandNamesStateDir) {
     for (const auto& a : argv) line += a + " ";
     EXPECT_NE(line.find("-accel kvm -cpu host"), std::string::npos) << line;
     EXPECT_NE(line.find("-pidfile /run/ctbench/vm-probe-1/qemu.pid"), std::string::npos) << line;
+    // The monitor a stalled boot is asked through, in the state dir; addresses as in System.map.
+    EXPECT_NE(line.find("-monitor unix:/run/ctbench/vm-probe-1/monitor.sock,server=on,wait=off"), std::string::npos)
+        << line;
+    EXPECT_NE(line.find(" nokaslr"), std::string::npos) << line;
     spec.accel = Accel::tcg;
     argv = qemu_command(spec);
     // Multi-threaded TCG in real time (no -icount), delay-loop calibration skipped.
@@ -321,6 +326,38 @@ TEST(Boot, StalledBootIsBootedAgainAndSaysSo) {
     EXPECT_TRUE(our_leftover_processes().empty());
 }
 
+// `info registers -a` as qemu 7.2's monitor prints it (two vCPUs, abridged), and a System.map.
+TEST(VcpuSnapshot, ParsesRegistersAndNamesThemWithSystemMap) {
+    const std::string answer =
+        "QEMU 7.2.22 monitor - type 'help' for more information\r\n(qemu) info registers -a\r\n\r\n"
+        "CPU#0\r\nRAX=0000000000000000 RBX=ffffffff82a0c940\r\n"
+        "RIP=ffffffff81c3a4e2 RFL=00000246 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=1\r\n\r\n"
+        "CPU#1\r\nRAX=0000000000000001\r\n"
+        "RIP=ffffffff81163f10 RFL=00000202 [-------] CPL=0 II=0 A20=1 SMM=0 HLT=0\r\n(qemu) ";
+    auto vcpus = parse_info_registers(answer);
+    ASSERT_EQ(vcpus.size(), 2u);
+    EXPECT_EQ(vcpus[0].cpu, 0);
+    EXPECT_EQ(vcpus[0].rip, 0xffffffff81c3a4e2ull);
+    EXPECT_TRUE(vcpus[0].halted);
+    EXPECT_EQ(vcpus[1].cpu, 1);
+    EXPECT_FALSE(vcpus[1].halted);
+    const std::string map =
+        "ffffffff81000000 T _stext\nffffffff81163e00 T smp_call_function_many_cond\n"
+        "ffffffff81164000 d some_data\nffffffff81c3a4c0 t default_idle\nffffffff81c3a600 T next_fn\n";
+    EXPECT_EQ(symbolize(0xffffffff81c3a4e2ull, map), "default_idle+0x22");
+    EXPECT_EQ(symbolize(0xffffffff81163f10ull, map), "smp_call_function_many_cond+0x110");
+    EXPECT_EQ(symbolize(0x1000, map), "");                     // below every symbol: no name
+    EXPECT_EQ(symbolize(0xffffffff91000000ull, map), "");      // far past the last one
+    EXPECT_EQ(describe(vcpus, map),
+              "CPU#0 halted in default_idle+0x22, CPU#1 in smp_call_function_many_cond+0x110");
+    EXPECT_EQ(describe(vcpus, ""), "CPU#0 halted in 0xffffffff81c3a4e2, CPU#1 in 0xffffffff81163f10");
+    // Debian's placeholder map names nothing.
+    EXPECT_EQ(symbolize(0xffffffff81c3a4e2ull, "ffffffffffffffff B The real System.map is in the linux-image-<version>-dbg package\n"), "");
+    EXPECT_EQ(system_map_for("/no/such/vmlinuz-1.2.3"), "");
+    EXPECT_EQ(system_map_for("/boot/bzImage"), "");
+    EXPECT_EQ(vcpu_snapshot("/no/such/monitor.sock", "", 100ms).rfind("no monitor answer: ", 0), 0u);
+}
+
 // A guest that stalls at every boot fails with the last boot's reason and how many were stopped
 // before it; qemu is gone after each.
 TEST(Boot, EveryBootStalledSaysHowManyWereStopped) {
@@ -339,6 +376,8 @@ TEST(Boot, EveryBootStalledSaysHowManyWereStopped) {
     EXPECT_NE(why.find("(after 2 boots stopped: the guest did not reach userspace within the boot deadline of 0.1 s"),
               std::string::npos)
         << why;
+    // Each stall says where its vCPUs were (qemu's monitor, before qemu was stopped).
+    EXPECT_NE(why.find("; vCPUs: CPU#0 "), std::string::npos) << why;
     EXPECT_TRUE(our_leftover_processes().empty());
 }
 
