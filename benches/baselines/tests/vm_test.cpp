@@ -307,18 +307,24 @@ TEST(Boot, QemuExitIsReportedWithItsLastLine) {
     EXPECT_TRUE(our_leftover_processes().empty());
 }
 
+// The probe guest under TCG as a command guest, with these boot deadlines.
+void boot_probe_image(std::chrono::milliseconds boot_deadline, std::chrono::milliseconds boot_stall, BootResult& boot) {
+    auto kernel = find_guest_kernel();
+    ASSERT_TRUE(kernel) << kernel.error().message();
+    TempDir dir;
+    ASSERT_TRUE(write_probe_initramfs(dir.path + "/initramfs.cpio.gz"));
+    boot = boot_guest(BootSpec{.accel = Accel::tcg, .kernel = *kernel, .initrd = dir.path + "/initramfs.cpio.gz",
+                               .state_dir = dir.path, .deadline = 60s, .boot_marker = guest_ready_marker,
+                               .boot_deadline = boot_deadline, .boot_stall = boot_stall});
+}
+
 // A boot still short of its marker at boot_stall is stopped and booted again, the last of
 // boot_attempts with the whole boot deadline: here every boot cut at 0.2 s "stalls" (no kernel
 // reaches userspace that fast), so the first two are stopped and the third boots.
 TEST(Boot, StalledBootIsBootedAgainAndSaysSo) {
     REQUIRE_GUEST();
-    auto kernel = find_guest_kernel();
-    ASSERT_TRUE(kernel) << kernel.error().message();
-    TempDir dir;
-    ASSERT_TRUE(write_probe_initramfs(dir.path + "/initramfs.cpio.gz"));
-    BootResult boot = boot_guest(BootSpec{.accel = Accel::tcg, .kernel = *kernel, .initrd = dir.path + "/initramfs.cpio.gz",
-                                          .state_dir = dir.path, .deadline = 60s, .boot_marker = guest_ready_marker,
-                                          .boot_deadline = 60s, .boot_stall = 200ms});
+    BootResult boot;
+    ASSERT_NO_FATAL_FAILURE(boot_probe_image(60s, 200ms, boot));
     EXPECT_TRUE(boot.reached_userspace.available) << boot.reached_userspace.detail << "\n" << boot.console_tail;
     EXPECT_FALSE(boot.stalled);
     EXPECT_TRUE(boot.retried.starts_with("2 boots stopped: the guest did not reach userspace within the boot deadline of 0.2 s"))
@@ -362,13 +368,8 @@ TEST(VcpuSnapshot, ParsesRegistersAndNamesThemWithSystemMap) {
 // before it; qemu is gone after each.
 TEST(Boot, EveryBootStalledSaysHowManyWereStopped) {
     REQUIRE_GUEST();
-    auto kernel = find_guest_kernel();
-    ASSERT_TRUE(kernel) << kernel.error().message();
-    TempDir dir;
-    ASSERT_TRUE(write_probe_initramfs(dir.path + "/initramfs.cpio.gz"));
-    BootResult boot = boot_guest(BootSpec{.accel = Accel::tcg, .kernel = *kernel, .initrd = dir.path + "/initramfs.cpio.gz",
-                                          .state_dir = dir.path, .deadline = 60s, .boot_marker = guest_ready_marker,
-                                          .boot_deadline = 300ms, .boot_stall = 100ms});
+    BootResult boot;
+    ASSERT_NO_FATAL_FAILURE(boot_probe_image(300ms, 100ms, boot));
     ASSERT_FALSE(boot.reached_userspace.available);
     EXPECT_TRUE(boot.stalled);
     const std::string& why = boot.reached_userspace.detail;

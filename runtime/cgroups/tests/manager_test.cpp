@@ -338,39 +338,28 @@ std::string open_null_and_zero() {
 }
 }  // namespace
 
+// Only /dev/null is allowed, whether the rules open with their own deny-all (the default spec's)
+// or not: the runtime starts from deny-all either way (v1 writes "a" to devices.deny first unless
+// the spec's first rule already is one).
 TEST_F(CgroupManager, DevicesAllowOnlyDevNull) {
     // v1: the devices controller; v2: a BPF program (no controller needed).
     if (layout_.mode != Mode::v2) {
         REQUIRE_CONTROLLER("devices");
     }
-    Manager& m = make();
-    auto applied = m.apply(only_dev_null());
-    ASSERT_TRUE(applied) << applied.error().message();
-    auto child = start_in(m, open_null_and_zero);
-    auto result = child->result(30s);
-    child->wait(10s);
-    ASSERT_TRUE(result);
-    EXPECT_EQ(*result, "null=0 zero=EPERM");
-    destroy_and_check(m);
-}
-
-// Rules that do not open with a deny-all still start from one (v1: the runtime writes "a" to
-// devices.deny first; a spec that opens with its own deny-all gets no second one).
-TEST_F(CgroupManager, DevicesStartFromDenyAllWithoutTheSpecsOwn) {
-    if (layout_.mode != Mode::v2) {
-        REQUIRE_CONTROLLER("devices");
+    ctb::spec::Resources without_own_deny_all;
+    without_own_deny_all.devices = {ctb::spec::DeviceRule{true, "c", 1, 3, "rwm"}};
+    for (const auto& resources : {only_dev_null(), without_own_deny_all}) {
+        SCOPED_TRACE(fmt::format("{} rules", resources.devices.size()));
+        Manager& m = make();
+        auto applied = m.apply(resources);
+        ASSERT_TRUE(applied) << applied.error().message();
+        auto child = start_in(m, open_null_and_zero);
+        auto result = child->result(30s);
+        child->wait(10s);
+        ASSERT_TRUE(result);
+        EXPECT_EQ(*result, "null=0 zero=EPERM");
+        destroy_and_check(m);
     }
-    Manager& m = make();
-    ctb::spec::Resources r;
-    r.devices = {ctb::spec::DeviceRule{true, "c", 1, 3, "rwm"}};
-    auto applied = m.apply(r);
-    ASSERT_TRUE(applied) << applied.error().message();
-    auto child = start_in(m, open_null_and_zero);
-    auto result = child->result(30s);
-    child->wait(10s);
-    ASSERT_TRUE(result);
-    EXPECT_EQ(*result, "null=0 zero=EPERM");
-    destroy_and_check(m);
 }
 
 TEST_F(CgroupManager, KillAllEmptiesTheCgroup) {
