@@ -2,11 +2,10 @@
 
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+#include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
 #include <sstream>
@@ -15,6 +14,7 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/files.hpp"
+#include "common/unix_socket.hpp"
 
 namespace ctb::vm {
 namespace {
@@ -25,18 +25,16 @@ constexpr std::uint64_t kMaxSymbolOffset = 1 << 20;
 // qemu makes the socket while it starts: a boot stopped very early may not have it yet, so a
 // missing or not yet listening socket is tried again until the deadline.
 Result<UniqueFd> connect_unix(const std::string& path, const Deadline& deadline) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) return fail(plain_error("connect", path, "path too long for a unix socket"));
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    auto addr = unix_socket_address(path);
+    if (!addr) return fail(plain_error("connect", path, "path too long for a unix socket"));
     UniqueFd fd;
     int err = 0;
+    // Done when connected (err 0) or failed for a reason waiting does not change.
     retry_until(deadline, [&] {
         fd.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        if (!fd) return (err = errno), true;
-        if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) return (err = 0), true;
-        err = errno;
-        return err != ENOENT && err != ECONNREFUSED;
+        bool connected = fd && ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) == 0;
+        err = connected ? 0 : errno;
+        return connected || (err != ENOENT && err != ECONNREFUSED);
     });
     if (err != 0) return fail(sys_error("connect", path, err));
     return fd;

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "common/unix_socket.hpp"
 #include "runtime/container/sync.hpp"
 
 namespace ctb::container {
@@ -24,11 +25,9 @@ Status send_fd(int sock, int fd) { return send_with_fd(sock, "console", fd, "the
 Result<UniqueFd> connect_console_socket(const std::string& path) {
     UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd) return fail(sys_error("socket", "console socket"));
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) return fail(plain_error("connect console socket", path, "path too long"));
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    auto addr = unix_socket_address(path);
+    if (!addr) return fail(plain_error("connect console socket", path, "path too long"));
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0)
         return fail(sys_error("connect console socket", path));
     return fd;
 }

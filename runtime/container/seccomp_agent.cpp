@@ -1,13 +1,11 @@
 #include "runtime/container/seccomp_agent.hpp"
 
 #include <sys/socket.h>
-#include <sys/un.h>
-
-#include <cstring>
 
 #include <nlohmann/json.hpp>
 
 #include "common/fd.hpp"
+#include "common/unix_socket.hpp"
 #include "runtime/container/sync.hpp"
 
 namespace ctb::container {
@@ -16,15 +14,12 @@ namespace {
 constexpr const char* kField = "linux.seccomp.listenerPath";
 
 Result<UniqueFd> connect_agent(const std::string& path) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path)
-        return fail(plain_error("connect", kField, path + ": longer than a unix socket path may be"));
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    auto addr = unix_socket_address(path);
+    if (!addr) return fail(plain_error("connect", kField, path + ": longer than a unix socket path may be"));
     UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!sock) return fail(sys_error("socket for", kField));
     int rc;
-    do rc = ::connect(sock.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+    do rc = ::connect(sock.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr);
     while (rc != 0 && errno == EINTR);
     if (rc != 0) {
         auto e = sys_error("connect", std::string(kField) + " " + path);
