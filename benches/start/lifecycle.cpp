@@ -82,8 +82,9 @@ std::vector<Series> plan_series(const Fixture& f, StartHelper& helper, std::vect
                    {helper.pid()}, {}});
     out.push_back({"minimal-container", ask(helper, "floor"),
                    {{"what", "the container's kernel work only (benches/start/minimal_container.hpp): cgroup dirs, "
-                             "device rules and attach, clone3, overlay, the spec's mounts, pivot_root, masked and "
-                             "read-only paths, hostname, lo, rlimit, capabilities, exec /bin/true, wait, rmdir"},
+                             "device rules and attach, clone3, session keyring, overlay, the spec's mounts, "
+                             "pivot_root, masked and read-only paths, hostname, lo, rlimit, capabilities, exec "
+                             "/bin/true, wait, rmdir"},
                     {"process", "ctbench-start-helper (small process, asked over a pipe)"}},
                    {helper.pid()}, {}});
     out.push_back({"ctbench-lib", ask_library(helper, std::move(lib_create_ms)),

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/keyctl.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -58,13 +59,14 @@ constexpr const char* kSteps[] = {
     "mount mqueue", "mount sysfs", "mount cgroup tmpfs", "bind cgroup hierarchy", "remount cgroup hierarchy ro",
     "symlink co-mounted hierarchy", "remount cgroup tmpfs ro", "pivot_root", "make old root rslave",
     "unmount old root", "mask path", "make path read-only", "sethostname", "bring lo up", "setrlimit",
-    "drop bounding capability", "capset", "no_new_privs", "execve /bin/true"};
+    "drop bounding capability", "capset", "no_new_privs", "execve /bin/true", "join session keyring"};
 
 // Everything the child needs, computed before clone3: the child only makes system calls.
 struct ChildPlan {
     const MinimalPlan* plan;
     int error_fd;  // write end, close-on-exec
     std::string rootfs, overlay_options;
+    std::string keyring;  // "_ses.<cgroup leaf>"
     std::vector<std::string> cgroup_dirs;  // v1: the container's directory in each hierarchy
 };
 
@@ -193,6 +195,9 @@ void set_identity(const ChildPlan& c) {
         must(c, fd >= 0 && ::write(fd, "0", 1) == 1, 0);
         ::close(fd);
     }
+    // A session keyring of its own, as the runtime's init joins one (a conformance promise:
+    // security.escape.keyring); ENOSYS: a kernel without keys, where the runtime joins none either.
+    must(c, ::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, c.keyring.c_str()) >= 0 || errno == ENOSYS, 30);
     must(c, ::unshare(CLONE_NEWCGROUP) == 0, 1);  // now that we sit in the cgroup: it is our root
     must(c, ::mount(nullptr, "/", nullptr, MS_PRIVATE | MS_REC, nullptr) == 0, 2);
     must(c, ::mkdir(c.rootfs.c_str(), 0755) == 0, 3);
@@ -349,7 +354,8 @@ Status run_minimal_container(const MinimalPlan& plan, const std::string& dir, co
     for (auto [sub, mode] : {std::pair{"/upper", 0755u}, std::pair{"/work", 0700u}})
         if (::mkdir((dir + sub).c_str(), mode) != 0) return fail(sys_error("mkdir", dir + sub));
     ChildPlan c{&plan, -1, dir + "/rootfs",
-                fmt::format("lowerdir={},upperdir={}/upper,workdir={}/work", plan.image, dir, dir), {}};
+                fmt::format("lowerdir={},upperdir={}/upper,workdir={}/work", plan.image, dir, dir), {}, {}};
+    c.keyring = "_ses." + cgroup.substr(cgroup.find_last_of('/') + 1);
     std::optional<int> cgroup_fd;
     UniqueFd v2_dir;
     if (plan.cgroup_v2) {

@@ -11,11 +11,12 @@
 //           child sharing our memory until its exec (CLONE_VM | CLONE_VFORK: no copy of our
 //           page tables, the cheapest way to a process; a plain clone on kernels before 5.5);
 //   child:  on v1 it moves itself into each hierarchy's directory ("0" to `tasks`: the kernel's
-//           cheapest attach, without the global rwsem's RCU grace period), cgroup namespace, rprivate /, the overlay rootfs, proc, /dev tmpfs with the six
-//           default nodes and links, devpts, /dev/shm, mqueue, sysfs ro, the cgroup tree (a
-//           tmpfs with each hierarchy's directory bound read-only), pivot_root, the masked and
-//           read-only paths, hostname, lo up, RLIMIT_NOFILE, the capability sets, no_new_privs,
-//           exec of /bin/true;
+//           cheapest attach, without the global rwsem's RCU grace period), a session keyring of
+//           its own ("_ses.<name>", as the runtime, runc and crun), cgroup namespace, rprivate /,
+//           the overlay rootfs, proc, /dev tmpfs with the six default nodes and links, devpts,
+//           /dev/shm, mqueue, sysfs ro, the cgroup tree (a tmpfs with each hierarchy's directory
+//           bound read-only), pivot_root, the masked and read-only paths, hostname, lo up,
+//           RLIMIT_NOFILE, the capability sets, no_new_privs, exec of /bin/true;
 //   parent: wait, rmdir of the cgroup directories, removal of the container directory.
 // What the runtime does beyond this (state.json, config.json, the exec fifo, the sync socket
 // protocol, JSON, layout detection, reading its own files back) is what the floor leaves out.
