@@ -56,8 +56,8 @@ struct ChildFailure {
 constexpr const char* kSteps[] = {
     "join cgroup (tasks)", "unshare cgroup namespace", "make / rprivate", "mkdir rootfs", "mount overlay rootfs",
     "mount proc", "mount /dev tmpfs", "mknod /dev node", "symlink /dev link", "mount devpts", "mount /dev/shm",
-    "mount mqueue", "mount sysfs", "mount cgroup tmpfs", "bind cgroup hierarchy", "remount cgroup hierarchy ro",
-    "symlink co-mounted hierarchy", "remount cgroup tmpfs ro", "pivot_root", "make old root rslave",
+    "mount mqueue", "mount sysfs", "mount cgroup tmpfs", "bind cgroup hierarchy",
+    "symlink co-mounted hierarchy", "make the cgroup tree read-only", "pivot_root", "make old root rslave",
     "unmount old root", "mask path", "make path read-only", "sethostname", "bring lo up", "setrlimit",
     "drop bounding capability", "capset", "no_new_privs", "execve /bin/true", "join session keyring"};
 
@@ -123,25 +123,27 @@ void mount_cgroup_tree(const ChildPlan& c) {
         std::string dest = top + "/" + h.name;
         must(c, ::mkdir(dest.c_str(), 0755) == 0, 14);
         must(c, ::mount(c.cgroup_dirs[i].c_str(), dest.c_str(), nullptr, MS_BIND, nullptr) == 0, 14);
-        must(c, ::mount(nullptr, dest.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | flags, nullptr) == 0, 15);
         if (h.name.find(',') == std::string::npos) continue;
         std::size_t pos = 0;
         while (pos <= h.name.size()) {
             std::size_t comma = std::min(h.name.find(',', pos), h.name.size());
             std::string part = h.name.substr(pos, comma - pos);
             pos = comma + 1;
-            must(c, ::symlink(h.name.c_str(), (top + "/" + part).c_str()) == 0 || errno == EEXIST, 16);
+            must(c, ::symlink(h.name.c_str(), (top + "/" + part).c_str()) == 0 || errno == EEXIST, 15);
         }
     }
-    must(c, ::mount(nullptr, top.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | flags, "mode=755") == 0, 17);
+    // The flags on the tmpfs and every bind in it at once, as the runtime sets them.
+    MountAttr ro{MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_RELATIME,
+                 MOUNT_ATTR__ATIME, 0, 0};
+    must(c, ::syscall(SYS_mount_setattr, AT_FDCWD, top.c_str(), AT_RECURSIVE, &ro, sizeof ro) == 0, 16);
 }
 
 void change_root(const ChildPlan& c) {
-    must(c, ::chdir(c.rootfs.c_str()) == 0, 18);
-    must(c, ::syscall(SYS_pivot_root, ".", ".") == 0, 18);
-    must(c, ::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) == 0, 19);
-    must(c, ::umount2(".", MNT_DETACH) == 0, 20);
-    must(c, ::chdir("/") == 0, 20);
+    must(c, ::chdir(c.rootfs.c_str()) == 0, 17);
+    must(c, ::syscall(SYS_pivot_root, ".", ".") == 0, 17);
+    must(c, ::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) == 0, 18);
+    must(c, ::umount2(".", MNT_DETACH) == 0, 19);
+    must(c, ::chdir("/") == 0, 19);
 }
 
 void mask_and_protect(const ChildPlan& c) {
@@ -150,41 +152,41 @@ void mask_and_protect(const ChildPlan& c) {
         struct stat st {};
         if (::stat(p, &st) != 0) continue;  // the runtime skips absent paths too
         if (S_ISDIR(st.st_mode))
-            must(c, ::mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0, 21);
+            must(c, ::mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0, 20);
         else
-            must(c, ::mount("/dev/null", p, nullptr, MS_BIND, nullptr) == 0, 21);
+            must(c, ::mount("/dev/null", p, nullptr, MS_BIND, nullptr) == 0, 20);
     }
     MountAttr ro{MOUNT_ATTR_RDONLY, 0, 0, 0};
     for (const char* p : {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}) {
         if (::access(p, F_OK) != 0) continue;
-        must(c, ::mount(p, p, nullptr, MS_BIND | MS_REC, nullptr) == 0, 22);
-        must(c, ::syscall(SYS_mount_setattr, AT_FDCWD, p, AT_RECURSIVE, &ro, sizeof ro) == 0, 22);
+        must(c, ::mount(p, p, nullptr, MS_BIND | MS_REC, nullptr) == 0, 21);
+        must(c, ::syscall(SYS_mount_setattr, AT_FDCWD, p, AT_RECURSIVE, &ro, sizeof ro) == 0, 21);
     }
 }
 
 void set_identity(const ChildPlan& c) {
-    must(c, ::sethostname(c.plan->hostname.data(), c.plan->hostname.size()) == 0, 23);
+    must(c, ::sethostname(c.plan->hostname.data(), c.plan->hostname.size()) == 0, 22);
     int sock = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     ifreq ifr{};
     std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-    must(c, sock >= 0 && ::ioctl(sock, SIOCGIFFLAGS, &ifr) == 0, 24);
+    must(c, sock >= 0 && ::ioctl(sock, SIOCGIFFLAGS, &ifr) == 0, 23);
     ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-    must(c, ::ioctl(sock, SIOCSIFFLAGS, &ifr) == 0, 24);
+    must(c, ::ioctl(sock, SIOCSIFFLAGS, &ifr) == 0, 23);
     ::close(sock);
     rlimit nofile{1024, 1024};
-    must(c, ::setrlimit(RLIMIT_NOFILE, &nofile) == 0, 25);
+    must(c, ::setrlimit(RLIMIT_NOFILE, &nofile) == 0, 24);
     const auto& keep = c.plan->capabilities;
     for (int cap = 0; cap <= CAP_LAST_CAP; ++cap)
         if (std::find(keep.begin(), keep.end(), static_cast<std::uint32_t>(cap)) == keep.end())
-            must(c, ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0 || errno == EINVAL, 26);
+            must(c, ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0 || errno == EINVAL, 25);
     __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
     __user_cap_data_struct data[2]{};
     for (auto cap : keep) {
         data[cap / 32].effective |= 1u << (cap % 32);
         data[cap / 32].permitted |= 1u << (cap % 32);
     }
-    must(c, ::syscall(SYS_capset, &header, data) == 0, 27);
-    must(c, ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, 28);
+    must(c, ::syscall(SYS_capset, &header, data) == 0, 26);
+    must(c, ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, 27);
 }
 
 [[noreturn]] void child(const ChildPlan& c) {
@@ -197,7 +199,7 @@ void set_identity(const ChildPlan& c) {
     }
     // A session keyring of its own, as the runtime's init joins one (a conformance promise:
     // security.escape.keyring); ENOSYS: a kernel without keys, where the runtime joins none either.
-    must(c, ::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, c.keyring.c_str()) >= 0 || errno == ENOSYS, 30);
+    must(c, ::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, c.keyring.c_str()) >= 0 || errno == ENOSYS, 29);
     must(c, ::unshare(CLONE_NEWCGROUP) == 0, 1);  // now that we sit in the cgroup: it is our root
     must(c, ::mount(nullptr, "/", nullptr, MS_PRIVATE | MS_REC, nullptr) == 0, 2);
     must(c, ::mkdir(c.rootfs.c_str(), 0755) == 0, 3);
@@ -214,7 +216,7 @@ void set_identity(const ChildPlan& c) {
     char* argv[] = {arg0, nullptr};
     char* envp[] = {nullptr};
     ::execve("/bin/true", argv, envp);
-    child_fail(c, 29);
+    child_fail(c, 28);
 }
 
 // ---- parent ----------------------------------------------------------------------------------

@@ -229,15 +229,11 @@ Status remount_bind(const std::string& path, unsigned long set, unsigned long cl
     return {};
 }
 
-Status bind_detached_at(int dir_fd, const std::string& name, const std::string& source, unsigned long set,
-                        unsigned long clear, const std::string& shown) {
-    UniqueFd tree(::open_tree(AT_FDCWD, source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
-    if (!tree) return fail(sys_error("clone mount " + source + " for", shown));
+Status set_tree_flags(const std::string& path, unsigned long set, unsigned long clear, const std::string& shown) {
     mount_attr attr = attributes_of(set, clear);
-    if ((attr.attr_set | attr.attr_clr) != 0 && ::mount_setattr(tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0)
+    if ((attr.attr_set | attr.attr_clr) == 0) return {};
+    if (::mount_setattr(AT_FDCWD, path.c_str(), AT_RECURSIVE, &attr, sizeof attr) != 0)
         return fail(sys_error((set & MS_RDONLY) ? "remount read-only" : "remount", shown));
-    if (::move_mount(tree.get(), "", dir_fd, name.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
-        return fail(sys_error("bind mount " + source + " on", shown));
     return {};
 }
 

@@ -52,13 +52,10 @@ Result<unsigned long> mount_flags_of(const std::string& path, const std::string&
 Status remount_bind(const std::string& path, unsigned long set, unsigned long clear,
                     const std::string& shown);
 
-// Binds `source` at `name` inside dir_fd the new-API way: a detached copy of the source
-// (open_tree), its per-mount flags set while no one can reach it, moved into place
-// (move_mount, which does not follow a symlink at `name`). No path through /proc/self/fd and
-// no second lookup to find the new mount for its remount. ENOSYS (kernel < 5.12) is returned
-// as such, before anything is mounted, for the caller's mount(2) path.
-Status bind_detached_at(int dir_fd, const std::string& name, const std::string& source, unsigned long set,
-                        unsigned long clear, const std::string& shown);
+// remount_bind's flags for the mount at `path` and every mount below it, in one
+// mount_setattr(AT_RECURSIVE): all of them or none. ENOSYS (kernel < 5.12) is returned as such,
+// with nothing changed, for the caller's remount of each mount.
+Status set_tree_flags(const std::string& path, unsigned long set, unsigned long clear, const std::string& shown);
 
 // Applies mount_setattr(AT_RECURSIVE) to the tree at `path`: submounts of an rbind are not
 // touched by a remount. No-op when both masks are 0; ENOSYS (kernel < 5.12) is reported.

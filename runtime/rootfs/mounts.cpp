@@ -158,39 +158,54 @@ Status link_comounted(int dir_fd, const std::string& name, const Target& t) {
 
 // One hierarchy's directory bound into the tmpfs this mount just made (tmpfs_fd, its root): a
 // fresh tmpfs in the container's private mount namespace holds nothing but what we put there,
-// so plain *at() calls on it need no walk from the container's root. Eight of these per
-// container on a v1 host: the detached bind (5 calls) instead of bind, reopen and remount
-// through /proc/self/fd (7 calls, two magic-link walks).
-Status bind_hierarchy(int tmpfs_fd, const Target& t, const std::string& host_path, unsigned long set,
-                      unsigned long clear) {
+// so the directory made here is named under /proc/self/fd/N with no walk from the container's
+// root. Two calls per hierarchy, eight hierarchies per container on a v1 host; the flags follow
+// for the whole tree at once (apply_cgroup_v1). A name that is already there (a co-mounted
+// hierarchy's link) is opened without following it.
+Status bind_hierarchy(int tmpfs_fd, const Target& t, const std::string& host_path) {
     std::string name = t.dest.substr(t.dest.find_last_of('/') + 1);
-    if (::mkdirat(tmpfs_fd, name.c_str(), 0755) != 0 && errno != EEXIST) return fail(sys_error("mkdir", t.shown));
-    auto detached = bind_detached_at(tmpfs_fd, name, host_path, set, clear, t.shown);
-    if (detached || detached.error().err != ENOSYS) return detached;
-    UniqueFd point(::openat(tmpfs_fd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!point) return fail(sys_error("open", t.shown));
-    if (::mount(host_path.c_str(), fd_path(point.get()).c_str(), nullptr, MS_BIND, nullptr) != 0)
+    std::string point = fd_path(tmpfs_fd) + "/" + name;
+    UniqueFd existing;
+    if (::mkdirat(tmpfs_fd, name.c_str(), 0755) != 0) {
+        if (errno != EEXIST) return fail(sys_error("mkdir", t.shown));
+        existing.reset(::openat(tmpfs_fd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!existing) return fail(sys_error("open", t.shown));
+        point = fd_path(existing.get());
+    }
+    if (::mount(host_path.c_str(), point.c_str(), nullptr, MS_BIND, nullptr) != 0)
         return fail(sys_error("bind mount " + host_path + " on", t.shown));
-    UniqueFd top(::openat(tmpfs_fd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!top) return fail(sys_error("open", t.shown));
-    if ((set | clear) == 0) return {};
-    return remount_bind(fd_path(top.get()), set, clear, t.shown);
+    return {};
+}
+
+// The per-mount flags of the tmpfs and of every hierarchy bound in it: one recursive
+// mount_setattr; before 5.12 (ENOSYS) a remount of each bind, then of the tmpfs. The tmpfs
+// stayed writable until the directories and links existed; nothing runs in the container yet.
+Status set_cgroup_tree_flags(int tmpfs_fd, const Target& t, const RootfsContext& ctx, unsigned long set,
+                             unsigned long clear) {
+    auto whole = set_tree_flags(fd_path(tmpfs_fd), set, clear, t.shown);
+    if (whole || whole.error().err != ENOSYS) return whole;
+    for (const auto& entry : ctx.cgroups.v1) {
+        Target sub = sub_target(t, entry.first);
+        // Opened after the bind, so it names the bind's root: the mount to remount.
+        UniqueFd bound(::openat(tmpfs_fd, entry.first.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!bound) return fail(sys_error("open", sub.shown));
+        if (auto s = remount_bind(fd_path(bound.get()), set, clear, sub.shown); !s) return s;
+    }
+    if (!(set & MS_RDONLY)) return {};
+    return remount_bind(fd_path(tmpfs_fd), MS_RDONLY, 0, t.shown);
 }
 
 Status apply_cgroup_v1(const Target& t, const MountOptions& opts, const RootfsContext& ctx) {
     unsigned long mask = per_mount_flags_mask();
-    // The tmpfs stays writable until the hierarchy dirs and links exist; "ro" comes last.
     auto top = mount_fresh(t, "tmpfs", "tmpfs", opts.flags & mask & ~MS_RDONLY, "mode=755");
     if (!top) return fail(top.error());
     for (const auto& [name, host_path] : ctx.cgroups.v1) {
         if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
             return fail(plain_error("mount cgroup on", t.shown, "bad hierarchy name \"" + name + "\""));
-        if (auto s = bind_hierarchy(top->get(), sub_target(t, name), host_path, opts.flags & mask, opts.cleared & mask); !s)
-            return s;
+        if (auto s = bind_hierarchy(top->get(), sub_target(t, name), host_path); !s) return s;
         if (auto s = link_comounted(top->get(), name, t); !s) return s;
     }
-    if (opts.flags & MS_RDONLY)
-        if (auto s = remount_bind(fd_path(top->get()), MS_RDONLY, 0, t.shown); !s) return s;
+    if (auto s = set_cgroup_tree_flags(top->get(), t, ctx, opts.flags & mask, opts.cleared & mask); !s) return s;
     return finish(t, top->get(), opts);
 }
 
