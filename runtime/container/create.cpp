@@ -490,7 +490,8 @@ Result<Container> Container::create(const CreateOptions& options) {
                              : clone_init(config, cgroup_fd, sync->child.get());
     if (!pid && config.shared && pid.error().err == EINVAL) {
         config.shared = nullptr;
-        rollback.shared.reset();  // unused: no child was made
+        rollback.shared->init_done();  // unused: no child was made
+        rollback.shared.reset();
         pid = clone_init(config, cgroup_fd, sync->child.get());
     }
     idmapped->clear();

@@ -242,8 +242,8 @@ void join_namespaces_and_cgroups(const InitConfig& c) {
 void prepare_shared_init(const InitConfig& c) {
     // Until it execs, this process's memory is the creator's: /proc/<pid>/mem and ptrace of it
     // must need CAP_SYS_PTRACE on the host, not just the same uid (a process exec'd into the
-    // created container). The flag is the memory's, so the creator is non-dumpable from now on,
-    // as runc's init is.
+    // created container). The flag is the memory's, so the creator is non-dumpable too until
+    // the last init sharing it has exec'd or gone (SharedInitMemory::init_done restores it).
     if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) die(c, sys_error("prctl PR_SET_DUMPABLE", "0"));
     join_namespaces_and_cgroups(c);
     std::string executable = set_up(c, nlohmann::json{{"id", c.id}});

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/single_threaded.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -26,6 +28,24 @@ namespace {
 constexpr std::size_t kStackBytes = 1 << 20;
 constexpr std::size_t kGuardBytes = 4096;
 constexpr char kReady[] = R"({"ready":true})";
+
+// Inits that share our memory and have not exec'd or gone yet. The first one's init makes the
+// memory non-dumpable (its protection while it holds the runtime's state); the creator's own
+// setting, saved when the first was mapped, comes back once the last has left the memory.
+std::atomic<int> g_sharing_inits{0};
+std::atomic<int> g_creator_dumpable{-1};
+
+void count_sharing_init() {
+    int dumpable = ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    if (g_sharing_inits.fetch_add(1) == 0) g_creator_dumpable.store(dumpable);
+}
+
+void uncount_sharing_init() {
+    if (g_sharing_inits.fetch_sub(1) != 1) return;  // another init still shares the memory
+    int dumpable = g_creator_dumpable.exchange(-1);
+    // PR_SET_DUMPABLE takes 0 or 1 only; a creator that was 2 (suid_dumpable) stays at 0.
+    if (dumpable == 0 || dumpable == 1) ::prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
+}
 
 std::size_t page_round(std::size_t n) { return (n + 4095) & ~std::size_t{4095}; }
 
@@ -119,11 +139,18 @@ Result<std::unique_ptr<SharedInitMemory>> SharedInitMemory::map(const spec::Proc
     m->length_ = length;
     m->stack_size_ = kStackBytes;
     m->plan_ = new (static_cast<char*>(base) + kGuardBytes + kStackBytes) SharedExecPlan;
+    count_sharing_init();
     return m;
 }
 
 SharedInitMemory::~SharedInitMemory() {
     if (init_done_) ::munmap(static_cast<char*>(base_) - kGuardBytes, length_);
+}
+
+void SharedInitMemory::init_done() {
+    if (init_done_) return;
+    init_done_ = true;
+    uncount_sharing_init();
 }
 
 bool shared_init_eligible(const spec::Spec& spec, const ns::Plan& plan, bool await_go, bool idmapped_mounts) {

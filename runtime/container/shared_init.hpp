@@ -60,7 +60,9 @@ public:
     SharedExecPlan* plan() const { return plan_; }
     void* stack_low() const { return base_; }
     std::size_t stack_size() const { return stack_size_; }
-    void init_done() { init_done_ = true; }
+    // The init has exec'd or is gone: the mapping may go, and once no init shares our memory any
+    // more, the creator's dumpable setting (which the init cleared for the memory) comes back.
+    void init_done();
 
 private:
     SharedInitMemory() = default;

@@ -2,6 +2,7 @@
 // inside by ctbench-agent and from the outside by the host's own view.
 #include <gtest/gtest.h>
 #include <malloc.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -303,4 +304,52 @@ TEST(SharedInit, AnExecFailureAfterReadyComesBackFromStart) {
     expect_no_leftovers(id + "-0");
     auto after = create_and_look(true_spec(), id + "-after", false, 2);
     EXPECT_EQ(after["status"], 0) << after.dump();
+}
+
+// The init makes the memory it shares with us non-dumpable (its protection until exec). The flag
+// is the memory's, so it is ours too while any sharing init has not exec'd; after the last one,
+// our own setting is back: a created container that waits for start keeps it off, another
+// container run to the end in the meantime does not bring it back early.
+TEST(SharedInit, TheCreatorIsDumpableAgainOnceNoInitSharesItsMemory) {
+    auto image = image::ensure_default_image();
+    ASSERT_TRUE(image.has_value()) << image.error().message();
+    std::string id = test_id("dumpable");
+    auto out = run_in_child(
+        [&] {
+            json j;
+            j["before"] = ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+            container::CreateOptions o;
+            o.bundle = "/";
+            o.spec = true_spec();
+            o.image_layers = {*image};
+            o.id = id + "-waiting";
+            auto waiting = container::Container::create(o);  // its init waits for start, sharing
+            if (!waiting) return json{{"error", waiting.error().message()}}.dump();
+            j["shared"] = ::syscall(SYS_kcmp, ::getpid(), waiting->pid(), 1 /* KCMP_VM */, 0, 0) == 0;
+            j["while_created"] = ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+            o.id = id + "-other";
+            o.start_at_once = true;
+            auto other = container::run(o);
+            j["other_status"] = other ? *other : -1;
+            j["after_other"] = ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+            auto started = waiting->start();
+            auto status = started ? waiting->wait() : Result<int>(-1);
+            j["waiting_status"] = status ? *status : -1;
+            (void)waiting->remove(true);
+            j["after_all"] = ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+            return j.dump();
+        },
+        std::chrono::seconds(60));
+    ASSERT_TRUE(out.has_value()) << out.error().message();
+    auto j = json::parse(*out);
+    ASSERT_FALSE(j.contains("error")) << j.dump();
+    if (j["shared"] != true) GTEST_SKIP() << "the init did not share our memory here: " << j.dump();
+    EXPECT_EQ(j["before"], 1) << j.dump();
+    EXPECT_EQ(j["while_created"], 0) << j.dump();
+    EXPECT_EQ(j["other_status"], 0) << j.dump();
+    EXPECT_EQ(j["after_other"], 0) << j.dump();  // the waiting init still shares it
+    EXPECT_EQ(j["waiting_status"], 0) << j.dump();
+    EXPECT_EQ(j["after_all"], 1) << j.dump();
+    expect_no_leftovers(id + "-waiting");
+    expect_no_leftovers(id + "-other");
 }
