@@ -22,6 +22,9 @@ for n in ("start.churn/minimal-container-x1", "start.churn/minimal-container-x8"
     assert b[n]["unit"] == "containers/s" and b[n]["median"] > 0, b[n]
     assert b[n]["baseline"] == n.replace("minimal-container", "crun"), b[n].get("baseline")
 assert "ctbench-start-helper" in b["start.lifecycle/kernel-floor"]["context"]["process"]
+# What an idle CPU does is recorded beside the other noise sources (a driver name, or "none ...").
+idle = b["start.lifecycle/kernel-floor"]["context"]["host_noise"]["cpu_idle"]
+assert isinstance(idle, str) and idle, idle
 PY
 left="$("$CTBENCH" doctor --cleanup)"
 [ "$left" = "nothing to clean up" ] || { echo "FAIL left behind: $left"; fails=$((fails+1)); }
