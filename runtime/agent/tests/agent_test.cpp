@@ -3,9 +3,6 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -25,6 +22,7 @@
 #include <vector>
 
 #include "common/subprocess.hpp"
+#include "common/tests/errno_filter.hpp"
 
 using nlohmann::json;
 
@@ -441,21 +439,10 @@ TEST(Agent, SyscallProbeUnknownNameExits2ListingNames) {
 #if defined(__x86_64__) && defined(__NR_clone3)
 namespace {
 
-// A minimal classic-BPF filter answering clone3 with ENOSYS (as the default profile does) and
-// allowing everything else; no_new_privs lets an unprivileged test install it.
+// clone3 answered with ENOSYS (as the default profile does), everything else allowed;
+// no_new_privs lets an unprivileged test install the filter.
 void deny_clone3_with_enosys() {
-    sock_filter code[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    sock_fprog prog{static_cast<unsigned short>(std::size(code)), code};
-    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-        ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0)
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || !ctbtest::answer_syscall_with(__NR_clone3, ENOSYS))
         ::_exit(126);
 }
 

@@ -336,6 +336,13 @@ std::string open_null_and_zero() {
     int zero_err = zero_fd < 0 ? errno : 0;
     return fmt::format("null={} zero={}", errno_text(null_err), errno_text(zero_err));
 }
+// What `child` (running open_null_and_zero in a cgroup with only_dev_null's rules) reported.
+void expect_only_dev_null_opened(TestChild& child) {
+    auto result = child.result(30s);
+    child.wait(10s);
+    ASSERT_TRUE(result);
+    EXPECT_EQ(*result, "null=0 zero=EPERM");
+}
 }  // namespace
 
 // Only /dev/null is allowed, whether the rules open with their own deny-all (the default spec's)
@@ -353,11 +360,7 @@ TEST_F(CgroupManager, DevicesAllowOnlyDevNull) {
         Manager& m = make();
         auto applied = m.apply(resources);
         ASSERT_TRUE(applied) << applied.error().message();
-        auto child = start_in(m, open_null_and_zero);
-        auto result = child->result(30s);
-        child->wait(10s);
-        ASSERT_TRUE(result);
-        EXPECT_EQ(*result, "null=0 zero=EPERM");
+        expect_only_dev_null_opened(*start_in(m, open_null_and_zero));
         destroy_and_check(m);
     }
 }
@@ -452,11 +455,7 @@ TEST_F(CgroupV2Backend, DeviceBpfProgramAllowsOnlyDevNull) {
     // Applying again replaces the program instead of stacking a second one.
     applied = m.apply(only_dev_null());
     ASSERT_TRUE(applied) << applied.error().message();
-    auto child = start_in(m, open_null_and_zero);
-    auto result = child->result(30s);
-    child->wait(10s);
-    ASSERT_TRUE(result);
-    EXPECT_EQ(*result, "null=0 zero=EPERM");
+    expect_only_dev_null_opened(*start_in(m, open_null_and_zero));
     destroy_and_check(m);
 }
 

@@ -1,15 +1,11 @@
 // setup_rootfs end to end: a busybox rootfs, a runc-like spec, pivot_root, and every promise
 // checked from inside the new root by trying it (a write fails EROFS, a read returns nothing).
 #include <fcntl.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
 #include <linux/magic.h>
-#include <linux/seccomp.h>
 #ifndef MQUEUE_MAGIC
 #define MQUEUE_MAGIC 0x19800202  // ipc/mqueue.c; not exported in linux/magic.h
 #endif
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/statvfs.h>
@@ -18,11 +14,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstddef>
 #include <filesystem>
 #include <set>
 #include <sstream>
 
+#include "common/tests/errno_filter.hpp"
 #include "runtime/rootfs/rootfs.hpp"
 #include "runtime/rootfs/tests/helpers.hpp"
 
@@ -291,30 +287,6 @@ TEST_F(SetupRootfsTest, Cgroup2MountsFreshInACgroupNamespaceAndBoundWithout) {
     EXPECT_EQ(result, "");
 }
 
-namespace {
-
-// From here on this process gets ENOSYS from mount_setattr, as on a kernel before 5.12 (x86-64
-// only: elsewhere nothing is filtered and the test skips).
-bool refuse_mount_setattr() {
-#if defined(__x86_64__)
-    sock_filter filter[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mount_setattr, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    sock_fprog prog{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
-    return ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
-#else
-    return false;
-#endif
-}
-
-}  // namespace
-
 // cgroup v1: the tmpfs and every hierarchy bound in it end read-only, nosuid, nodev and noexec,
 // through the one recursive mount_setattr, and through the per-mount remounts where the kernel
 // has no mount_setattr.
@@ -345,7 +317,9 @@ TEST_F(SetupRootfsTest, CgroupV1TreeIsReadOnlyWithAndWithoutMountSetattr) {
     auto result = ctbtest::in_private_ns(tmp, [&]() -> std::string {
         Problems p;
         check_tree(p, tmp + "/a", "mount_setattr");
-        if (!refuse_mount_setattr()) return p.text + "could not filter mount_setattr\n";
+        // From here on mount_setattr fails ENOSYS, as on a kernel before 5.12.
+        if (!ctbtest::answer_syscall_with(SYS_mount_setattr, ENOSYS))
+            return p.text + "could not filter mount_setattr\n";
         p.expect_errno(ENOSYS, "the filter", [] { return ::syscall(SYS_mount_setattr, -1, "", 0, nullptr, 0); });
         check_tree(p, tmp + "/b", "remounts");
         return p.text;
