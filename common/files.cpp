@@ -10,19 +10,32 @@
 
 namespace ctb {
 
-Result<std::string> read_file(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return fail(sys_error("open", path));
+namespace {
+
+Result<std::string> read_rest(int fd, const std::string& what) {
     std::string out;
     char buf[8192];
     for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        ssize_t n = ::read(fd, buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return fail(sys_error("read", path));
+        if (n < 0) return fail(sys_error("read", what));
         if (n == 0) break;
         out.append(buf, static_cast<std::size_t>(n));
     }
     return out;
+}
+
+}  // namespace
+
+Result<std::string> read_file(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return fail(sys_error("open", path));
+    return read_rest(fd.get(), path);
+}
+
+Result<std::string> read_from_start(int fd, const std::string& what) {
+    if (::lseek(fd, 0, SEEK_SET) != 0) return fail(sys_error("lseek", what));
+    return read_rest(fd, what);
 }
 
 Status write_file(const std::string& path, const std::string& content) {

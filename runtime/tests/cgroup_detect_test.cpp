@@ -53,6 +53,22 @@ TEST(CgroupDetect, V1OnlyIgnoresNamedHierarchiesForTheMode) {
     EXPECT_EQ(classify(parse_mountinfo("40 31 0:37 / /x rw - cgroup cgroup rw,name=systemd\n")), Mode::none);
 }
 
+// Lines the kernel never writes (cut short, no "-" separator, blank) are skipped, not misread;
+// optional fields of any number sit before the "-".
+TEST(CgroupDetect, MalformedMountinfoLinesAreSkipped) {
+    auto h = parse_mountinfo(
+        "\n"
+        "35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup\n"
+        "36 31 0:33 / /sys/fs/cgroup/pids rw cgroup cgroup rw,pids\n"
+        "37 31 0:34 /\n"
+        "38 31 0:35 / /sys/fs/cgroup/cpuset rw shared:2 master:1 - cgroup cgroup rw,cpuset\n");
+    ASSERT_EQ(h.size(), 1u);
+    EXPECT_EQ(h[0].mount, "/sys/fs/cgroup/cpuset");
+    EXPECT_EQ(h[0].controllers, (std::vector<std::string>{"cpuset"}));
+    EXPECT_EQ(parse_proc_cgroups("#subsys_name\thierarchy\tnum_cgroups\tenabled\npids\t3\n\nio\t0\t1\t1\n"),
+              (std::vector<std::string>{"io"}));
+}
+
 TEST(CgroupDetect, ProcCgroupsListsOnlyEnabled) {
     EXPECT_EQ(parse_proc_cgroups(kProcCgroups), (std::vector<std::string>{"cpuset", "memory", "hugetlb"}));
 }

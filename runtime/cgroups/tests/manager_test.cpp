@@ -7,6 +7,7 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -503,4 +504,48 @@ TEST_F(CgroupV2Backend, CloneIntoCgroupStartsTheChildInside) {
     ::waitpid(static_cast<pid_t>(pid), &status, 0);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child was not born in " << m.relative_path();
     destroy_and_check(m);
+}
+
+// detect() keeps its answer while the caller's mount table stays the same, and sees the next
+// change through the same watch: a hierarchy's second mount point takes over once the first is
+// unmounted, and the hierarchy is gone once neither is left. In a child with a private mount
+// namespace, so the host's mounts stay as they are.
+TEST(CgroupDetectCache, TheNextCallSeesEveryMountChange) {
+    TestChild child([]() -> std::string {
+        if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+            return "private mount namespace: " + ctb::errno_name(errno);
+        auto first = detect();
+        if (!first || first->hierarchies.empty()) return "no hierarchy to move";
+        const Hierarchy home = first->hierarchies.front();
+        auto mount_of_home = [&]() -> std::string {
+            auto now = detect();
+            if (!now) return "error " + now.error().message();
+            for (const auto& h : now->hierarchies)
+                if (h.version == home.version && h.controllers == home.controllers && h.name == home.name)
+                    return h.mount;
+            return "none";
+        };
+        char second[] = "/tmp/ctbench-detect-XXXXXX";
+        if (!::mkdtemp(second)) return "mkdtemp: " + ctb::errno_name(errno);
+        std::string seen;
+        if (::mount(home.mount.c_str(), second, nullptr, MS_BIND, nullptr) == 0) {
+            seen += mount_of_home() + "|";  // the first mount point still counts
+            if (::umount2(home.mount.c_str(), MNT_DETACH) == 0) seen += mount_of_home() + "|";
+            ::umount2(second, MNT_DETACH);
+            seen += mount_of_home();
+        } else {
+            seen = "bind: " + ctb::errno_name(errno);
+        }
+        ::rmdir(second);
+        return seen + " home=" + home.mount + " second=" + second;
+    });
+    child.go();
+    auto seen = child.result(20s);
+    ASSERT_TRUE(seen) << "the child did not finish";
+    auto at = seen->find(" home=");
+    ASSERT_NE(at, std::string::npos) << *seen;
+    std::string home = seen->substr(at + 6, seen->find(" second=") - at - 6);
+    std::string second = seen->substr(seen->find(" second=") + 8);
+    EXPECT_EQ(seen->substr(0, at), home + "|" + second + "|none") << *seen;
+    EXPECT_TRUE(gone(second)) << second;
 }
