@@ -17,7 +17,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <new>
+#include <utility>
 
 namespace ctb::container {
 namespace {
@@ -48,6 +50,43 @@ void uncount_sharing_init() {
 }
 
 std::size_t page_round(std::size_t n) { return (n + 4095) & ~std::size_t{4095}; }
+
+// One mapping kept, once its init has left it, for the next init. A fresh one costs mmap and
+// mprotect, faults that zero the pages the init touches, and at munmap a TLB-flush IPI to the
+// CPU the init ran on (perf: flush_tlb_mm_range under munmap, once per library start). Nothing
+// in it is read before it is written: the plan is constructed anew and its strings copied in.
+struct Mapping {
+    void* base = nullptr;  // the guard page's address
+    std::size_t length = 0;
+};
+std::mutex g_spare_lock;
+Mapping g_spare;
+
+// A mapping of at least `length` bytes whose first page is the PROT_NONE guard.
+Result<Mapping> take_mapping(std::size_t length) {
+    {
+        std::lock_guard hold(g_spare_lock);
+        if (g_spare.base && g_spare.length >= length) return std::exchange(g_spare, Mapping{});
+    }
+    void* base = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) return fail(sys_error("mmap", "the container init's stack"));
+    if (::mprotect(base, kGuardBytes, PROT_NONE) != 0) {
+        ::munmap(base, length);
+        return fail(sys_error("mprotect", "the container init's stack guard"));
+    }
+    return Mapping{base, length};
+}
+
+void give_back(Mapping m) {
+    {
+        std::lock_guard hold(g_spare_lock);
+        if (!g_spare.base) {
+            g_spare = m;
+            return;
+        }
+    }
+    ::munmap(m.base, m.length);
+}
 
 std::size_t strings_bytes(const spec::Process& p) {
     std::size_t n = 4096 + 2 * sizeof(char*) + 16;  // the path, the arrays' terminators and alignment
@@ -127,24 +166,20 @@ Result<std::unique_ptr<SharedInitMemory>> SharedInitMemory::map(const spec::Proc
     std::size_t strings = strings_bytes(process);
     if (strings > (1 << 20)) return fail(plain_error("share memory with", "the container init", "process too large"));
     std::size_t plan_bytes = page_round(sizeof(SharedExecPlan) + strings);
-    std::size_t length = kGuardBytes + kStackBytes + plan_bytes;
-    void* base = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (base == MAP_FAILED) return fail(sys_error("mmap", "the container init's stack"));
-    if (::mprotect(base, kGuardBytes, PROT_NONE) != 0) {
-        ::munmap(base, length);
-        return fail(sys_error("mprotect", "the container init's stack guard"));
-    }
+    auto mapping = take_mapping(kGuardBytes + kStackBytes + plan_bytes);
+    if (!mapping) return fail(mapping.error());
+    char* base = static_cast<char*>(mapping->base);
     std::unique_ptr<SharedInitMemory> m(new SharedInitMemory);
-    m->base_ = static_cast<char*>(base) + kGuardBytes;
-    m->length_ = length;
+    m->base_ = base + kGuardBytes;
+    m->length_ = mapping->length;
     m->stack_size_ = kStackBytes;
-    m->plan_ = new (static_cast<char*>(base) + kGuardBytes + kStackBytes) SharedExecPlan;
+    m->plan_ = new (base + kGuardBytes + kStackBytes) SharedExecPlan;
     count_sharing_init();
     return m;
 }
 
 SharedInitMemory::~SharedInitMemory() {
-    if (init_done_) ::munmap(static_cast<char*>(base_) - kGuardBytes, length_);
+    if (init_done_) give_back(Mapping{static_cast<char*>(base_) - kGuardBytes, length_});
 }
 
 void SharedInitMemory::init_done() {

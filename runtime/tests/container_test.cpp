@@ -353,3 +353,80 @@ TEST(SharedInit, TheCreatorIsDumpableAgainOnceNoInitSharesItsMemory) {
     expect_no_leftovers(id + "-waiting");
     expect_no_leftovers(id + "-other");
 }
+
+namespace {
+
+// The inits' stacks in our address space: an anonymous 4 KiB PROT_NONE guard directly followed
+// by a read-write mapping of 1-2 MiB (shared_init.cpp's layout). This test's child has no threads,
+// whose stacks would look alike.
+int init_stack_mappings() {
+    std::ifstream maps("/proc/self/maps");
+    int count = 0;
+    unsigned long guard_end = 0;
+    for (std::string line; std::getline(maps, line);) {
+        unsigned long from = 0, to = 0, offset = 0, inode = 1;
+        char perms[8] = {};
+        if (std::sscanf(line.c_str(), "%lx-%lx %7s %lx %*s %lu", &from, &to, perms, &offset, &inode) != 5) continue;
+        bool anonymous = inode == 0 && line.find('[') == std::string::npos;
+        if (anonymous && from == guard_end && std::string(perms) == "rw-p" && to - from >= (1ul << 20) &&
+            to - from <= (2ul << 20))
+            ++count;
+        guard_end = anonymous && std::string(perms) == "---p" && to - from == 4096 ? to : 0;
+    }
+    return count;
+}
+
+}  // namespace
+
+// One init stack is kept for the next container (no mmap, page faults or TLB-flush IPI per start),
+// never more: two containers waiting for start at once each have their own, and once both have
+// run, one is kept and the other unmapped.
+TEST(SharedInit, OneInitStackIsKeptForTheNextContainerAndNoMore) {
+    auto image = image::ensure_default_image();
+    ASSERT_TRUE(image.has_value()) << image.error().message();
+    std::string id = test_id("stack");
+    auto out = run_in_child(
+        [&] {
+            container::CreateOptions o;
+            o.bundle = "/";
+            o.spec = true_spec();
+            o.image_layers = {*image};
+            o.start_at_once = true;
+            json j;
+            j["before"] = init_stack_mappings();
+            for (int i = 0; i < 3; ++i) {
+                o.id = id + "-run" + std::to_string(i);
+                auto status = container::run(o);
+                j["run_status"].push_back(status ? *status : -1);
+            }
+            j["after_runs"] = init_stack_mappings();
+            o.start_at_once = false;
+            o.id = id + "-a";
+            auto a = container::Container::create(o);
+            o.id = id + "-b";
+            auto b = container::Container::create(o);
+            if (!a || !b) return json{{"error", (a ? b.error() : a.error()).message()}}.dump();
+            j["shared"] = ::syscall(SYS_kcmp, ::getpid(), b->pid(), 1 /* KCMP_VM */, 0, 0) == 0;
+            j["while_two_wait"] = init_stack_mappings();
+            for (auto* c : {&*a, &*b}) {
+                auto started = c->start();
+                auto status = started ? c->wait() : Result<int>(-1);
+                j["waited_status"].push_back(status ? *status : -1);
+                (void)c->remove(true);
+            }
+            j["after_all"] = init_stack_mappings();
+            return j.dump();
+        },
+        std::chrono::seconds(60));
+    ASSERT_TRUE(out.has_value()) << out.error().message();
+    auto j = json::parse(*out);
+    ASSERT_FALSE(j.contains("error")) << j.dump();
+    if (j["shared"] != true) GTEST_SKIP() << "the init did not share our memory here: " << j.dump();
+    EXPECT_EQ(j["run_status"], json::array({0, 0, 0})) << j.dump();
+    EXPECT_EQ(j["waited_status"], json::array({0, 0})) << j.dump();
+    EXPECT_EQ(j["before"], 0) << j.dump();
+    EXPECT_EQ(j["after_runs"], 1) << j.dump();
+    EXPECT_EQ(j["while_two_wait"], 2) << j.dump();
+    EXPECT_EQ(j["after_all"], 1) << j.dump();
+    for (const char* s : {"-run0", "-run1", "-run2", "-a", "-b"}) expect_no_leftovers(id + s);
+}
