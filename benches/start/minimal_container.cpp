@@ -59,7 +59,8 @@ constexpr const char* kSteps[] = {
     "mount mqueue", "mount sysfs", "mount cgroup tmpfs", "bind cgroup hierarchy",
     "symlink co-mounted hierarchy", "make the cgroup tree read-only", "pivot_root", "make old root rslave",
     "unmount old root", "mask path", "make path read-only", "sethostname", "bring lo up", "setrlimit",
-    "drop bounding capability", "capset", "no_new_privs", "execve /bin/true", "join session keyring"};
+    "drop bounding capability", "capset", "no_new_privs", "execve /bin/true", "join session keyring",
+    "set user and groups", "clear ambient capabilities"};
 
 // Everything the child needs, computed before clone3: the child only makes system calls.
 struct ChildPlan {
@@ -179,6 +180,11 @@ void set_identity(const ChildPlan& c) {
     for (int cap = 0; cap <= CAP_LAST_CAP; ++cap)
         if (std::find(keep.begin(), keep.end(), static_cast<std::uint32_t>(cap)) == keep.end())
             must(c, ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0 || errno == EINVAL, 25);
+    // process.user 0:0 with no additional gids: the credentials every runtime sets, whatever the
+    // creator had (its supplementary groups must not reach the container). Raw calls: glibc's
+    // set*id would signal the threads of the memory this child shares.
+    must(c, ::syscall(SYS_setgroups, 0, nullptr) == 0, 30);
+    must(c, ::syscall(SYS_setresgid, 0, 0, 0) == 0 && ::syscall(SYS_setresuid, 0, 0, 0) == 0, 30);
     __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
     __user_cap_data_struct data[2]{};
     for (auto cap : keep) {
@@ -186,6 +192,7 @@ void set_identity(const ChildPlan& c) {
         data[cap / 32].permitted |= 1u << (cap % 32);
     }
     must(c, ::syscall(SYS_capset, &header, data) == 0, 26);
+    must(c, ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == 0 || errno == EINVAL, 31);
     must(c, ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, 27);
 }
 
