@@ -278,6 +278,7 @@ Status apply_mount(const spec::Mount& m, int root_fd, const std::string& rootfs,
 
 Status apply_mounts(const std::vector<spec::Mount>& mounts, const std::string& rootfs, const RootfsContext& ctx,
                     const std::vector<int>* idmapped_trees) {
+    if (mounts.empty()) return {};  // no volumes, usually: no lookup of the root for nothing
     UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) return fail(sys_error("open rootfs", rootfs));
     for (std::size_t i = 0; i < mounts.size(); ++i) {
