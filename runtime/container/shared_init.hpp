@@ -12,9 +12,9 @@
 //  2. After "ready" the init makes system calls only, on its SharedExecPlan, which lives in a
 //     mapping of its own (never the creator's heap or stack), until it execs or exits; an error
 //     there is formatted on the stack.
-//  3. The creator unmaps that mapping only once the init has exec'd or is gone (start, wait, a
-//     failed create's rollback); a creator that leaves earlier (the CLI's `create`) leaves it
-//     mapped for the init.
+//  3. The creator unmaps (or reuses) that mapping only once the init has exec'd or is gone
+//     (start, wait, a failed create's rollback); a creator that leaves earlier (the CLI's
+//     `create`) leaves it mapped for the init.
 // Where the creator has work between clone and "ready" (id mappings, hooks, a console, a seccomp
 // listener) or the init after it (startContainer hooks, a seccomp filter to load last), the init
 // gets its own copy as before: shared_init_eligible says which.
@@ -48,7 +48,7 @@ struct SharedExecPlan {
 };
 
 // The mapping: the init's stack, then its SharedExecPlan. Unmapped on destruction only when
-// init_done() was called (rule 3).
+// init_done() was called (rule 3); one such mapping is kept for the next init instead.
 class SharedInitMemory {
 public:
     // Sized for this process's strings; fails (no sharing then) when they cannot fit.

@@ -35,6 +35,15 @@ struct RunResult {
 
 std::string test_id(const std::string& name) { return "ctbtest-" + name + "-" + std::to_string(::getpid()); }
 
+// The options the tests create their containers with: the default image as the rootfs.
+container::CreateOptions image_options(const spec::Spec& spec, const std::string& image) {
+    container::CreateOptions o;
+    o.bundle = "/";
+    o.spec = spec;
+    o.image_layers = {image};
+    return o;
+}
+
 spec::Spec agent_spec(std::vector<std::string> agent_args) {
     spec::Spec s = spec::default_spec();
     s.process.args = {"/usr/bin/ctbench-agent"};
@@ -52,11 +61,8 @@ RunResult run_container(const spec::Spec& spec, const std::string& id) {
         [&] {
             std::FILE* tmp = std::tmpfile();
             ::dup2(::fileno(tmp), STDOUT_FILENO);
-            container::CreateOptions o;
+            auto o = image_options(spec, *image);
             o.id = id;
-            o.bundle = "/";
-            o.spec = spec;
-            o.image_layers = {*image};
             auto status = container::run(o);
             std::fflush(stdout);
             std::string text;
@@ -206,6 +212,23 @@ TEST(Container, ExecFailureComesBackAsAnError) {
 // kernel: kcmp(KCMP_VM) says whether two processes have the same address space.
 namespace {
 
+// kcmp(KCMP_VM): 0 when `pid` has our address space, else the kernel's answer (-1, errno set).
+long kcmp_vm(pid_t pid) { return ::syscall(SYS_kcmp, ::getpid(), pid, 1 /* KCMP_VM */, 0, 0); }
+
+// Start, wait and remove a created container: its exit status, or -1 when it did not run.
+int run_to_end(container::Container& c) {
+    auto started = c.start();
+    auto status = started ? c.wait() : Result<int>(-1);
+    (void)c.remove(true);
+    return status ? *status : -1;
+}
+
+// What a run_in_child body printed, parsed; {"error": ...} when the child failed.
+json child_json(const Result<std::string>& out) {
+    if (!out) return {{"error", out.error().message()}};
+    return json::parse(*out);
+}
+
 // In a child process (its own heap and environment): create, look at the init, start, wait,
 // remove. `copy`: CTBENCH_INIT_COPY=1 first. Also reports how much the child's heap grew over
 // `rounds` more containers after the first, which a setup that leaves allocations behind in our
@@ -216,17 +239,14 @@ json create_and_look(const spec::Spec& spec, const std::string& id, bool copy, i
     auto out = run_in_child(
         [&] {
             if (copy) ::setenv("CTBENCH_INIT_COPY", "1", 1);
-            container::CreateOptions o;
-            o.bundle = "/";
-            o.spec = spec;
-            o.image_layers = {*image};
+            auto o = image_options(spec, *image);
             json j;
             std::size_t heap_after_first = 0;
             for (int i = 0; i <= rounds; ++i) {
                 o.id = id + "-" + std::to_string(i);
                 auto c = container::Container::create(o);
                 if (!c) return json{{"error", c.error().message()}}.dump();
-                long same = ::syscall(SYS_kcmp, ::getpid(), c->pid(), 1 /* KCMP_VM */, 0, 0);
+                long same = kcmp_vm(c->pid());
                 j["shared"] = same == 0;
                 j["kcmp_errno"] = same < 0 ? errno : 0;
                 auto started = c->start();
@@ -240,8 +260,7 @@ json create_and_look(const spec::Spec& spec, const std::string& id, bool copy, i
             return j.dump();
         },
         std::chrono::seconds(120));
-    if (!out) return {{"error", out.error().message()}};
-    return json::parse(*out);
+    return child_json(out);
 }
 
 spec::Spec true_spec() {
@@ -318,30 +337,23 @@ TEST(SharedInit, TheCreatorIsDumpableAgainOnceNoInitSharesItsMemory) {
         [&] {
             json j;
             j["before"] = ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-            container::CreateOptions o;
-            o.bundle = "/";
-            o.spec = true_spec();
-            o.image_layers = {*image};
+            auto o = image_options(true_spec(), *image);
             o.id = id + "-waiting";
             auto waiting = container::Container::create(o);  // its init waits for start, sharing
             if (!waiting) return json{{"error", waiting.error().message()}}.dump();
-            j["shared"] = ::syscall(SYS_kcmp, ::getpid(), waiting->pid(), 1 /* KCMP_VM */, 0, 0) == 0;
+            j["shared"] = kcmp_vm(waiting->pid()) == 0;
             j["while_created"] = ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
             o.id = id + "-other";
             o.start_at_once = true;
             auto other = container::run(o);
             j["other_status"] = other ? *other : -1;
             j["after_other"] = ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-            auto started = waiting->start();
-            auto status = started ? waiting->wait() : Result<int>(-1);
-            j["waiting_status"] = status ? *status : -1;
-            (void)waiting->remove(true);
+            j["waiting_status"] = run_to_end(*waiting);
             j["after_all"] = ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
             return j.dump();
         },
         std::chrono::seconds(60));
-    ASSERT_TRUE(out.has_value()) << out.error().message();
-    auto j = json::parse(*out);
+    auto j = child_json(out);
     ASSERT_FALSE(j.contains("error")) << j.dump();
     if (j["shared"] != true) GTEST_SKIP() << "the init did not share our memory here: " << j.dump();
     EXPECT_EQ(j["before"], 1) << j.dump();
@@ -387,10 +399,7 @@ TEST(SharedInit, OneInitStackIsKeptForTheNextContainerAndNoMore) {
     std::string id = test_id("stack");
     auto out = run_in_child(
         [&] {
-            container::CreateOptions o;
-            o.bundle = "/";
-            o.spec = true_spec();
-            o.image_layers = {*image};
+            auto o = image_options(true_spec(), *image);
             o.start_at_once = true;
             json j;
             j["before"] = init_stack_mappings();
@@ -406,20 +415,14 @@ TEST(SharedInit, OneInitStackIsKeptForTheNextContainerAndNoMore) {
             o.id = id + "-b";
             auto b = container::Container::create(o);
             if (!a || !b) return json{{"error", (a ? b.error() : a.error()).message()}}.dump();
-            j["shared"] = ::syscall(SYS_kcmp, ::getpid(), b->pid(), 1 /* KCMP_VM */, 0, 0) == 0;
+            j["shared"] = kcmp_vm(b->pid()) == 0;
             j["while_two_wait"] = init_stack_mappings();
-            for (auto* c : {&*a, &*b}) {
-                auto started = c->start();
-                auto status = started ? c->wait() : Result<int>(-1);
-                j["waited_status"].push_back(status ? *status : -1);
-                (void)c->remove(true);
-            }
+            for (auto* c : {&*a, &*b}) j["waited_status"].push_back(run_to_end(*c));
             j["after_all"] = init_stack_mappings();
             return j.dump();
         },
         std::chrono::seconds(60));
-    ASSERT_TRUE(out.has_value()) << out.error().message();
-    auto j = json::parse(*out);
+    auto j = child_json(out);
     ASSERT_FALSE(j.contains("error")) << j.dump();
     if (j["shared"] != true) GTEST_SKIP() << "the init did not share our memory here: " << j.dump();
     EXPECT_EQ(j["run_status"], json::array({0, 0, 0})) << j.dump();
