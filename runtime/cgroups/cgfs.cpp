@@ -15,6 +15,7 @@
 #include "common/fd.hpp"
 #include "common/files.hpp"
 #include "runtime/cgroups/convert.hpp"
+#include "runtime/cgroups/mount_fds.hpp"
 
 namespace ctb::cgroup::fs {
 namespace {
@@ -39,10 +40,10 @@ std::vector<std::string> components(const std::string& path) {
     return out;
 }
 
-bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+bool exists(const std::string& path) { return at::exists(path); }
 
 Status write(const std::string& path, const std::string& value, const std::string& step) {
-    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    UniqueFd fd(at::open(path, O_WRONLY | O_CLOEXEC));
     if (!fd) return fail(sys_error(step, path));
     ssize_t n;
     do n = ::write(fd.get(), value.data(), value.size());
@@ -63,7 +64,9 @@ Status write_field(const std::string& field, const std::string& path, const std:
 }
 
 Result<std::string> read(const std::string& path) {
-    auto text = read_file(path);
+    UniqueFd fd(at::open(path, O_RDONLY | O_CLOEXEC));
+    if (!fd) return fail(sys_error("open", path));
+    auto text = read_from_start(fd.get(), path);
     if (!text) return fail(text.error());
     return trim(*text);
 }
@@ -75,14 +78,14 @@ Status make_leaf(const std::string& mount, const std::string& relative, std::vec
     // The leaf first: its parents nearly always exist (ctbench/ holds every container), and a
     // mkdir that finds one costs a path walk like one that makes it. When it works, the parents
     // are known to exist and only get their after_mkdir; when not, the walk below makes them.
-    bool leaf_made = parts.size() > 1 && ::mkdir((mount + "/" + relative).c_str(), 0755) == 0;
+    bool leaf_made = parts.size() > 1 && at::mkdir(mount + "/" + relative, 0755) == 0;
     std::string dir = mount;
     for (std::size_t i = 0; i < parts.size(); ++i) {
         dir += "/" + parts[i];
         bool leaf = i + 1 == parts.size();
         if (leaf_made) {
             if (leaf) created.push_back(dir);
-        } else if (::mkdir(dir.c_str(), 0755) == 0) {
+        } else if (at::mkdir(dir, 0755) == 0) {
             created.push_back(dir);
         } else if (errno != EEXIST || (leaf && !existing_leaf_ok)) {
             Error e = sys_error("create cgroup", dir);
@@ -96,20 +99,20 @@ Status make_leaf(const std::string& mount, const std::string& relative, std::vec
 }
 
 void remove_created(const std::vector<std::string>& created) {
-    for (auto it = created.rbegin(); it != created.rend(); ++it) ::rmdir(it->c_str());
+    for (auto it = created.rbegin(); it != created.rend(); ++it) at::rmdir(*it);
 }
 
 Status remove_tree(const std::string& dir, const Deadline& deadline) {
     // A container's cgroup is nearly always a leaf: try that first. Listing a cgroup directory
     // makes the kernel build an entry for each of its dozens of control files, at every delete.
-    if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return {};
+    if (at::rmdir(dir) == 0 || errno == ENOENT) return {};
     for (const auto& sub : subdirs(dir))
         if (auto ok = remove_tree(sub, deadline); !ok) return ok;
     int last = 0;
     // EBUSY while processes are still leaving (or a killed task is still exiting): wait, bounded.
     // Any other errno will not go away by waiting.
     retry_until(deadline, [&] {
-        last = ::rmdir(dir.c_str()) == 0 || errno == ENOENT ? 0 : errno;
+        last = at::rmdir(dir) == 0 || errno == ENOENT ? 0 : errno;
         return last != EBUSY;
     });
     if (last == 0) return {};
@@ -121,7 +124,7 @@ Status remove_tree(const std::string& dir, const Deadline& deadline) {
 
 Result<std::vector<pid_t>> procs_recursive(const std::string& dir) {
     std::vector<pid_t> out;
-    auto text = read_file(dir + "/cgroup.procs");
+    auto text = read(dir + "/cgroup.procs");
     if (!text) {
         if (text.error().err == ENOENT && !exists(dir)) return out;
         return fail(text.error());

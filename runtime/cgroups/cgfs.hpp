@@ -10,6 +10,7 @@
 
 #include "common/deadline.hpp"
 #include "common/error.hpp"
+#include "runtime/cgroups/mount_fds.hpp"
 
 namespace ctb::cgroup::fs {
 

@@ -15,6 +15,7 @@
 
 #include "common/fd.hpp"
 #include "common/files.hpp"
+#include "runtime/cgroups/mount_fds.hpp"
 
 namespace ctb::cgroup {
 namespace {
@@ -231,7 +232,11 @@ Result<Layout> detect() {
     }
     // The watch itself is read, from its start: one open per mount namespace, not two per change.
     auto layout = read_layout(c.watch.get());
-    if (layout && ns != 0) c.layout = *layout;
+    if (!layout) return layout;
+    if (ns != 0) c.layout = *layout;
+    std::vector<std::string> mounts;
+    for (const auto& h : layout->hierarchies) mounts.push_back(h.mount);
+    at::use_mounts(mounts);  // the descriptors of the old table's mount points are stale now
     return layout;
 }
 

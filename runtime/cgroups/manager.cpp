@@ -73,7 +73,7 @@ Status remove_created_dirs(const Layout& layout, const std::vector<std::string>&
         // A listed parent of another listed dir (the ctbench parent, say) may hold other
         // containers by now: one rmdir, no waiting; only the deepest ones are waited for.
         bool is_parent = std::any_of(dirs.begin(), dirs.end(), [&](const std::string& d) { return d.starts_with(*it + "/"); });
-        if (is_parent) ::rmdir(it->c_str());
+        if (is_parent) at::rmdir(*it);
         else if (auto ok = fs::remove_tree(*it, until); !ok && first) first = ok;
     }
     return first;

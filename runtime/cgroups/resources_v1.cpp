@@ -157,7 +157,7 @@ Status devices(const std::string& dir, const std::vector<spec::DeviceRule>& rule
     auto write_rule = [&](bool is_allow, const std::string& field, const std::string& line) -> Status {
         UniqueFd& fd = is_allow ? allow : deny;
         std::string path = dir + (is_allow ? "/devices.allow" : "/devices.deny");
-        if (!fd) fd.reset(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+        if (!fd) fd.reset(at::open(path, O_WRONLY | O_CLOEXEC));
         if (fd && ::write(fd.get(), line.data(), line.size()) == static_cast<ssize_t>(line.size())) return {};
         Error e = sys_error("apply " + kField + field, path);
         e.detail = fmt::format("writing \"{}\"", line);

@@ -118,7 +118,7 @@ Status devices(const Target& t, const std::vector<spec::DeviceRule>& rules) {
     auto program = device_program(rules);
     if (!program) return fail(plain_error("apply " + kField + "devices", t.dir(), program.error()));
     // bpf(2) wants a real directory fd (an O_PATH fd is refused).
-    UniqueFd dir(::open(t.dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd dir(at::open(t.dir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir) return fail(sys_error("apply " + kField + "devices: open", t.dir()));
     return attach_device_program(dir.get(), *program, t.dir());
 }

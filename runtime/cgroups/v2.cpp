@@ -41,7 +41,7 @@ Status enable_controllers(const std::string& dir) {
 
 Result<UniqueFd> V2Manager::open_clone_fd(const std::string& dir, bool wanted) {
     if (!wanted) return UniqueFd{};
-    UniqueFd fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd fd(at::open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!fd) return fail(sys_error("open cgroup for CLONE_INTO_CGROUP", dir));
     return fd;
 }

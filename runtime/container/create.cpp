@@ -61,7 +61,7 @@ std::vector<std::string> predicted_cgroup_dirs(const cgroup::Layout& layout, con
             std::size_t slash = std::min(relative->find('/', pos), relative->size());
             dir += "/" + relative->substr(pos, slash - pos);
             pos = slash + 1;
-            if (::access(dir.c_str(), F_OK) != 0) out.push_back(dir);
+            if (!cgroup::at::exists(dir)) out.push_back(dir);
         }
     };
     // The backends' order: v1 hierarchies with controllers first, then the v2 one (hybrid.cpp).
@@ -465,7 +465,9 @@ Result<Container> Container::create(const CreateOptions& options) {
     // one (CLONE_INTO_CGROUP); on a hybrid host both. Not in a user namespace, whose root may not
     // write the host's cgroup files: add_process then does all from here.
     bool self_attach = !plan->new_user;
-    if (self_attach) config.self_attach_dirs = rollback.cgroups->v1_paths();
+    if (self_attach)
+        for (const auto& dir : rollback.cgroups->v1_paths())
+            config.self_attach.push_back({dir + "/tasks", cgroup::at::resolve(dir + "/tasks")});
     UniqueFd original_pid_ns;
     if (!plan->pid_path.empty()) {
         auto orig = enter_pid_namespace_for_children(plan->pid_path);

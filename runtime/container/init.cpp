@@ -233,8 +233,10 @@ std::string set_up(const InitConfig& c, const nlohmann::json& state) {
 // process, its v1 cgroups; before the cgroup namespace.
 void join_namespaces_and_cgroups(const InitConfig& c) {
     check(c, ns::join(c.plan));
-    for (const auto& dir : c.self_attach_dirs)
-        if (auto s = write_file(dir + "/tasks", "0"); !s) die(c, Error{"join cgroup", dir + "/tasks", s.error().err, ""});
+    for (const auto& tasks : c.self_attach) {
+        UniqueFd fd(::openat(tasks.where.dirfd(), tasks.where.relative.c_str(), O_WRONLY | O_CLOEXEC));
+        if (!fd || ::write(fd.get(), "0", 1) != 1) die(c, sys_error("join cgroup", tasks.path));
+    }
 }
 
 // An init sharing the creator's memory (shared_init.hpp): the setup and the process's context,

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/cgroups/mount_fds.hpp"
 #include "runtime/namespaces.hpp"
 #include "runtime/rootfs/context.hpp"
 #include "runtime/spec/spec.hpp"
@@ -30,7 +31,13 @@ struct InitConfig {
     // to each one's `tasks`. The kernel moves a thread that moves itself without taking the
     // global cgroup_threadgroup_rwsem, whose write side waits for an RCU grace period (a
     // pid written to cgroup.procs by the runtime does: about 1 ms per container here).
-    std::vector<std::string> self_attach_dirs;
+    // Resolved by the creator before the clone, from each hierarchy's mount point
+    // (cgroups/mount_fds.hpp): the descriptors are in the init's copy of the table.
+    struct TasksFile {
+        std::string path;  // for the error
+        cgroup::at::Where where;
+    };
+    std::vector<TasksFile> self_attach;
     // Per entry of spec.mounts: a detached idmapped tree the runtime prepared (rootfs/idmap.hpp),
     // -1 where none. Inherited through clone3; the init moves each onto its mount point.
     std::vector<int> idmapped_trees;

@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "runtime/cgroups/manager.hpp"
+#include "runtime/cgroups/mount_fds.hpp"
 #include "runtime/cgroups/tests/test_child.hpp"
 
 using namespace ctb::cgroup;
@@ -548,4 +549,34 @@ TEST(CgroupDetectCache, TheNextCallSeesEveryMountChange) {
     std::string second = seen->substr(seen->find(" second=") + 8);
     EXPECT_EQ(seen->substr(0, at), home + "|" + second + "|none") << *seen;
     EXPECT_TRUE(gone(second)) << second;
+}
+
+// Cgroup paths are opened from their hierarchy's mount point (mount_fds.hpp), and mean what the
+// plain path means after every mount change detect() has seen: with a tmpfs mounted over a
+// hierarchy, its cgroup.procs is gone for both; after the unmount it is back. A descriptor kept
+// across the change would still reach the hierarchy. In a child with a private mount namespace.
+TEST(CgroupDetectCache, CgroupPathsFollowTheMountTableDetectRead) {
+    TestChild child([]() -> std::string {
+        if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+            return "private mount namespace: " + ctb::errno_name(errno);
+        auto first = detect();
+        if (!first || first->hierarchies.empty()) return "no hierarchy";
+        const std::string procs = first->hierarchies.front().mount + "/cgroup.procs";
+        auto seen = [&]() -> std::string {
+            if (auto now = detect(); !now) return "error " + now.error().message();
+            bool plain = ::access(procs.c_str(), F_OK) == 0;
+            bool at_mount = at::exists(procs);
+            return fmt::format("{}{}", plain ? "P" : "-", at_mount ? "A" : "-");
+        };
+        std::string out = seen() + "|";
+        std::string mount = first->hierarchies.front().mount;
+        if (::mount("tmpfs", mount.c_str(), "tmpfs", 0, "size=1m") != 0) return "tmpfs: " + ctb::errno_name(errno);
+        out += seen() + "|";
+        if (::umount2(mount.c_str(), MNT_DETACH) != 0) return "umount: " + ctb::errno_name(errno);
+        return out + seen();
+    });
+    child.go();
+    auto seen = child.result(20s);
+    ASSERT_TRUE(seen) << "the child did not finish";
+    EXPECT_EQ(*seen, "PA|--|PA");
 }
