@@ -22,6 +22,7 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <string_view>
 #include <fmt/format.h>
 
 #include "common/fd.hpp"
@@ -69,6 +70,7 @@ struct ChildPlan {
     std::string rootfs, overlay_options;
     std::string keyring;  // "_ses.<cgroup leaf>"
     std::vector<std::string> cgroup_dirs;  // v1: the container's directory in each hierarchy
+    std::string tasks;                     // v1: `tasks` below each hierarchy's mount point
 };
 
 [[noreturn]] void child_fail(const ChildPlan& c, int step) {
@@ -202,8 +204,8 @@ void set_identity(const ChildPlan& c) {
 [[noreturn]] void child(const ChildPlan& c) {
     // v1: the child moves itself ("0" to each `tasks`), which the kernel does without the global
     // threadgroup rwsem and its RCU grace period; v2: CLONE_INTO_CGROUP put it there already.
-    for (const auto& dir : c.cgroup_dirs) {
-        int fd = ::open((dir + "/tasks").c_str(), O_WRONLY | O_CLOEXEC);
+    for (const auto& h : c.plan->hierarchies) {
+        int fd = ::openat(h.fd->get(), c.tasks.c_str(), O_WRONLY | O_CLOEXEC);
         must(c, fd >= 0 && ::write(fd, "0", 1) == 1, 0);
         ::close(fd);
     }
@@ -231,36 +233,45 @@ void set_identity(const ChildPlan& c) {
 
 // ---- parent ----------------------------------------------------------------------------------
 
-Status write_text(const std::string& path, const std::string& value) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return fail(sys_error("open", path));
-    ssize_t n = ::write(fd, value.data(), value.size());
-    int err = errno;
+// `lines` written one write(2) each to `file` below the mount point `at` (a v1 device rule
+// per write, as the kernel takes them).
+Status write_text(int at, const std::string& file, std::initializer_list<const char*> lines) {
+    int fd = ::openat(at, file.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return fail(sys_error("open", file));
+    for (std::string_view line : lines)
+        if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+            int err = errno;
+            ::close(fd);
+            return fail(sys_error(fmt::format("write {} to", line), file, err));
+        }
     ::close(fd);
-    if (n != static_cast<ssize_t>(value.size())) return fail(sys_error("write " + value + " to", path, err));
     return {};
 }
 
-Result<std::string> read_text(const std::string& path) {
-    auto text = read_file(path);
+Result<std::string> read_text(int at, const std::string& file) {
+    UniqueFd fd(::openat(at, file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return fail(sys_error("open", file));
+    auto text = read_from_start(fd.get(), file);
     if (!text) return fail(text.error());
     return trim(*text);
 }
 
-// One v1 directory, set up as the runtime's would be: cpuset inherited, device rules written.
+// One v1 directory (`dir` below the hierarchy's mount point), set up as the runtime's would be:
+// cpuset inherited, device rules written.
 Status make_v1_dir(const MinimalHierarchy& h, const std::string& dir) {
-    if (::mkdir(dir.c_str(), 0755) != 0) return fail(sys_error("mkdir", dir));
+    int at = h.fd->get();
+    if (::mkdirat(at, dir.c_str(), 0755) != 0) return fail(sys_error("mkdir", h.mount + "/" + dir));
     if (h.cpuset)
         for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
-            auto parent = read_text(dir.substr(0, dir.rfind('/')) + "/" + file);
+            auto parent = read_text(at, dir.substr(0, dir.rfind('/')) + "/" + file);
             if (!parent) return fail(parent.error());
-            if (auto s = write_text(dir + "/" + file, *parent); !s) return s;
+            if (auto s = write_text(at, dir + "/" + file, {parent->c_str()}); !s) return s;
         }
     if (h.devices) {
-        if (auto s = write_text(dir + "/devices.deny", "a"); !s) return s;
-        for (const char* rule : {"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
-                                 "c 5:0 rwm", "c 5:2 rwm", "c 10:200 rwm", "c 136:* rwm"})
-            if (auto s = write_text(dir + "/devices.allow", rule); !s) return s;
+        if (auto s = write_text(at, dir + "/devices.deny", {"a"}); !s) return s;
+        return write_text(at, dir + "/devices.allow",
+                          {"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+                           "c 5:0 rwm", "c 5:2 rwm", "c 10:200 rwm", "c 136:* rwm"});
     }
     return {};
 }
@@ -269,21 +280,28 @@ Status make_v1_dir(const MinimalHierarchy& h, const std::string& dir) {
 // absent and given the root's cpus and mems when empty (a parent made by the host probe's mkdir
 // is), or every container's copy of its values would be empty and its tasks write ENOSPC.
 Status prepare_cpuset_parent(const MinimalHierarchy& h) {
-    std::string parent = h.mount + "/" + cgroup::kParentName;
-    if (::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) return fail(sys_error("mkdir", parent));
+    std::string parent = cgroup::kParentName;
+    if (::mkdirat(h.fd->get(), parent.c_str(), 0755) != 0 && errno != EEXIST)
+        return fail(sys_error("mkdir", h.mount + "/" + parent));
     for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
-        auto mine = read_text(parent + "/" + file);
+        auto mine = read_text(h.fd->get(), parent + "/" + file);
         if (!mine) return fail(mine.error());
         if (!mine->empty()) continue;
-        auto root = read_text(h.mount + "/" + file);
+        auto root = read_text(h.fd->get(), file);
         if (!root) return fail(root.error());
-        if (auto s = write_text(parent + "/" + file, *root); !s) return s;
+        if (auto s = write_text(h.fd->get(), parent + "/" + file, {root->c_str()}); !s) return s;
     }
     return {};
 }
 
+Result<MountFd> open_mount(const std::string& mount) {
+    auto fd = std::make_shared<UniqueFd>(::open(mount.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!*fd) return fail(sys_error("open", mount));
+    return fd;
+}
+
 struct Cleanup {
-    std::vector<std::string> cgroup_dirs;
+    std::vector<std::pair<int, std::string>> cgroup_dirs;  // mount point descriptor, path below it
     std::string dir;
     pid_t child = 0;
     ~Cleanup() {
@@ -292,7 +310,7 @@ struct Cleanup {
             while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
             }
         }
-        for (const auto& d : cgroup_dirs) ::rmdir(d.c_str());
+        for (const auto& [at, d] : cgroup_dirs) ::unlinkat(at, d.c_str(), AT_REMOVEDIR);
         std::error_code ec;
         if (!dir.empty()) std::filesystem::remove_all(dir, ec);
     }
@@ -344,10 +362,17 @@ Result<MinimalPlan> minimal_plan(const std::string& image, std::uint64_t clone_f
     if (!layout) return fail(layout.error());
     p.cgroup_v2 = layout->mode == cgroup::Mode::v2;
     for (const auto& h : layout->hierarchies) {
-        if (p.cgroup_v2 && h.version == 2) p.v2_mount = h.mount;
+        if (p.cgroup_v2 && h.version == 2) {
+            auto fd = open_mount(h.mount);
+            if (!fd) return fail(fd.error());
+            p.v2_mount = h.mount;
+            p.v2_fd = *fd;
+        }
         if (p.cgroup_v2 || h.version != 1 || h.controllers.empty()) continue;
         auto has = [&](const char* c) { return std::find(h.controllers.begin(), h.controllers.end(), c) != h.controllers.end(); };
-        p.hierarchies.push_back({h.mount, std::filesystem::path(h.mount).filename(), has("cpuset"), has("devices")});
+        auto fd = open_mount(h.mount);
+        if (!fd) return fail(fd.error());
+        p.hierarchies.push_back({h.mount, *fd, std::filesystem::path(h.mount).filename(), has("cpuset"), has("devices")});
         if (p.hierarchies.back().cpuset)
             if (auto s = prepare_cpuset_parent(p.hierarchies.back()); !s) return fail(s.error());
     }
@@ -366,27 +391,27 @@ Status run_minimal_container(const MinimalPlan& plan, const std::string& dir, co
     for (auto [sub, mode] : {std::pair{"/upper", 0755u}, std::pair{"/work", 0700u}})
         if (::mkdir((dir + sub).c_str(), mode) != 0) return fail(sys_error("mkdir", dir + sub));
     ChildPlan c{&plan, -1, dir + "/rootfs",
-                fmt::format("lowerdir={},upperdir={}/upper,workdir={}/work", plan.image, dir, dir), {}, {}};
+                fmt::format("lowerdir={},upperdir={}/upper,workdir={}/work", plan.image, dir, dir), {}, {}, {}};
     c.keyring = "_ses." + cgroup.substr(cgroup.find_last_of('/') + 1);
     std::optional<int> cgroup_fd;
     UniqueFd v2_dir;
     if (plan.cgroup_v2) {
-        std::string d = plan.v2_mount + "/" + cgroup;
-        if (::mkdir(d.c_str(), 0755) != 0) return fail(sys_error("mkdir", d));
-        cleanup.cgroup_dirs.push_back(d);
-        v2_dir.reset(::open(d.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (!v2_dir) return fail(sys_error("open", d));
+        int at = plan.v2_fd->get();
+        if (::mkdirat(at, cgroup.c_str(), 0755) != 0) return fail(sys_error("mkdir", plan.v2_mount + "/" + cgroup));
+        cleanup.cgroup_dirs.emplace_back(at, cgroup);
+        v2_dir.reset(::openat(at, cgroup.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!v2_dir) return fail(sys_error("open", plan.v2_mount + "/" + cgroup));
         cgroup_fd = v2_dir.get();
     }
     for (const auto& h : plan.hierarchies) {
-        std::string d = h.mount + "/" + cgroup;
-        if (auto s = make_v1_dir(h, d); !s) {
-            ::rmdir(d.c_str());
+        if (auto s = make_v1_dir(h, cgroup); !s) {
+            ::unlinkat(h.fd->get(), cgroup.c_str(), AT_REMOVEDIR);
             return s;
         }
-        cleanup.cgroup_dirs.push_back(d);
-        c.cgroup_dirs.push_back(d);
+        cleanup.cgroup_dirs.emplace_back(h.fd->get(), cgroup);
+        c.cgroup_dirs.push_back(h.mount + "/" + cgroup);  // the bind mount's source
     }
+    c.tasks = cgroup + "/tasks";
     int errors[2];
     if (::pipe2(errors, O_CLOEXEC) != 0) return fail(sys_error("pipe2", "minimal container"));
     UniqueFd errors_r(errors[0]), errors_w(errors[1]);

@@ -6,7 +6,9 @@
 // image as an overlay layer):
 //   parent: the container directory with the overlay's upper/ and work/; a cgroup directory in
 //           every cgroup v1 hierarchy with controllers (cpuset.cpus/mems copied from the parent,
-//           the device rules: deny all, then runc's default allow list), or one v2 directory;
+//           the device rules: deny all, then runc's default allow list, one descriptor per
+//           file), or one v2 directory; cgroup files are reached from each hierarchy's mount
+//           point, opened once per plan;
 //           clone3 with the same namespace flags (CLONE_INTO_CGROUP on a pure v2 host), the
 //           child sharing our memory until its exec (CLONE_VM | CLONE_VFORK: no copy of our
 //           page tables, the cheapest way to a process; a plain clone on kernels before 5.5);
@@ -23,15 +25,22 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/fd.hpp"
 
 namespace ctb::bench {
 
+// A cgroup mount point's descriptor: the floor reaches its cgroup files from there, as the
+// runtime does (cgroups/mount_fds.hpp), not through sysfs's lock on every path from "/".
+using MountFd = std::shared_ptr<const UniqueFd>;
+
 struct MinimalHierarchy {
     std::string mount;  // e.g. /sys/fs/cgroup/memory
+    MountFd fd;
     std::string name;   // its directory under /sys/fs/cgroup in the container, e.g. "cpu,cpuacct"
     bool cpuset = false;
     bool devices = false;
@@ -42,6 +51,7 @@ struct MinimalPlan {
     std::string image;              // the overlay's lower layer (holds /bin/true)
     bool cgroup_v2 = false;
     std::string v2_mount;                       // pure v2: the cgroup2 mount
+    MountFd v2_fd;
     std::vector<MinimalHierarchy> hierarchies;  // v1: those with controllers
     std::vector<std::uint32_t> capabilities;    // bounding = effective = permitted
     std::string hostname = "ctbench";
