@@ -10,8 +10,6 @@
 
 namespace ctb {
 
-namespace {
-
 Result<std::string> read_rest(int fd, const std::string& what) {
     std::string out;
     char buf[8192];
@@ -24,8 +22,6 @@ Result<std::string> read_rest(int fd, const std::string& what) {
     }
     return out;
 }
-
-}  // namespace
 
 Result<std::string> read_file(const std::string& path) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));

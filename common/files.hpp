@@ -11,6 +11,8 @@ Result<std::string> read_file(const std::string& path);
 // The whole of an open file, read again from offset 0 (a proc file makes its text anew for it);
 // `what` names the file in errors.
 Result<std::string> read_from_start(int fd, const std::string& what);
+// The rest of an open file, from where its offset is (a freshly opened one: all of it).
+Result<std::string> read_rest(int fd, const std::string& what);
 Status write_file(const std::string& path, const std::string& content);
 // Strip one trailing newline (sysfs/procfs values end with one).
 std::string trim(std::string s);

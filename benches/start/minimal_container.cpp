@@ -251,7 +251,7 @@ Status write_text(int at, const std::string& file, std::initializer_list<const c
 Result<std::string> read_text(int at, const std::string& file) {
     UniqueFd fd(::openat(at, file.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return fail(sys_error("open", file));
-    auto text = read_from_start(fd.get(), file);
+    auto text = read_rest(fd.get(), file);
     if (!text) return fail(text.error());
     return trim(*text);
 }

@@ -66,7 +66,7 @@ Status write_field(const std::string& field, const std::string& path, const std:
 Result<std::string> read(const std::string& path) {
     UniqueFd fd(at::open(path, O_RDONLY | O_CLOEXEC));
     if (!fd) return fail(sys_error("open", path));
-    auto text = read_from_start(fd.get(), path);
+    auto text = read_rest(fd.get(), path);
     if (!text) return fail(text.error());
     return trim(*text);
 }
