@@ -5,9 +5,30 @@ it, the loopback series carries a fidelity entry (a ratio from the tool, or the 
 none), and every engine series carries a network trace with events seen and zero lost. No timing
 thresholds: the figures themselves belong in the report, not in the test."""
 import json
+import statistics
 import sys
 
 from fidelity_check import fidelity_round_problems
+
+
+def same_cpu_problems(loop):
+    """tcp_rr's pinned pairs (benches/veth/same_cpu.hpp): one per recorded round, positive medians
+    of both tools, their ratio the median of the per-round ratios; or the reason there are none."""
+    n, ctx = loop["name"], loop["context"]
+    pinned = ctx.get("fidelity_same_cpu")
+    if not pinned:
+        return [] if ctx.get("fidelity_same_cpu_not_measured") else [f"{n}: neither a same-CPU pair nor the reason"]
+    engine, tool, ratios = pinned.get("engine_median_us", []), pinned.get("tool_median_us", []), pinned.get("per_round_ratios", [])
+    problems = []
+    if not (len(engine) == len(tool) == len(ratios) == pinned.get("rounds") == len(loop["samples"])):
+        problems.append(f"{n}: same-CPU pairs {len(engine)}/{len(tool)}/{len(ratios)} for {len(loop['samples'])} rounds")
+    if any(v <= 0 for v in engine + tool) or not isinstance(pinned.get("cpu"), int):
+        problems.append(f"{n}: same-CPU medians must be positive, on a named CPU: {pinned}")
+    elif ratios and any(abs(r - e / t) > 1e-9 * r for r, e, t in zip(ratios, engine, tool)):
+        problems.append(f"{n}: same-CPU ratios are not engine / tool per round")
+    if ratios and abs(statistics.median(ratios) - pinned.get("ratio", 0)) > 1e-9:
+        problems.append(f"{n}: same-CPU ratio is not the median of its rounds")
+    return problems
 
 UNITS = {"tcp_stream": "Mbit/s", "udp_stream": "Mbit/s", "tcp_rr": "us"}
 PATHS = ["loopback", "netns-veth", "bridge", "published-nat", "published-proxy"]
@@ -69,6 +90,8 @@ def check(path, benches_expected):
             tool_series = f"{base}-{fid['tool']}"
             if tool_series not in series:
                 problems.append(f"{base}: fidelity without the tool's own series {tool_series}")
+            if mode == "tcp_rr":
+                problems += same_cpu_problems(loop)
         elif not reason:
             problems.append(f"{base}: neither a fidelity ratio nor the reason there is none")
     for p in problems:

@@ -24,6 +24,7 @@ public:
     const std::string& name() const { return name_; }
     const std::string& version() const { return version_; }
     const std::string& unavailable() const { return why_; }  // "" when usable
+    pid_t server_pid() const { return server_.pid(); }
 
     // iperf3 -c: `bytes` over TCP, or UDP datagrams of `size` at unlimited rate (-b 0). Receiver
     // Mbit/s, and for UDP the loss ratio in "loss_ratio".

@@ -224,6 +224,8 @@ Result<std::unique_ptr<Lab>> Lab::build(const std::string& runtime) {
     return lab;
 }
 
+pid_t Lab::loopback_server() const { return parts_ ? parts_->loop_server.pid() : 0; }
+
 Lab::~Lab() {
     paths.clear();  // their clients hold copies of attachments, nothing that must go first
     parts_.reset();

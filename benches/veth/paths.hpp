@@ -53,6 +53,7 @@ public:
     std::vector<std::string> not_measured;  // "bridge: <why>"
     std::string agent;                      // host-side path of the static agent
     std::string runtime_exe;                // the runtime under test's CLI ("" if none)
+    pid_t loopback_server() const;          // the loopback path's netbench server
     struct Parts;  // defined in paths.cpp: the objects behind the paths
 
 private:

@@ -17,6 +17,7 @@
 #include "benches/start/fixture.hpp"
 #include "benches/veth/fidelity.hpp"
 #include "benches/veth/paths.hpp"
+#include "benches/veth/same_cpu.hpp"
 #include "benches/veth/workload.hpp"
 #include "bpf/net_tracer.hpp"
 #include "reports/requirements.hpp"
@@ -105,6 +106,11 @@ struct Run {
     Figures tool_figures;
     std::string tool_error;
     std::uint64_t stream_bytes = 0;  // loopback stream size, fixed after the warm-up
+    // tcp_rr: the engine and sockperf on loopback once more per round, both ends of each on one
+    // CPU (same_cpu.hpp); not traced, not part of the loopback series.
+    std::optional<int> same_cpu;
+    std::vector<double> same_cpu_engine, same_cpu_tool;
+    std::string same_cpu_error;
 
     Result<nlohmann::json> engine_sample(std::size_t i, bool recorded) {
         const Path& path = lab.paths[i];
@@ -127,6 +133,33 @@ struct Run {
         else if (recorded) record(mode, *doc, tool_figures);
     }
 
+    // One pinned pair, in the order of the round's unpinned pair; the first failure ends the
+    // pinned pairs and is reported instead of their ratio.
+    void same_cpu_round(int rep) {
+        if (mode != "tcp_rr" || rep == 0 || !tool.unavailable().empty() || !tool_error.empty() || !same_cpu_error.empty())
+            return;
+        if (!same_cpu) same_cpu = SameCpu::choose();
+        if (!same_cpu) {
+            same_cpu_error = "the bench's CPU mask cannot be read";
+            return;
+        }
+        auto pinned = SameCpu::pin(*same_cpu, {lab.loopback_server(), tool.server_pid()});
+        if (!pinned) {
+            same_cpu_error = pinned.error().message();
+            return;
+        }
+        std::optional<Result<nlohmann::json>> theirs;
+        if (rep % 2 == 1) theirs = tool.ping_pong(profile.tool_seconds, kMessage);
+        auto engine = lab.paths[0].client(mode, load_args(mode, profile, 0));
+        if (rep % 2 == 0) theirs = tool.ping_pong(profile.tool_seconds, kMessage);
+        if (!engine || !*theirs) {
+            same_cpu_error = (engine ? *theirs : engine).error().message();
+            return;
+        }
+        same_cpu_engine.push_back(engine->at("median_us").get<double>());
+        same_cpu_tool.push_back((*theirs)->at("median_us").get<double>());
+    }
+
     // The tool runs right beside the engine's loopback sample, before it in odd rounds and after it
     // in even ones: the pair sees the same host, and neither always follows the container paths.
     Status round(int rep) {
@@ -142,6 +175,7 @@ struct Run {
                     static_cast<std::uint64_t>(doc->at("mbit_per_s").get<double>() * 1e6 / 8 * profile.seconds), 1 << 20);
             if (i == 0 && rep % 2 == 0) tool_round(recorded);
         }
+        same_cpu_round(rep);
         return {};
     }
 };
@@ -178,6 +212,25 @@ void set_fidelity(const Run& run, report::BenchResult& loop, const std::vector<d
                                      paired->ratio};
     loop.context["fidelity_rounds"] = fidelity_rounds_context(*paired, target);
     loop.context["fidelity_target_met"] = target.met(paired->ratio);
+}
+
+// tcp_rr's pinned pairs beside the fidelity figure: their ratio with its interval, or why not.
+void set_same_cpu_fidelity(const Run& run, report::BenchResult& loop) {
+    if (run.mode != "tcp_rr" || !loop.fidelity) return;
+    auto paired = run.same_cpu_error.empty() ? paired_ratio(run.same_cpu_engine, run.same_cpu_tool)
+                                             : Result<PairedRatio>(fail(plain_error("", "", run.same_cpu_error)));
+    if (!paired) {
+        loop.context["fidelity_same_cpu_not_measured"] = paired.error().message();
+        return;
+    }
+    auto ctx = fidelity_rounds_context(*paired, FidelityTarget{true});
+    ctx["cpu"] = *run.same_cpu;
+    ctx["engine_median_us"] = run.same_cpu_engine;
+    ctx["tool_median_us"] = run.same_cpu_tool;
+    ctx["what"] = "engine and sockperf again on loopback, each with client and server on this one CPU: no "
+                  "wake-up crosses CPUs, so the ratio is the two measurements', not the host's cross-CPU "
+                  "wake-up latency (benches/veth/same_cpu.hpp)";
+    loop.context["fidelity_same_cpu"] = std::move(ctx);
 }
 
 std::vector<report::BenchResult> results_of(Run& run) {
@@ -219,6 +272,7 @@ std::vector<report::BenchResult> results_of(Run& run) {
         auto t = series(base + "loopback-" + run.tool.name(), unit, run.tool_figures.value, ctx);
         t.trace = trace_of(run.tool_figures, run.tracing);
         set_fidelity(run, out[0], run.tool_figures.value);
+        set_same_cpu_fidelity(run, out[0]);
         out.push_back(std::move(t));
     } else {
         // No ratio rather than a zero: the reason stands where the ratio would be.
@@ -239,7 +293,7 @@ Result<std::vector<report::BenchResult>> measure(const BenchContext& ctx, const 
     NetTracing tracing = NetTracing::open(ctx.host);
     auto tool = FidelityTool::start(mode == "tcp_rr" ? "sockperf" : "iperf3");
     Run run{mode, profile(ctx.thorough), ctx.repetitions > 0 ? ctx.repetitions : kDefaultRepetitions,
-            **lab, tracing, *tool, std::vector<Figures>((*lab)->paths.size()), {}, {}, 0};
+            **lab, tracing, *tool, std::vector<Figures>((*lab)->paths.size()), {}, {}, 0, std::nullopt, {}, {}, {}};
     for (int rep = 0; rep <= run.reps; ++rep)
         if (auto s = run.round(rep); !s) return fail(s.error());
     return results_of(run);  // the lab, the tool's server and the tracer go with this scope

@@ -37,6 +37,10 @@ std::string bench_line(const BenchResult& b) {
     if (b.fidelity)
         line += fmt::format("  ({:.2f}x {} {}: {})", b.fidelity->ratio, b.fidelity->tool, b.fidelity->tool_version,
                             b.fidelity->metric);
+    // tcp_rr's second pair, both ends of each tool on one CPU (benches/veth/same_cpu.hpp).
+    if (auto pinned = b.context.find("fidelity_same_cpu"); pinned != b.context.end() && pinned->is_object())
+        line += fmt::format("\n    fidelity with both ends on CPU {}: {:.3f}x [{:.3f}, {:.3f}]", pinned->value("cpu", -1),
+                            pinned->value("ratio", 0.0), pinned->value("ci_low", 0.0), pinned->value("ci_high", 0.0));
     for (const auto& w : b.warnings) line += "\n    warning: " + w;
     return line;
 }
