@@ -217,8 +217,11 @@ void set_fidelity(const Run& run, report::BenchResult& loop, const std::vector<d
 // tcp_rr's pinned pairs beside the fidelity figure: their ratio with its interval, or why not.
 void set_same_cpu_fidelity(const Run& run, report::BenchResult& loop) {
     if (run.mode != "tcp_rr" || !loop.fidelity) return;
-    auto paired = run.same_cpu_error.empty() ? paired_ratio(run.same_cpu_engine, run.same_cpu_tool)
-                                             : Result<PairedRatio>(fail(plain_error("", "", run.same_cpu_error)));
+    if (!run.same_cpu_error.empty()) {
+        loop.context["fidelity_same_cpu_not_measured"] = run.same_cpu_error;
+        return;
+    }
+    auto paired = paired_ratio(run.same_cpu_engine, run.same_cpu_tool);
     if (!paired) {
         loop.context["fidelity_same_cpu_not_measured"] = paired.error().message();
         return;
