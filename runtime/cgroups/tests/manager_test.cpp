@@ -507,14 +507,21 @@ TEST_F(CgroupV2Backend, CloneIntoCgroupStartsTheChildInside) {
     destroy_and_check(m);
 }
 
+// For a TestChild that mounts and unmounts: its own mount namespace, no propagation to the
+// host's. "" on success, else what failed.
+std::string enter_private_mount_namespace() {
+    if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+        return "private mount namespace: " + ctb::errno_name(errno);
+    return "";
+}
+
 // detect() keeps its answer while the caller's mount table stays the same, and sees the next
 // change through the same watch: a hierarchy's second mount point takes over once the first is
 // unmounted, and the hierarchy is gone once neither is left. In a child with a private mount
 // namespace, so the host's mounts stay as they are.
 TEST(CgroupDetectCache, TheNextCallSeesEveryMountChange) {
     TestChild child([]() -> std::string {
-        if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
-            return "private mount namespace: " + ctb::errno_name(errno);
+        if (auto why = enter_private_mount_namespace(); !why.empty()) return why;
         auto first = detect();
         if (!first || first->hierarchies.empty()) return "no hierarchy to move";
         const Hierarchy home = first->hierarchies.front();
@@ -557,8 +564,7 @@ TEST(CgroupDetectCache, TheNextCallSeesEveryMountChange) {
 // across the change would still reach the hierarchy. In a child with a private mount namespace.
 TEST(CgroupDetectCache, CgroupPathsFollowTheMountTableDetectRead) {
     TestChild child([]() -> std::string {
-        if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
-            return "private mount namespace: " + ctb::errno_name(errno);
+        if (auto why = enter_private_mount_namespace(); !why.empty()) return why;
         auto first = detect();
         if (!first || first->hierarchies.empty()) return "no hierarchy";
         const std::string procs = first->hierarchies.front().mount + "/cgroup.procs";
