@@ -85,7 +85,8 @@ Converted<std::string> v1_device_line(const spec::DeviceRule& rule) {
     auto number = [](const std::optional<std::int64_t>& n) {
         return n && *n >= 0 ? std::to_string(*n) : std::string("*");
     };
-    return fmt::format("{} {}:{} {}", type, number(rule.major), number(rule.minor), access);
+    // Concatenated, not fmt::format: a dozen rules per container create, on its critical path.
+    return type + ' ' + number(rule.major) + ':' + number(rule.minor) + ' ' + access;
 }
 
 EffectiveDeviceRules effective_device_rules(const std::vector<spec::DeviceRule>& rules) {

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
 
 #include "common/fd.hpp"
 #include "runtime/cgroups/cgfs.hpp"
@@ -154,12 +155,17 @@ Status hugetlb(const std::string& dir, const std::vector<spec::HugepageLimit>& l
 // container gets a dozen default rules, and a kernfs open costs more than the write).
 Status devices(const std::string& dir, const std::vector<spec::DeviceRule>& rules) {
     UniqueFd deny, allow;
-    auto write_rule = [&](bool is_allow, const std::string& field, const std::string& line) -> Status {
+    constexpr std::size_t kDenyAll = SIZE_MAX;  // the deny-all line, which is no rule of the spec
+    // The field is named only when a write fails: the dozen successful writes of every create
+    // format nothing.
+    auto write_rule = [&](bool is_allow, std::size_t index, const std::string& line) -> Status {
         UniqueFd& fd = is_allow ? allow : deny;
-        std::string path = dir + (is_allow ? "/devices.allow" : "/devices.deny");
-        if (!fd) fd.reset(at::open(path, O_WRONLY | O_CLOEXEC));
+        const char* file = is_allow ? "/devices.allow" : "/devices.deny";
+        if (!fd) fd.reset(at::open(dir + file, O_WRONLY | O_CLOEXEC));
         if (fd && ::write(fd.get(), line.data(), line.size()) == static_cast<ssize_t>(line.size())) return {};
-        Error e = sys_error("apply " + kField + field, path);
+        int err = errno;  // before anything below can change it
+        std::string field = index == kDenyAll ? "devices" : fmt::format("devices[{}]", index);
+        Error e = sys_error("apply " + kField + field, dir + file, err);
         e.detail = fmt::format("writing \"{}\"", line);
         return fail(std::move(e));
     };
@@ -167,11 +173,11 @@ Status devices(const std::string& dir, const std::vector<spec::DeviceRule>& rule
     // kernel takes any "a" deny line as "deny all, forget every exception".
     bool denies_all_first = !rules.empty() && !rules[0].allow && (rules[0].type.empty() || rules[0].type == "a");
     if (!denies_all_first)
-        if (auto ok = write_rule(false, "devices", "a"); !ok) return ok;
+        if (auto ok = write_rule(false, kDenyAll, "a"); !ok) return ok;
     for (std::size_t i = 0; i < rules.size(); ++i) {
         auto line = v1_device_line(rules[i]);
         if (!line) return fail(plain_error(fmt::format("apply {}devices[{}]", kField, i), dir, line.error()));
-        if (auto ok = write_rule(rules[i].allow, fmt::format("devices[{}]", i), *line); !ok) return ok;
+        if (auto ok = write_rule(rules[i].allow, i, *line); !ok) return ok;
     }
     return {};
 }
