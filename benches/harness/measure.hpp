@@ -20,9 +20,13 @@ using Body = std::function<Status()>;
 // Runs `warmup` unrecorded calls, then `repetitions` timed ones. Samples in milliseconds.
 Result<std::vector<double>> measure_ms(const std::string& name, const Body& body, int repetitions, int warmup = 2);
 
-// The order of the bodies in round `round` (0-based, warm-up rounds included): a Williams design.
-// Over every n rounds (2n when n is odd) each body runs right after every other body equally often.
+// The order of the bodies in round `round` (0-based, warm-up rounds included): rows of a Williams
+// design, in an order that also balances the boundary between two rounds. Over every
+// round_cycle(n) rounds each body runs right after every other body equally often, counting the
+// first body of a round as running after the last body of the round before; each body also
+// runs at every position of a round equally often.
 std::vector<std::size_t> round_order(std::size_t n, std::size_t round);
+std::size_t round_cycle(std::size_t n);
 
 // Round-robin sampling of several series: each round takes one sample of every body, in the order
 // round_order gives, so drift of the host (load, frequency, a neighbour's burst) falls on every

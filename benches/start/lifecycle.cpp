@@ -35,9 +35,11 @@
 namespace ctb::bench {
 namespace {
 
-// 40 rounds: with 20 the library's ratio to the minimal container had a 95 % interval of about
-// +/-15 % here, as wide as the 1.2 target's margin; a round of all six series takes ~60 ms.
-constexpr int kLifecycleRepetitions = 40;
+// 60 rounds: with 20 the library's ratio to the minimal container had a 95 % interval of about
+// +/-15 % here, as wide as the 1.2 target's margin; a round of all six series takes ~50 ms. 60 is
+// two whole cycles of round_order for six series (30 rounds), so every series runs after every
+// other one exactly equally often; with 40 some ran after a given neighbour 6 times, some 10.
+constexpr int kLifecycleRepetitions = 60;
 constexpr int kRssSamples = 5;  // the peak RSS hardly varies
 
 std::vector<std::string> cli_command(const std::string& exe, const std::string& root, const std::string& bundle,
