@@ -125,8 +125,9 @@ int run(Command& c) {
     theirs.reset();  // the init holds its own copy: its death now shows as EOF
     if (!created) return report(fail(created.error()));
     if (c.verb == "create") return 0;
-    return runtime_cli::run_created(*created, c.detach,
-                                    [&] { return container::delete_container(c.root, c.args.id, true); },
+    // The delete from the handle's own state (Container::remove), as the library's run does: this
+    // process wrote state.json and knows all of it, so reading and parsing it back buys nothing.
+    return runtime_cli::run_created(*created, c.detach, [&] { return created->remove(true); },
                                     *relay ? &**relay : nullptr);
 }
 

@@ -187,7 +187,7 @@ int cmd_run(const Globals& g, const CreateArgs& a) {
     // This process attached the network or knows it did not: no store to look through then.
     return runtime_cli::run_created(
         *c, a.detach,
-        [&] { return networked ? delete_and_detach(g, a.id, true) : container::delete_container(g.root, a.id, true); },
+        [&] { return networked ? delete_and_detach(g, a.id, true) : c->remove(true); },
         relay ? &*relay : nullptr);
 }
 
