@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "benches/baselines/hang_report.hpp"
 #include "benches/baselines/vcpu_snapshot.hpp"
 #include "common/deadline.hpp"
 #include "common/fd.hpp"
@@ -230,9 +231,13 @@ Feature outcome(const BootSpec& spec, const Watched& w) {
     if (!spec.boot_marker.empty() && out.find(spec.boot_marker) == std::string::npos && w.process.timed_out)
         return Feature::no(fmt::format("the guest did not reach userspace within the boot deadline of {:g} s; last line: {}{}",
                                        static_cast<double>(spec.boot_deadline.count()) / 1000, last_line(out), vcpus));
-    if (!spec.boot_marker.empty() && w.process.timed_out)
-        return Feature::no(fmt::format("the guest's command did not finish within {:g} s of reaching userspace; last line: {}",
-                                       static_cast<double>(spec.deadline.count()) / 1000, last_line(out)));
+    if (!spec.boot_marker.empty() && w.process.timed_out) {
+        std::string report = hang_report(out);
+        while (!report.empty() && report.back() == '\n') report.pop_back();
+        return Feature::no(fmt::format("the guest's command did not finish within {:g} s of reaching userspace; last line: {}{}{}",
+                                       static_cast<double>(spec.deadline.count()) / 1000, last_line(out), vcpus,
+                                       report.empty() ? "" : "\n" + report));
+    }
     if (w.process.timed_out)
         return Feature::no(fmt::format("timed out after {:g} s without reaching userspace; last line: {}{}",
                                        static_cast<double>(spec.deadline.count()) / 1000, last_line(out), vcpus));
@@ -374,9 +379,9 @@ BootResult boot_once(const BootSpec& spec) {
         auto booted = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(boot_seconds));
         return booted + spec.deadline - Clock::now();
     };
-    // Still short of userspace at the deadline: where the kernel was, before qemu is stopped.
+    // At the deadline, short of userspace or with the command still running: where the kernel
+    // was, before qemu is stopped.
     auto at_deadline = [&]() -> std::string {
-        if (runs_command && boot_seconds != 0) return "";
         return vcpu_snapshot(spec.state_dir + "/monitor.sock", system_map_for(spec.kernel), 3s);
     };
     auto run = run_watched(qemu_command(spec), remaining, stop, at_deadline);

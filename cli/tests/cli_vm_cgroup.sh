@@ -7,16 +7,30 @@ set -u
 source "$(dirname "$0")/vm_test_lib.sh"
 vm_test_setup vm-cgroup
 
-start=$(date +%s)
 # The guest's suite takes about 15 s; bounds well inside the test's own 600 s, so a guest that
-# hangs is killed by ctbench, whose error names the case in progress and the console's last lines
-# (a meson timeout kills the script and shows nothing; one such hang in CI, 2026-12-07, not
-# reproduced in 12 runs since).
-"$CTBENCH" run --vm --suite cgroup --boot-timeout 120 --vm-timeout 300 --format json --output "$tmp/report.json" \
-  >"$tmp/out.txt" 2>&1
-rc=$?
-echo "guest run: exit $rc in $(( $(date +%s) - start )) s"
-cat "$tmp/out.txt"
+# hangs is killed by ctbench, whose error says where: the case in progress, the guest kernel's
+# first report and the vCPUs' state (benches/baselines/hang_report.hpp). A meson timeout would
+# kill the script and show nothing.
+guest_run() {
+  local start=$(date +%s)
+  "$CTBENCH" run --vm --suite cgroup --boot-timeout 120 --vm-timeout 300 --format json --output "$tmp/report.json" \
+    >"$tmp/out.txt" 2>&1
+  rc=$?
+  echo "guest run: exit $rc in $(( $(date +%s) - start )) s"
+  cat "$tmp/out.txt"
+}
+guest_run
+# The TCG guest has hung twice in CI (2026-12-07 and 2026-12-08: a soft lockup on CPU#0 while
+# CPU#1's timers stayed silent), twice in the CI runs of two days and never in the runs by hand
+# in between. Such a hang is an emulator or guest-kernel fault, not a verdict on a cgroup case: it is
+# shown above and the run is tried once more. Two hangs in a row fail the test, as does any
+# other failure at once.
+if [ "$rc" = 2 ] && grep -q "the guest's command did not finish within" "$tmp/out.txt"; then
+  echo "NOTE the guest hung (above); running it once more"
+  vm_test_nothing_left
+  rm -f "$tmp/report.json"
+  guest_run
+fi
 vm_test_require_report
 
 # The v2 enforcement cases must pass in the guest (swap needs a swap device; the guest has none).

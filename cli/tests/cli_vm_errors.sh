@@ -45,9 +45,15 @@ expect_error "unknown suite" "nosuch" --suite nosuch --vm
 # Initramfs images whose /init misbehaves (vm_test_lib.sh).
 source "$(dirname "$0")/vm_test_lib.sh"
 make_initrd() { vm_test_make_initrd "$@"; }
-# Reaches userspace, then hangs: the command deadline ends it, with the console's last lines.
-make_initrd "$tmp/hang.img" 'echo "CTBENCH-GUEST-BOOTED kernel=test"; echo "ctbench-test: hanging on purpose"; while :; do /bin/busybox sleep 1; done'
+# Reaches userspace, then hangs: the command deadline ends it, with the console's last lines,
+# the case in progress (from the progress line ctbench redraws on the guest's console) and where
+# the vCPUs were.
+make_initrd "$tmp/hang.img" 'echo "CTBENCH-GUEST-BOOTED kernel=test"; printf "\r\033[K[2/15] 1 s | 1 pass | cgroup.test.hangs"; echo; echo "ctbench-test: hanging on purpose"; while :; do /bin/busybox sleep 1; done'
 expect_error "no report (command deadline)" "ctbench-test: hanging on purpose" \
+  --suite cgroup --vm --initrd "$tmp/hang.img" --vm-timeout 5 --boot-timeout 120
+expect_error "command deadline names the case in progress" "the guest's ctbench was at: [2/15] 1 s | 1 pass | cgroup.test.hangs" \
+  --suite cgroup --vm --initrd "$tmp/hang.img" --vm-timeout 5 --boot-timeout 120
+expect_error "command deadline says where the vCPUs were" "; vCPUs: CPU#0" \
   --suite cgroup --vm --initrd "$tmp/hang.img" --vm-timeout 5 --boot-timeout 120
 # Never says it booted: the boot deadline ends it.
 make_initrd "$tmp/silent.img" 'while :; do /bin/busybox sleep 1; done'
