@@ -66,9 +66,10 @@ inline void append_string(std::string& out, std::string_view s) {
     out += '"';
 }
 
-// "key": (with the comma before it unless it is the object's first member).
+// "key": (with the comma before it unless it is the object's first member). `out` holds the
+// object so far, from its '{' on.
 inline void append_key(std::string& out, std::string_view key) {
-    if (out.back() != '{') out += ',';
+    if (!out.empty() && out.back() != '{') out += ',';
     append_string(out, key);
     out += ':';
 }
