@@ -135,6 +135,9 @@ std::vector<std::string> lines_of(const std::string& out) {
     while (pos < out.size()) {
         std::size_t nl = out.find('\n', pos);
         std::string line = out.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+        // A line a terminal program redrew ("\r\033[K" before each update: ctbench's progress
+        // line in the guest) is what a terminal would show: its last version.
+        if (auto redraw = line.rfind("\r\033[K"); redraw != std::string::npos) line.erase(0, redraw + 4);
         std::erase(line, '\r');  // the serial console ends lines with \r\n
         lines.push_back(std::move(line));
         if (nl == std::string::npos) break;
