@@ -15,11 +15,6 @@ constexpr std::array<std::string_view, 7> kReportStarts = {
     "BUG: unable to handle", "Oops:",            "Kernel panic",
 };
 
-std::string without_cr(std::string line) {
-    std::erase(line, '\r');
-    return line;
-}
-
 }  // namespace
 
 std::string last_progress(const std::string& console) {
@@ -36,20 +31,30 @@ std::string last_progress(const std::string& console) {
     return "";
 }
 
-std::string first_kernel_report(const std::string& console, std::size_t max_lines) {
-    std::size_t first = std::string::npos;
-    for (auto start : kReportStarts) first = std::min(first, console.find(start));
-    if (first == std::string::npos || max_lines == 0) return "";
-    std::size_t line_start = console.rfind('\n', first);
-    line_start = line_start == std::string::npos ? 0 : line_start + 1;
-    std::string out;
-    std::size_t pos = line_start;
-    for (std::size_t n = 0; n < max_lines && pos < console.size(); ++n) {
+std::vector<std::string> console_lines(const std::string& console) {
+    std::vector<std::string> lines;
+    std::size_t pos = 0;
+    while (pos < console.size()) {
         std::size_t nl = console.find('\n', pos);
-        out += without_cr(console.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos)) + "\n";
+        std::string line = console.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+        if (auto redraw = line.rfind(kRedraw); redraw != std::string::npos) line.erase(0, redraw + kRedraw.size());
+        std::erase(line, '\r');  // the serial console ends lines with \r\n
+        lines.push_back(std::move(line));
         if (nl == std::string::npos) break;
         pos = nl + 1;
     }
+    return lines;
+}
+
+std::string first_kernel_report(const std::string& console, std::size_t max_lines) {
+    auto lines = console_lines(console);
+    auto starts_report = [](const std::string& line) {
+        return std::any_of(kReportStarts.begin(), kReportStarts.end(),
+                           [&](std::string_view start) { return line.find(start) != std::string::npos; });
+    };
+    auto first = std::find_if(lines.begin(), lines.end(), starts_report);
+    std::string out;
+    for (auto it = first; it != lines.end() && static_cast<std::size_t>(it - first) < max_lines; ++it) out += *it + "\n";
     return out;
 }
 

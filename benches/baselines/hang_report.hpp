@@ -5,8 +5,14 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace ctb::vm {
+
+// The console's lines as a terminal shows them: "\r\n" line ends taken as "\n", and a line a
+// program redrew ("\r\033[K" before each update) as its last version. vm.cpp reads the console
+// through this too.
+std::vector<std::string> console_lines(const std::string& console);
 
 // The last update of ctbench's live progress line in the console ("[7/15] 12 s | ... |
 // cgroup.freezer.stops_and_resumes"): the guest's stderr is the serial console, a terminal,

@@ -129,32 +129,15 @@ Result<Watched> run_watched(std::vector<std::string> argv, const Remaining& rema
 
 // ---- reading the console --------------------------------------------------------------------
 
-std::vector<std::string> lines_of(const std::string& out) {
-    std::vector<std::string> lines;
-    std::size_t pos = 0;
-    while (pos < out.size()) {
-        std::size_t nl = out.find('\n', pos);
-        std::string line = out.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-        // A line a terminal program redrew ("\r\033[K" before each update: ctbench's progress
-        // line in the guest) is what a terminal would show: its last version.
-        if (auto redraw = line.rfind("\r\033[K"); redraw != std::string::npos) line.erase(0, redraw + 4);
-        std::erase(line, '\r');  // the serial console ends lines with \r\n
-        lines.push_back(std::move(line));
-        if (nl == std::string::npos) break;
-        pos = nl + 1;
-    }
-    return lines;
-}
-
 std::string last_line(const std::string& out) {
-    auto lines = lines_of(out);
+    auto lines = console_lines(out);
     for (auto it = lines.rbegin(); it != lines.rend(); ++it)
         if (!trim(*it).empty()) return trim(*it);
     return "(no output)";
 }
 
 std::string tail(const std::string& out) {
-    auto lines = lines_of(out);
+    auto lines = console_lines(out);
     std::size_t first = lines.size() > tail_lines ? lines.size() - tail_lines : 0;
     std::string text;
     for (std::size_t i = first; i < lines.size(); ++i) text += lines[i] + "\n";
@@ -204,7 +187,7 @@ bool kvm_dump_complete(const std::string& out) {
 // "KVM internal error: emulation failure (qemu: "KVM internal error. Suberror: 1",
 // "emulation failure"; guest RIP=ffffffff8dd17850)"
 std::optional<std::string> kvm_fatal_reason(const std::string& out) {
-    auto lines = lines_of(out);
+    auto lines = console_lines(out);
     std::string quoted, rip, what;
     bool emulation = false;
     for (const auto& line : lines) {
