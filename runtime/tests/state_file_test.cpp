@@ -58,6 +58,13 @@ protected:
         EXPECT_EQ(a.owner, b.owner);
     }
 
+    // What load_state reads back is `s`, field for field.
+    void expect_reads_back(const State& s) {
+        auto back = load_state(root_, s.id);
+        ASSERT_TRUE(back) << back.error().message();
+        expect_same(s, *back);
+    }
+
     std::string root_;
 };
 
@@ -66,9 +73,7 @@ protected:
 TEST_F(StateFile, SavedStateReadsBackFieldForField) {
     State s = full_state();
     ASSERT_TRUE(save_state(root_, s));
-    auto back = load_state(root_, s.id);
-    ASSERT_TRUE(back) << back.error().message();
-    expect_same(s, *back);
+    expect_reads_back(s);
 }
 
 TEST_F(StateFile, OptionalFieldsStayAbsent) {
@@ -84,9 +89,7 @@ TEST_F(StateFile, OptionalFieldsStayAbsent) {
     EXPECT_FALSE(j.contains(kOwnerField));
     EXPECT_TRUE(j["annotations"].is_object());
     EXPECT_TRUE(j["annotations"].empty());
-    auto back = load_state(root_, s.id);
-    ASSERT_TRUE(back);
-    expect_same(s, *back);
+    expect_reads_back(s);
 }
 
 TEST_F(StateFile, OverwriteKeepsTheFileValidWhenTheDocumentShrinks) {
@@ -96,9 +99,7 @@ TEST_F(StateFile, OverwriteKeepsTheFileValidWhenTheDocumentShrinks) {
     s.annotations.clear();  // shorter than before: the rest of the old text must not survive
     s.pid = 7;
     ASSERT_TRUE(overwrite_state(root_, s));
-    auto back = load_state(root_, s.id);
-    ASSERT_TRUE(back) << back.error().message();
-    expect_same(s, *back);
+    expect_reads_back(s);
 }
 
 TEST_F(StateFile, PathsThatAreNotUtf8StillMakeAValidDocument) {
